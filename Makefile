@@ -1,0 +1,31 @@
+# pfmsync developer commands. `make test` is the one CI runs.
+GO ?= go
+
+.PHONY: test lint fmt bench generate build
+
+## test: vet and run every test with the race detector against real PostgreSQL
+test:
+	scripts/with-postgres.sh scripts/test.sh
+
+## lint: gofmt, go vet and staticcheck
+lint:
+	@unformatted="$$(gofmt -l $$(git ls-files '*.go'))"; \
+	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
+
+## fmt: format the code
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+## bench: run the benchmarks (see docs/benchmarks.md)
+bench:
+	scripts/with-postgres.sh $(GO) test -run '^$$' -bench . -benchmem ./...
+
+## generate: regenerate River's migration files
+generate:
+	$(GO) generate ./migrations
+
+## build: build every binary into ./bin
+build:
+	$(GO) build -o bin/ ./cmd/...
