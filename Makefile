@@ -1,11 +1,15 @@
 # pfmsync developer commands. `make test` is the one CI runs.
 GO ?= go
 
-.PHONY: test lint fmt bench generate build
+.PHONY: test sandbox lint fmt bench generate build
 
 ## test: vet and run every test with the race detector against real PostgreSQL
 test:
 	scripts/with-postgres.sh scripts/test.sh
+
+## sandbox: run the sandbox institution on 127.0.0.1:8080 (docs/sandbox.md)
+sandbox:
+	$(GO) run ./cmd/sandbox
 
 ## lint: gofmt, go vet and staticcheck
 lint:

@@ -73,19 +73,25 @@ func MigrateFS(pool *pgxpool.Pool, files fs.FS, logger *slog.Logger) (MigrationR
 	m.LockTimeout = migrateLockTimeout
 	m.Log = migrateLogger{logger}
 
-	from, dirty, err := m.Version()
+	// The version read here is outside golang-migrate's lock: another
+	// process may be migrating right now, so a dirty flag seen here is not
+	// trusted (Up re-checks under the lock). A version beyond this binary's
+	// is final, because versions only grow.
+	from, _, err := m.Version()
 	switch {
 	case errors.Is(err, migrate.ErrNilVersion):
 		from = 0
 	case err != nil:
 		return MigrationResult{}, fmt.Errorf("read schema version: %w", err)
-	case dirty:
-		return MigrationResult{From: from, To: from}, dirtyError(from)
 	case from > latest:
 		return MigrationResult{From: from, To: from}, fmt.Errorf("%w: database is at version %d, this binary knows up to %d; run the newer pfmsync or roll the database back", ErrSchemaTooNew, from, latest)
 	}
 
 	if err := m.Up(); err != nil && !errors.Is(err, migrate.ErrNoChange) {
+		var dirty migrate.ErrDirty
+		if errors.As(err, &dirty) {
+			return MigrationResult{From: from, To: uint(dirty.Version)}, dirtyError(uint(dirty.Version))
+		}
 		to, dirtyNow, verr := m.Version()
 		if verr == nil && dirtyNow {
 			return MigrationResult{From: from, To: to}, fmt.Errorf("apply migrations: %w; %w", err, dirtyError(to))

@@ -116,7 +116,7 @@ func generate(o options, stdout io.Writer) error {
 		stem, ok := have[m.Version]
 		if !ok {
 			if o.check {
-				problems = append(problems, fmt.Errorf("River migration %03d has no file: run go generate ./migrations", m.Version))
+				problems = append(problems, fmt.Errorf("no file for River migration %03d: run go generate ./migrations", m.Version))
 				continue
 			}
 			highest++

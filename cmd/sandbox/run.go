@@ -1,0 +1,195 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/pfmsync/pfmsync/internal/logging"
+	"github.com/pfmsync/pfmsync/internal/sandbox"
+	"github.com/pfmsync/pfmsync/internal/sandbox/authserver"
+)
+
+// Defaults a demo relies on; docs/sandbox.md documents them.
+const (
+	defaultAddr         = "127.0.0.1:8080"
+	defaultClientID     = "pfmsync-demo"
+	defaultClientSecret = "sandbox-secret"
+)
+
+var defaultRedirectURIs = []string{"http://127.0.0.1:8081/link/callback", "http://localhost:8081/link/callback"}
+
+// listFlag collects a repeatable flag.
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
+
+// flags are the command line.
+type flags struct {
+	addr, baseURL           string
+	seed                    int64
+	users                   int
+	historyDays, futureDays int
+	density                 float64
+	start                   string
+	clientID, clientSecret  string
+	redirectURIs            listFlag
+	rotate, detectReuse     bool
+	refreshTTL, accessTTL   time.Duration
+	latency, taskDelay      time.Duration
+	longPollHold            time.Duration
+	faults                  listFlag
+	budget                  string
+	adminToken              string
+	logLevel, logFormat     string
+}
+
+func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (flags, error) {
+	var f flags
+	fs := flag.NewFlagSet("sandbox", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&f.addr, "addr", defaultAddr, "host:port to listen on")
+	fs.StringVar(&f.baseURL, "base-url", "", "URL clients reach the sandbox at (default http://<addr>)")
+	fs.Int64Var(&f.seed, "seed", 1, "seed for the generated data")
+	fs.IntVar(&f.users, "users", 10, "number of demo users (user1 … userN)")
+	fs.IntVar(&f.historyDays, "history-days", 730, "days of history before the clock's start")
+	fs.IntVar(&f.futureDays, "future-days", 365, "days of data generated after the start, revealed as the clock advances")
+	fs.Float64Var(&f.density, "density", 1.0, "transaction volume multiplier (1.0 is a typical household)")
+	fs.StringVar(&f.start, "start", "", "the data clock's start, RFC 3339 (default 2026-01-15T12:00:00Z)")
+	fs.StringVar(&f.clientID, "client-id", defaultClientID, "registered OAuth client id")
+	fs.StringVar(&f.clientSecret, "client-secret", defaultClientSecret, "registered OAuth client secret")
+	fs.Var(&f.redirectURIs, "redirect-uri", "registered redirect URI (repeatable; default "+strings.Join(defaultRedirectURIs, " and ")+")")
+	fs.BoolVar(&f.rotate, "rotate-refresh-tokens", true, "issue a new refresh token on every refresh")
+	fs.BoolVar(&f.detectReuse, "detect-reuse", true, "revoke the whole grant when a retired refresh token is presented")
+	fs.DurationVar(&f.refreshTTL, "refresh-ttl", 0, "refresh token lifetime (0: no expiry)")
+	fs.DurationVar(&f.accessTTL, "access-ttl", 600*time.Second, "access token lifetime")
+	fs.DurationVar(&f.latency, "latency", 0, "latency added to every API and token request")
+	fs.DurationVar(&f.taskDelay, "task-delay", 300*time.Millisecond, "how long a fetch task runs before TaskEnded")
+	fs.DurationVar(&f.longPollHold, "long-poll-hold", 7*time.Second, "how long a task poll with sinceVersion is held")
+	fs.Var(&f.faults, "fault", "fault rule, e.g. kind=rate_limit,fraction=0.2,retry_after=2s (repeatable; see docs/sandbox.md)")
+	fs.StringVar(&f.budget, "budget", "", "per-client request budget, REQUESTS/PERIOD, e.g. 100/1m")
+	fs.StringVar(&f.adminToken, "admin-token", getenv("PFMSYNC_SANDBOX_ADMIN_TOKEN"), "bearer token required on /sandbox/ (default $PFMSYNC_SANDBOX_ADMIN_TOKEN; empty: open)")
+	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&f.logFormat, "log-format", "text", "text or json")
+	if err := fs.Parse(args); err != nil {
+		return f, err
+	}
+	if fs.NArg() > 0 {
+		return f, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	if len(f.redirectURIs) == 0 {
+		f.redirectURIs = defaultRedirectURIs
+	}
+	return f, nil
+}
+
+func (f flags) options(logger *slog.Logger) (sandbox.Options, error) {
+	var errs []error
+	opts := sandbox.Options{
+		BaseURL:             f.baseURL,
+		Clients:             []authserver.Client{{ID: f.clientID, Secret: f.clientSecret, RedirectURIs: f.redirectURIs}},
+		RotateRefreshTokens: &f.rotate,
+		DetectReuse:         &f.detectReuse,
+		RefreshTokenTTL:     f.refreshTTL,
+		AccessTokenTTL:      f.accessTTL,
+		LongPollHold:        f.longPollHold,
+		AdminToken:          f.adminToken,
+		Logger:              logger,
+		Faults: sandbox.Faults{
+			Latency:   sandbox.Duration(f.latency),
+			TaskDelay: sandbox.Duration(f.taskDelay),
+		},
+	}
+	opts.Bank.Seed = f.seed
+	opts.Bank.Users = f.users
+	opts.Bank.HistoryDays = f.historyDays
+	opts.Bank.FutureDays = f.futureDays
+	opts.Bank.Density = f.density
+	if f.start != "" {
+		t, err := time.Parse(time.RFC3339, f.start)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("-start: %w", err))
+		}
+		opts.Bank.Start = t
+	}
+	for _, raw := range f.faults {
+		r, err := sandbox.ParseFaultRule(raw)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("-fault: %w", err))
+			continue
+		}
+		opts.Faults.Rules = append(opts.Faults.Rules, r)
+	}
+	if f.budget != "" {
+		b, err := parseBudget(f.budget)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		opts.Faults.Budget = b
+	}
+	return opts, errors.Join(errs...)
+}
+
+func parseBudget(s string) (*sandbox.Budget, error) {
+	n, per, ok := strings.Cut(s, "/")
+	requests, err := strconv.Atoi(n)
+	if !ok || err != nil || requests < 1 {
+		return nil, fmt.Errorf("-budget %q: want REQUESTS/PERIOD such as 100/1m", s)
+	}
+	d, err := time.ParseDuration(per)
+	if err != nil || d <= 0 {
+		return nil, fmt.Errorf("-budget %q: want REQUESTS/PERIOD such as 100/1m", s)
+	}
+	return &sandbox.Budget{Requests: requests, Per: sandbox.Duration(d)}, nil
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	f, err := parseFlags(args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
+		return fmt.Errorf("-log-level: %w", err)
+	}
+	logger := logging.New(stderr, f.logFormat, level)
+	opts, err := f.options(logger)
+	if err != nil {
+		return err
+	}
+	srv, err := sandbox.Start(f.addr, opts)
+	if err != nil {
+		return err
+	}
+	printBanner(stdout, srv, f)
+	logger.Info("sandbox institution listening", "url", srv.URL())
+
+	<-ctx.Done()
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := srv.Close(shutdownCtx); err != nil {
+		return fmt.Errorf("shut down: %w", err)
+	}
+	logger.Info("sandbox institution stopped")
+	return nil
+}
+
+func printBanner(w io.Writer, srv *sandbox.Running, f flags) {
+	info := srv.Info()
+	fmt.Fprintf(w, "sandbox institution %q listening on %s\n", info.Institution, srv.URL())
+	fmt.Fprintf(w, "  issuer:        %s\n", info.Issuer)
+	fmt.Fprintf(w, "  discovery:     %s/.well-known/openid-configuration\n", info.Issuer)
+	fmt.Fprintf(w, "  consumer API:  %s\n", info.APIBaseURL)
+	fmt.Fprintf(w, "  admin API:     %s%s/\n", srv.URL(), sandbox.AdminPrefix)
+	fmt.Fprintf(w, "  demo users:    %s (password %q), seed %d\n", info.DemoUsers, info.DemoPassword, info.Seed)
+	fmt.Fprintf(w, "  client:        id %q, secret %q\n", f.clientID, f.clientSecret)
+	fmt.Fprintf(w, "  redirect URIs: %s\n", strings.Join(f.redirectURIs, ", "))
+	fmt.Fprintf(w, "  data clock:    %s\n", info.Clock)
+}

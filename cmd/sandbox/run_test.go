@@ -1,0 +1,95 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"regexp"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// lockedBuffer is a bytes.Buffer safe for one writer and one reader.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func TestRunServesAndShutsDown(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	var stdout, stderr lockedBuffer
+	done := make(chan error, 1)
+	getenv := func(string) string { return "" }
+	go func() {
+		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-users", "3", "-seed", "7", "-client-id", "cli", "-client-secret", "sec", "-redirect-uri", "http://127.0.0.1:9/cb", "-fault", "kind=latency,delay=1ms", "-budget", "1000/1s"}, getenv, &stdout, &stderr)
+	}()
+
+	urlRE := regexp.MustCompile(`listening on (http://127\.0\.0\.1:\d+)`)
+	var base string
+	require.Eventually(t, func() bool {
+		m := urlRE.FindStringSubmatch(stdout.String())
+		if m != nil {
+			base = m[1]
+		}
+		return m != nil
+	}, 10*time.Second, 10*time.Millisecond)
+
+	out := stdout.String()
+	require.Contains(t, out, "user1 … user3")
+	require.Contains(t, out, `id "cli", secret "sec"`)
+	require.Contains(t, out, "http://127.0.0.1:9/cb")
+
+	resp, err := http.Get(base + "/a/consumer/api/v0/oidc/.well-known/openid-configuration")
+	require.NoError(t, err)
+	var disco map[string]any
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&disco))
+	resp.Body.Close()
+	require.Equal(t, base+"/a/consumer/api/v0/oidc", disco["issuer"])
+
+	resp, err = http.Get(base + "/sandbox/faults")
+	require.NoError(t, err)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.Contains(t, string(body), `"budget":{"requests":1000,"per":"1s"}`)
+
+	cancel()
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(15 * time.Second):
+		t.Fatal("run did not return after cancel")
+	}
+}
+
+func TestRunRejectsBadFlags(t *testing.T) {
+	t.Parallel()
+	getenv := func(string) string { return "" }
+	for _, args := range [][]string{
+		{"-users", "0"},
+		{"-fault", "kind=nope"},
+		{"-budget", "lots"},
+		{"-start", "yesterday"},
+		{"extra"},
+	} {
+		err := run(context.Background(), append([]string{"-addr", "127.0.0.1:0"}, args...), getenv, io.Discard, io.Discard)
+		require.Error(t, err, "%v", args)
+	}
+}
