@@ -15,6 +15,68 @@ type Config struct {
 	Database Database
 	// Log configures structured logging.
 	Log Log
+	// Institutions are the Banno institutions pfmsync is registered with.
+	Institutions []Institution
+	// TokenKeys is the key ring that seals refresh tokens, in the form
+	// "id:base64key,id:base64key" (the first seals; all open). Secret.
+	TokenKeys string
+	// TokenKeysFile names a file holding the key ring instead (one
+	// id:base64key per line, the first seals, # comments).
+	TokenKeysFile string
+	// Link configures the link server.
+	Link LinkServer
+	// Worker configures the sync worker.
+	Worker Worker
+}
+
+// Worker configures cmd/worker.
+type Worker struct {
+	// Concurrency is how many syncs one process runs at once.
+	Concurrency int
+	// ScheduleEvery is the scheduler's period; ScheduleBatch how many due
+	// links one scheduler transaction claims.
+	ScheduleEvery time.Duration
+	ScheduleBatch int
+	// BackfillDays is how far back a first sync reads; BackfillWindowDays
+	// the span committed per step.
+	BackfillDays       int
+	BackfillWindowDays int
+	// Overlap is subtracted from the watermark for updatedSince.
+	Overlap time.Duration
+	// FetchOnScheduled / FetchOnInteractive ask the bank to refresh its
+	// data (PUT /fetch) before scheduled / first and manual syncs;
+	// FetchMaxWait bounds the wait for the refresh task.
+	FetchOnScheduled   bool
+	FetchOnInteractive bool
+	FetchMaxWait       time.Duration
+	// JobTimeout bounds one sync attempt; RescueAfter is when River
+	// re-queues a job whose worker died (must exceed JobTimeout).
+	JobTimeout  time.Duration
+	RescueAfter time.Duration
+	// RetryBase and RetryMax shape the exponential backoff of failed syncs.
+	RetryBase time.Duration
+	RetryMax  time.Duration
+	// ShutdownTimeout is how long running syncs may finish on shutdown
+	// before they are cancelled (and resumed later by River).
+	ShutdownTimeout time.Duration
+}
+
+// LinkServer configures cmd/linkserver.
+type LinkServer struct {
+	// Addr is the public listener (consent pages, callback, link API).
+	Addr string
+	// PublicURL is how browsers reach Addr; the OAuth redirect URI is
+	// PublicURL + "/link/callback" and must be registered at every
+	// institution exactly.
+	PublicURL string
+	// AppKey authenticates the PFM app: it signs link tokens and API
+	// requests (HMAC-SHA256). Secret.
+	AppKey string
+	// ReturnURLs are the URL prefixes the app may ask to be sent back to
+	// after consent; empty allows none (a success page is shown).
+	ReturnURLs []string
+	// ConsentTTL is how long a started consent may take.
+	ConsentTTL time.Duration
 }
 
 // Database configures the connection to the Postgres datastore.
@@ -47,6 +109,28 @@ const (
 	EnvDatabaseTimeout  = "PFMSYNC_DATABASE_CONNECT_TIMEOUT"
 	EnvLogLevel         = "PFMSYNC_LOG_LEVEL"
 	EnvLogFormat        = "PFMSYNC_LOG_FORMAT"
+	EnvTokenKeys        = "PFMSYNC_TOKEN_KEYS"
+	EnvTokenKeysFile    = "PFMSYNC_TOKEN_KEYS_FILE"
+	EnvLinkAddr         = "PFMSYNC_LINK_ADDR"
+	EnvPublicURL        = "PFMSYNC_PUBLIC_URL"
+	EnvAppKey           = "PFMSYNC_APP_KEY"
+	EnvReturnURLs       = "PFMSYNC_RETURN_URLS"
+	EnvConsentTTL       = "PFMSYNC_CONSENT_TTL"
+
+	EnvWorkerConcurrency  = "PFMSYNC_WORKER_CONCURRENCY"
+	EnvScheduleEvery      = "PFMSYNC_SCHEDULE_EVERY"
+	EnvScheduleBatch      = "PFMSYNC_SCHEDULE_BATCH"
+	EnvBackfillDays       = "PFMSYNC_BACKFILL_DAYS"
+	EnvBackfillWindowDays = "PFMSYNC_BACKFILL_WINDOW_DAYS"
+	EnvOverlap            = "PFMSYNC_UPDATED_SINCE_OVERLAP"
+	EnvFetchOnScheduled   = "PFMSYNC_FETCH_ON_SCHEDULED"
+	EnvFetchOnInteractive = "PFMSYNC_FETCH_ON_INTERACTIVE"
+	EnvFetchMaxWait       = "PFMSYNC_FETCH_MAX_WAIT"
+	EnvJobTimeout         = "PFMSYNC_JOB_TIMEOUT"
+	EnvRescueAfter        = "PFMSYNC_RESCUE_AFTER"
+	EnvRetryBase          = "PFMSYNC_RETRY_BASE"
+	EnvRetryMax           = "PFMSYNC_RETRY_MAX"
+	EnvShutdownTimeout    = "PFMSYNC_SHUTDOWN_TIMEOUT"
 )
 
 // Load reads and validates the configuration from getenv (os.Getenv in
@@ -65,6 +149,48 @@ func Load(getenv func(string) string) (Config, error) {
 			Level:  r.level(EnvLogLevel, slog.LevelInfo),
 			Format: r.oneOf(EnvLogFormat, "json", "json", "text"),
 		},
+		TokenKeys:     r.raw(EnvTokenKeys),
+		TokenKeysFile: r.raw(EnvTokenKeysFile),
+		Link: LinkServer{
+			Addr:       r.str(EnvLinkAddr, "127.0.0.1:8081"),
+			PublicURL:  strings.TrimRight(r.str(EnvPublicURL, ""), "/"),
+			AppKey:     r.raw(EnvAppKey),
+			ReturnURLs: r.list(EnvReturnURLs),
+			ConsentTTL: r.duration(EnvConsentTTL, 10*time.Minute, time.Minute, time.Hour),
+		},
+	}
+	cfg.Worker = Worker{
+		Concurrency:        r.intRange(EnvWorkerConcurrency, 10, 1, 1000),
+		ScheduleEvery:      r.duration(EnvScheduleEvery, 30*time.Second, time.Second, time.Hour),
+		ScheduleBatch:      r.intRange(EnvScheduleBatch, 1000, 1, 100000),
+		BackfillDays:       r.intRange(EnvBackfillDays, 730, 1, 3660),
+		BackfillWindowDays: r.intRange(EnvBackfillWindowDays, 90, 1, 3660),
+		Overlap:            r.duration(EnvOverlap, time.Hour, 0, 7*24*time.Hour),
+		FetchOnScheduled:   r.boolean(EnvFetchOnScheduled, false),
+		FetchOnInteractive: r.boolean(EnvFetchOnInteractive, true),
+		FetchMaxWait:       r.duration(EnvFetchMaxWait, 30*time.Second, time.Second, 10*time.Minute),
+		JobTimeout:         r.duration(EnvJobTimeout, 30*time.Minute, time.Second, 24*time.Hour),
+		RescueAfter:        r.duration(EnvRescueAfter, 45*time.Minute, 2*time.Second, 48*time.Hour),
+		RetryBase:          r.duration(EnvRetryBase, 10*time.Second, 10*time.Millisecond, time.Hour),
+		RetryMax:           r.duration(EnvRetryMax, time.Hour, 10*time.Millisecond, 24*time.Hour),
+		ShutdownTimeout:    r.duration(EnvShutdownTimeout, 30*time.Second, 0, time.Hour),
+	}
+	if cfg.Worker.RescueAfter <= cfg.Worker.JobTimeout {
+		r.fail(EnvRescueAfter, fmt.Sprintf("must exceed %s (%s), or River would rescue jobs that are still running", EnvJobTimeout, cfg.Worker.JobTimeout))
+	}
+	cfg.Institutions = r.institutions()
+	if cfg.TokenKeys != "" && cfg.TokenKeysFile != "" {
+		r.fail(EnvTokenKeys, "and "+EnvTokenKeysFile+" are both set; use one")
+	}
+	if cfg.Link.PublicURL == "" {
+		cfg.Link.PublicURL = "http://" + cfg.Link.Addr
+	} else if u, err := url.Parse(cfg.Link.PublicURL); err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		r.fail(EnvPublicURL, "must be an absolute http(s) URL")
+	}
+	for _, p := range cfg.Link.ReturnURLs {
+		if u, err := url.Parse(p); err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+			r.fail(EnvReturnURLs, fmt.Sprintf("entry %q must be an absolute http(s) URL prefix", p))
+		}
 	}
 	if cfg.Database.URL == "" {
 		r.fail(EnvDatabaseURL, "is required (a postgres:// URL)")
@@ -90,8 +216,28 @@ func validateDatabaseURL(raw string) error {
 
 // String renders the configuration for a start-up log line, secrets redacted.
 func (c Config) String() string {
-	return fmt.Sprintf("database.url=%s database.max_conns=%d database.migrate=%t database.connect_timeout=%s log.level=%s log.format=%s",
+	var b strings.Builder
+	fmt.Fprintf(&b, "database.url=%s database.max_conns=%d database.migrate=%t database.connect_timeout=%s log.level=%s log.format=%s",
 		RedactURL(c.Database.URL), c.Database.MaxConns, c.Database.Migrate, c.Database.ConnectTimeout, c.Log.Level, c.Log.Format)
+	fmt.Fprintf(&b, " token_keys=%s token_keys_file=%s link.addr=%s link.public_url=%s link.app_key=%s link.return_urls=%v link.consent_ttl=%s",
+		redactSet(c.TokenKeys), c.TokenKeysFile, c.Link.Addr, c.Link.PublicURL, redactSet(c.Link.AppKey), c.Link.ReturnURLs, c.Link.ConsentTTL)
+	w := c.Worker
+	fmt.Fprintf(&b, " worker={concurrency=%d schedule_every=%s schedule_batch=%d backfill_days=%d window_days=%d overlap=%s fetch_scheduled=%t fetch_interactive=%t fetch_max_wait=%s job_timeout=%s rescue_after=%s retry=%s..%s shutdown=%s}",
+		w.Concurrency, w.ScheduleEvery, w.ScheduleBatch, w.BackfillDays, w.BackfillWindowDays, w.Overlap, w.FetchOnScheduled,
+		w.FetchOnInteractive, w.FetchMaxWait, w.JobTimeout, w.RescueAfter, w.RetryBase, w.RetryMax, w.ShutdownTimeout)
+	for _, in := range c.Institutions {
+		fmt.Fprintf(&b, " institution[%s]={base_url=%s client_id=%s client_secret=%s rps=%g burst=%d max_syncs=%d}",
+			in.Slug, in.BaseURL, in.ClientID, redactSet(in.ClientSecret), in.RequestsPerSecond, in.Burst, in.MaxConcurrentSyncs)
+	}
+	return b.String()
+}
+
+// redactSet says whether a secret is set without showing it.
+func redactSet(secret string) string {
+	if secret == "" {
+		return "(unset)"
+	}
+	return "[redacted]"
 }
 
 // LogValue makes slog render the redacted form.

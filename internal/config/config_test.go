@@ -2,6 +2,7 @@ package config
 
 import (
 	"log/slog"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -86,5 +87,62 @@ func TestRedactURL(t *testing.T) {
 		got := RedactURL(in)
 		require.Equal(t, want, got, in)
 		require.False(t, strings.Contains(got, ":p@"))
+	}
+}
+
+func TestLoadInstitutionsAndLinkServer(t *testing.T) {
+	t.Parallel()
+
+	dir := t.TempDir()
+	secretFile := dir + "/secret"
+	require.NoError(t, os.WriteFile(secretFile, []byte("file-secret-XYZ\n"), 0o600))
+	cfg, err := Load(env(map[string]string{
+		EnvDatabaseURL: "postgres://localhost/pfm",
+		EnvInstitutions: `[
+			{"slug": "garden-fi", "name": "Garden", "base_url": "https://digital.garden-fi.com/a/consumer/api/v0/", "client_id": "c1", "client_secret_env": "GARDEN_SECRET", "requests_per_second": 2},
+			{"slug": "sandbox", "base_url": "http://127.0.0.1:8080/a/consumer/api/v0", "client_id": "c2", "client_secret_file": "` + secretFile + `"}
+		]`,
+		"GARDEN_SECRET": "env-secret-ABC",
+		EnvTokenKeys:    "v1:AAAA",
+		EnvAppKey:       "app-key-SECRET",
+		EnvPublicURL:    "https://link.example.com/",
+		EnvReturnURLs:   "https://app.example.com/, https://staging.example.com/cb",
+	}))
+	require.NoError(t, err)
+	require.Len(t, cfg.Institutions, 2)
+	g, ok := cfg.Institution("garden-fi")
+	require.True(t, ok)
+	require.Equal(t, "env-secret-ABC", g.ClientSecret)
+	require.Equal(t, "https://digital.garden-fi.com/a/consumer/api/v0", g.BaseURL)
+	require.Equal(t, 2.0, g.RequestsPerSecond)
+	require.Equal(t, 10, g.Burst)
+	s, _ := cfg.Institution("sandbox")
+	require.Equal(t, "file-secret-XYZ", s.ClientSecret)
+	require.Equal(t, "sandbox", s.Name)
+	require.Equal(t, "https://link.example.com", cfg.Link.PublicURL)
+	require.Equal(t, []string{"https://app.example.com/", "https://staging.example.com/cb"}, cfg.Link.ReturnURLs)
+
+	dump := cfg.String()
+	for _, secret := range []string{"env-secret-ABC", "file-secret-XYZ", "AAAA", "app-key-SECRET"} {
+		require.NotContains(t, dump, secret)
+	}
+	require.Contains(t, dump, "institution[garden-fi]")
+}
+
+func TestLoadInstitutionErrors(t *testing.T) {
+	t.Parallel()
+
+	for name, inst := range map[string]string{
+		"not json":       `nope`,
+		"unknown field":  `[{"slug":"a","base_url":"https://h/a","client_id":"c","client_secret_env":"S","colour":"red"}]`,
+		"bad slug":       `[{"slug":"A B","base_url":"https://h/a","client_id":"c","client_secret_env":"S"}]`,
+		"no secret":      `[{"slug":"a","base_url":"https://h/a","client_id":"c"}]`,
+		"empty secret":   `[{"slug":"a","base_url":"https://h/a","client_id":"c","client_secret_env":"UNSET"}]`,
+		"duplicate slug": `[{"slug":"a","base_url":"https://h/a","client_id":"c","client_secret_env":"S"},{"slug":"a","base_url":"https://h/a","client_id":"c","client_secret_env":"S"}]`,
+		"bad url":        `[{"slug":"a","base_url":"h/a","client_id":"c","client_secret_env":"S"}]`,
+	} {
+		_, err := Load(env(map[string]string{EnvDatabaseURL: "postgres://localhost/pfm", EnvInstitutions: inst, "S": "shh-secret"}))
+		require.Error(t, err, name)
+		require.NotContains(t, err.Error(), "shh-secret", name)
 	}
 }

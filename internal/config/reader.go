@@ -92,3 +92,14 @@ func (r *reader) oneOf(name, def string, allowed ...string) string {
 	}
 	return v
 }
+
+// list reads a comma-separated list, dropping empty items.
+func (r *reader) list(name string) []string {
+	var out []string
+	for _, item := range strings.Split(r.raw(name), ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
+}

@@ -13,4 +13,15 @@ var (
 
 	// ErrInvalid means a value was refused by a validation rule.
 	ErrInvalid = errors.New("invalid")
+
+	// ErrConsentRequestUsed means a consent request's state was already
+	// consumed by an earlier callback (a replay).
+	ErrConsentRequestUsed = errors.New("consent request already used")
+
+	// ErrConsentRequestExpired means a consent request outlived its expiry.
+	ErrConsentRequestExpired = errors.New("consent request expired")
+
+	// ErrStaleToken means a sealed token changed since it was read: another
+	// process (a re-consent, a concurrent refresh) wrote a newer one.
+	ErrStaleToken = errors.New("sealed token changed concurrently")
 )

@@ -6,6 +6,8 @@ import "time"
 // client. Its client secret is never stored with it: it comes from the
 // environment or a secret file.
 type Institution struct {
+	// ID is the datastore's id.
+	ID int64
 	// Slug is the short, stable name used in URLs and configuration.
 	Slug string
 	// DisplayName is shown to people choosing their bank.

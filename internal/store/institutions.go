@@ -8,11 +8,11 @@ import (
 	"github.com/pfmsync/pfmsync/internal/pfm"
 )
 
-const institutionColumns = `slug, display_name, issuer_url, api_base_url, client_id, created_at, updated_at`
+const institutionColumns = `id, slug, display_name, issuer_url, api_base_url, client_id, created_at, updated_at`
 
 func scanInstitution(row pgx.CollectableRow) (pfm.Institution, error) {
 	var i pfm.Institution
-	err := row.Scan(&i.Slug, &i.DisplayName, &i.IssuerURL, &i.APIBaseURL, &i.ClientID, &i.CreatedAt, &i.UpdatedAt)
+	err := row.Scan(&i.ID, &i.Slug, &i.DisplayName, &i.IssuerURL, &i.APIBaseURL, &i.ClientID, &i.CreatedAt, &i.UpdatedAt)
 	return i, err
 }
 

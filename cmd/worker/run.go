@@ -1,0 +1,186 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+
+	"github.com/pfmsync/pfmsync/internal/bootstrap"
+	"github.com/pfmsync/pfmsync/internal/config"
+	"github.com/pfmsync/pfmsync/internal/jobs"
+	"github.com/pfmsync/pfmsync/internal/logging"
+	"github.com/pfmsync/pfmsync/internal/pfm"
+	"github.com/pfmsync/pfmsync/internal/store"
+)
+
+const usage = `usage: worker                     run the sync worker until interrupted
+       worker sync-now LINK_ID     queue a sync of one link now
+       worker resync LINK_ID       forget a link's sync progress and queue a full re-sync
+       worker disable LINK_ID      stop syncing a link
+       worker enable LINK_ID       resume syncing a disabled link
+
+Configuration comes from PFMSYNC_* environment variables (docs/operations.md).`
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, err := config.Load(getenv)
+	if err != nil {
+		return err
+	}
+	logger := logging.New(stderr, cfg.Log.Format, cfg.Log.Level).With("app", "worker")
+	if len(args) == 0 {
+		return serve(ctx, cfg, logger)
+	}
+	if len(args) != 2 {
+		fmt.Fprintln(stderr, usage)
+		return errors.New("unexpected arguments")
+	}
+	return admin(ctx, cfg, logger, args[0], args[1], stdout)
+}
+
+// serve runs the worker until ctx ends.
+func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
+	logger.Info("starting", "version", bootstrap.Version, "config", cfg)
+	pool, st, err := bootstrap.OpenDatabase(ctx, cfg, "pfmsync-worker", logger)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	if _, err := bootstrap.RegisterInstitutions(ctx, st, cfg); err != nil {
+		return err
+	}
+	sealer, err := bootstrap.Sealer(cfg, logger)
+	if err != nil {
+		return err
+	}
+	clients, err := bootstrap.BankClients(ctx, cfg, logger, jobs.CountingTransport(nil))
+	if err != nil {
+		return err
+	}
+	var institutions []jobs.Institution
+	for _, in := range cfg.Institutions {
+		institutions = append(institutions, jobs.Institution{Slug: in.Slug, Client: clients[in.Slug], MaxConcurrentSyncs: in.MaxConcurrentSyncs})
+	}
+	w := cfg.Worker
+	syncer := jobs.NewSyncer(jobs.SyncerOptions{
+		Store:        st,
+		Sealer:       sealer,
+		Institutions: institutions,
+		Logger:       logger,
+		Config: jobs.SyncConfig{
+			BackfillDepth:             time.Duration(w.BackfillDays) * 24 * time.Hour,
+			BackfillWindow:            time.Duration(w.BackfillWindowDays) * 24 * time.Hour,
+			Overlap:                   w.Overlap,
+			DisableFetchOnInteractive: !w.FetchOnInteractive,
+			FetchOnScheduled:          w.FetchOnScheduled,
+			FetchMaxWait:              w.FetchMaxWait,
+			JobTimeout:                w.JobTimeout,
+		},
+	})
+	client, err := jobs.NewClient(pool, st, syncer, jobs.ClientConfig{
+		SyncConcurrency:      w.Concurrency,
+		ScheduleEvery:        w.ScheduleEvery,
+		Schedule:             jobs.ScheduleConfig{Batch: w.ScheduleBatch},
+		RescueStuckJobsAfter: w.RescueAfter,
+		Retry:                jobs.RetryPolicy{Base: w.RetryBase, Max: w.RetryMax},
+		Logger:               logger.With("component", "river"),
+	})
+	if err != nil {
+		return err
+	}
+	if err := client.Start(ctx); err != nil {
+		return fmt.Errorf("start River client: %w", err)
+	}
+	logger.Info("worker running", "concurrency", w.Concurrency, "institutions", len(institutions))
+	<-ctx.Done()
+
+	// Soft stop: running syncs may finish; after the timeout they are
+	// cancelled, and River runs them again later (their progress is kept).
+	logger.Info("stopping: waiting for running syncs", "timeout", w.ShutdownTimeout)
+	soft, cancel := context.WithTimeout(context.WithoutCancel(ctx), w.ShutdownTimeout)
+	defer cancel()
+	if err := client.Stop(soft); err != nil {
+		logger.Warn("running syncs did not finish in time; cancelling them", "error", err)
+		hard, cancelHard := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancelHard()
+		if err := client.StopAndCancel(hard); err != nil {
+			return fmt.Errorf("stop River client: %w", err)
+		}
+	}
+	logger.Info("stopped")
+	return nil
+}
+
+// admin runs one operator command against a link.
+func admin(ctx context.Context, cfg config.Config, logger *slog.Logger, cmd, linkID string, stdout io.Writer) error {
+	switch cmd {
+	case "sync-now", "resync", "disable", "enable":
+	default:
+		return fmt.Errorf("unknown command %q\n%s", cmd, usage)
+	}
+	pool, st, err := bootstrap.OpenDatabase(ctx, cfg, "pfmsync-worker-admin", logger)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	link, err := st.Link(ctx, linkID)
+	if err != nil {
+		return err
+	}
+	// An insert-only River client: it never works jobs.
+	client, err := river.NewClient(riverpgxv5.New(pool), &river.Config{Logger: logger})
+	if err != nil {
+		return fmt.Errorf("create River client: %w", err)
+	}
+	queue := func(tx *store.Store) error {
+		queued, err := jobs.EnqueueSync(ctx, client, tx.Tx(), link.ID, jobs.TriggerManual)
+		if err != nil {
+			return err
+		}
+		if queued {
+			fmt.Fprintf(stdout, "queued a sync of link %s\n", link.ID)
+		} else {
+			fmt.Fprintf(stdout, "a sync of link %s is already queued or running\n", link.ID)
+		}
+		return nil
+	}
+	switch cmd {
+	case "sync-now":
+		if link.Status != pfm.LinkActive {
+			return fmt.Errorf("link %s is %s: only active links sync (enable it, or the user must consent again)", link.ID, link.Status)
+		}
+		return st.Transact(ctx, queue)
+	case "resync":
+		if link.Status != pfm.LinkActive {
+			return fmt.Errorf("link %s is %s: only active links sync", link.ID, link.Status)
+		}
+		return st.Transact(ctx, func(tx *store.Store) error {
+			n, err := tx.ResetSyncState(ctx, link.ID)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "reset sync progress of %d accounts\n", n)
+			return queue(tx)
+		})
+	case "disable":
+		if err := st.SetLinkStatus(ctx, link.ID, pfm.LinkDisabled, "", ""); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "link %s disabled\n", link.ID)
+		return nil
+	default: // enable
+		if link.Status != pfm.LinkDisabled {
+			return fmt.Errorf("link %s is %s, not disabled", link.ID, link.Status)
+		}
+		if err := st.SetLinkStatus(ctx, link.ID, pfm.LinkActive, "", ""); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "link %s enabled; it syncs at the next scheduler pass\n", link.ID)
+		return nil
+	}
+}

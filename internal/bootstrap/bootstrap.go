@@ -1,0 +1,116 @@
+// Package bootstrap holds the start-up steps pfmsync's binaries share:
+// opening and migrating the database, registering the configured
+// institutions, loading the token key ring, and building one Banno client
+// per institution. Each step fails with a message that says what to fix.
+package bootstrap
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/pfmsync/pfmsync/internal/config"
+	"github.com/pfmsync/pfmsync/internal/consumerapi"
+	"github.com/pfmsync/pfmsync/internal/pfm"
+	"github.com/pfmsync/pfmsync/internal/store"
+	"github.com/pfmsync/pfmsync/internal/tokenseal"
+)
+
+// Version is pfmsync's version, reported in the User-Agent and logs; set at
+// build time with -ldflags "-X github.com/pfmsync/pfmsync/internal/bootstrap.Version=...".
+var Version = "0.1.0-dev"
+
+// CallbackPath is the link server's OAuth redirect path.
+const CallbackPath = "/link/callback"
+
+// OpenDatabase connects to Postgres and, when configured, applies pending
+// migrations (a dirty schema stops start-up).
+func OpenDatabase(ctx context.Context, cfg config.Config, app string, logger *slog.Logger) (*pgxpool.Pool, *store.Store, error) {
+	pool, err := store.OpenPool(ctx, store.PoolOptions{
+		URL:             cfg.Database.URL,
+		MaxConns:        cfg.Database.MaxConns,
+		ConnectTimeout:  cfg.Database.ConnectTimeout,
+		ApplicationName: app,
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	if cfg.Database.Migrate {
+		res, err := store.Migrate(pool, logger)
+		if err != nil {
+			pool.Close()
+			return nil, nil, fmt.Errorf("migrate database: %w", err)
+		}
+		logger.Info("database schema ready", "version", res.To)
+	}
+	return pool, store.New(pool, logger), nil
+}
+
+// RegisterInstitutions records every configured institution in the
+// datastore (configuration is the source of truth) and returns them by slug.
+func RegisterInstitutions(ctx context.Context, st *store.Store, cfg config.Config) (map[string]pfm.Institution, error) {
+	if len(cfg.Institutions) == 0 {
+		return nil, fmt.Errorf("no institution configured: set %s or %s", config.EnvInstitutions, config.EnvInstitutionsFile)
+	}
+	out := make(map[string]pfm.Institution, len(cfg.Institutions))
+	for _, in := range cfg.Institutions {
+		stored, err := st.UpsertInstitution(ctx, pfm.Institution{
+			Slug:        in.Slug,
+			DisplayName: in.Name,
+			IssuerURL:   in.BaseURL + "/oidc",
+			APIBaseURL:  in.BaseURL,
+			ClientID:    in.ClientID,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("register institution %s: %w", in.Slug, err)
+		}
+		out[in.Slug] = stored
+	}
+	return out, nil
+}
+
+// Sealer loads the token key ring from the configuration.
+func Sealer(cfg config.Config, logger *slog.Logger) (*tokenseal.Sealer, error) {
+	if cfg.TokenKeys == "" && cfg.TokenKeysFile == "" {
+		return nil, fmt.Errorf("no token key ring: set %s (id:base64-32-byte-key,...) or %s; make a key with: head -c 32 /dev/urandom | base64", config.EnvTokenKeys, config.EnvTokenKeysFile)
+	}
+	ring, err := tokenseal.LoadKeyRing(cfg.TokenKeys, cfg.TokenKeysFile)
+	if err != nil {
+		return nil, fmt.Errorf("load token key ring: %w", err)
+	}
+	for _, w := range ring.Warnings() {
+		logger.Warn("token key ring", "warning", w)
+	}
+	logger.Info("token key ring loaded", "current_key", ring.CurrentKeyID(), "keys", ring.KeyIDs())
+	return tokenseal.New(ring), nil
+}
+
+// BankClients builds one Banno client per configured institution. The
+// redirect URL is the link server's callback under cfg.Link.PublicURL.
+// transport, when not nil, is the base transport (e.g. a call counter).
+func BankClients(ctx context.Context, cfg config.Config, logger *slog.Logger, transport http.RoundTripper) (map[string]*consumerapi.Client, error) {
+	out := make(map[string]*consumerapi.Client, len(cfg.Institutions))
+	for _, in := range cfg.Institutions {
+		opts := []consumerapi.Option{consumerapi.WithLogger(logger.With("institution", in.Slug)), consumerapi.WithVersion(Version)}
+		if transport != nil {
+			opts = append(opts, consumerapi.WithTransport(transport))
+		}
+		c, err := consumerapi.New(ctx, consumerapi.Institution{
+			Slug:              in.Slug,
+			BaseURL:           in.BaseURL,
+			ClientID:          in.ClientID,
+			ClientSecret:      consumerapi.Secret(in.ClientSecret),
+			RedirectURL:       cfg.Link.PublicURL + CallbackPath,
+			RequestsPerSecond: in.RequestsPerSecond,
+			Burst:             in.Burst,
+		}, opts...)
+		if err != nil {
+			return nil, fmt.Errorf("configure institution %s: %w", in.Slug, err)
+		}
+		out[in.Slug] = c
+	}
+	return out, nil
+}

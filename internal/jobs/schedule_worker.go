@@ -1,0 +1,143 @@
+package jobs
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+
+	"github.com/pfmsync/pfmsync/internal/store"
+)
+
+// ScheduleArgs is the periodic job that queues syncs for due links.
+type ScheduleArgs struct{}
+
+// Kind is the River job kind.
+func (ScheduleArgs) Kind() string { return "schedule_syncs" }
+
+// InsertOpts keeps at most one scheduler job queued.
+func (ScheduleArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{
+		Queue:       QueueMaintenance,
+		MaxAttempts: 3,
+		UniqueOpts:  river.UniqueOpts{ByArgs: true, ByState: syncUniqueStates},
+	}
+}
+
+// ScheduleConfig tunes the scheduler.
+type ScheduleConfig struct {
+	// Batch is how many due links one transaction claims (default 1000).
+	Batch int
+	// MaxBatches bounds the batches of one pass (default 100).
+	MaxBatches int
+}
+
+// ScheduleWorker claims due links and inserts their sync jobs in the same
+// transaction that moves their next_sync_at, batch by batch.
+type ScheduleWorker struct {
+	river.WorkerDefaults[ScheduleArgs]
+	store  *store.Store
+	syncer *Syncer
+	cfg    ScheduleConfig
+	logger *slog.Logger
+}
+
+// NewScheduleWorker returns the scheduler worker.
+func NewScheduleWorker(st *store.Store, syncer *Syncer, cfg ScheduleConfig, logger *slog.Logger) *ScheduleWorker {
+	if cfg.Batch <= 0 {
+		cfg.Batch = 1000
+	}
+	if cfg.MaxBatches <= 0 {
+		cfg.MaxBatches = 100
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &ScheduleWorker{store: st, syncer: syncer, cfg: cfg, logger: logger}
+}
+
+// Work runs one scheduler pass.
+func (w *ScheduleWorker) Work(ctx context.Context, _ *river.Job[ScheduleArgs]) error {
+	client, err := river.ClientFromContextSafely[pgx.Tx](ctx)
+	if err != nil {
+		return fmt.Errorf("scheduler needs its River client: %w", err)
+	}
+	res, err := Schedule(ctx, w.store, client, w.syncer.Jitter, w.cfg, time.Now())
+	w.syncer.metrics.LinksScheduled(res.Claimed, res.Inserted, res.Skipped, res.Duration)
+	if res.Claimed > 0 {
+		w.logger.Info("syncs scheduled", "claimed", res.Claimed, "inserted", res.Inserted,
+			"already_queued", res.Skipped, "duration", res.Duration.Round(time.Millisecond))
+	}
+	return err
+}
+
+// ScheduleResult says what one scheduler pass did.
+type ScheduleResult struct {
+	Claimed, Inserted, Skipped int
+	Duration                   time.Duration
+}
+
+// Schedule claims links due at now and queues their syncs, batch by batch,
+// each batch in one transaction (claim, move next_sync_at, insert jobs).
+// Links whose sync is already queued or running are skipped by River's
+// unique jobs and simply rescheduled.
+func Schedule(ctx context.Context, st *store.Store, client *river.Client[pgx.Tx], jitter func(time.Duration) time.Duration, cfg ScheduleConfig, now time.Time) (ScheduleResult, error) {
+	if cfg.Batch <= 0 {
+		cfg.Batch = 1000
+	}
+	if cfg.MaxBatches <= 0 {
+		cfg.MaxBatches = 100
+	}
+	start := time.Now()
+	var res ScheduleResult
+	for range cfg.MaxBatches {
+		var claimed int
+		err := st.Transact(ctx, func(tx *store.Store) error {
+			due, err := tx.ClaimDueLinks(ctx, now, cfg.Batch, jitter)
+			if err != nil || len(due) == 0 {
+				return err
+			}
+			claimed = len(due)
+			params := make([]river.InsertManyParams, len(due))
+			for i, d := range due {
+				params[i] = river.InsertManyParams{Args: SyncArgs{LinkID: d.ID, Trigger: TriggerScheduled}}
+			}
+			results, err := client.InsertManyTx(ctx, tx.Tx(), params)
+			if err != nil {
+				return fmt.Errorf("insert sync jobs: %w", err)
+			}
+			res.Claimed += claimed
+			for _, r := range results {
+				if r.UniqueSkippedAsDuplicate {
+					res.Skipped++
+				} else {
+					res.Inserted++
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			res.Duration = time.Since(start)
+			return res, fmt.Errorf("schedule due links: %w", err)
+		}
+		if claimed < cfg.Batch {
+			break
+		}
+	}
+	res.Duration = time.Since(start)
+	return res, nil
+}
+
+// EnqueueSync queues a sync of one link in tx (a manual "sync now" or the
+// first sync after consent). It reports false when a sync of the link is
+// already queued or running.
+func EnqueueSync(ctx context.Context, client *river.Client[pgx.Tx], tx pgx.Tx, linkID string, trigger Trigger) (bool, error) {
+	res, err := client.InsertTx(ctx, tx, SyncArgs{LinkID: linkID, Trigger: trigger}, nil)
+	if err != nil {
+		return false, fmt.Errorf("queue sync of link %s: %w", linkID, err)
+	}
+	return !res.UniqueSkippedAsDuplicate, nil
+}

@@ -1,0 +1,182 @@
+package jobs
+
+import (
+	"context"
+	"time"
+
+	"github.com/pfmsync/pfmsync/internal/consumerapi"
+	"github.com/pfmsync/pfmsync/internal/pfm"
+	"github.com/pfmsync/pfmsync/internal/store"
+)
+
+// accountTarget is an account whose transactions a sync reads.
+type accountTarget struct {
+	stored store.StoredAccount
+	// input is the account as listed now; zero for an account the bank
+	// has just inactivated.
+	input store.AccountInput
+}
+
+func (t accountTarget) accountType() consumerapi.AccountType {
+	if t.input.Type != "" {
+		return consumerapi.AccountType(t.input.Type)
+	}
+	if t.stored.IsLiability {
+		return consumerapi.AccountType("Debt")
+	}
+	return consumerapi.AccountType("Deposit")
+}
+
+// syncTransactions brings one account's transactions up to date.
+//
+// The first sync backfills BackfillDepth in windows of posted dates, newest
+// first, so a dashboard is useful at once; progress (backfill_before) commits
+// with the last page of each window, so a crash repeats at most one window.
+// Later syncs ask for updatedSince = watermark − Overlap; the watermark
+// advances only with the last page of a pass. Every page's rows and
+// tombstones commit in one transaction with the change feed.
+//
+// The watermark never passes the bank's clock at the start of the pass
+// (the accounts' fetchedDate, else the wall clock): anything that changes
+// while the pass runs is read again by the next one.
+func (s *Syncer) syncTransactions(ctx context.Context, session *consumerapi.Session, link pfm.Link, t accountTarget) (store.WriteCounts, error) {
+	var total store.WriteCounts
+	st, err := s.store.AccountSyncState(ctx, t.stored.ID)
+	if err != nil {
+		return total, err
+	}
+	scope := store.FeedScope{AppUserRef: link.AppUserRef, LinkID: link.ID, AccountID: t.stored.ID}
+	passStart := s.now()
+	ref := passStart
+	if t.input.BalanceAsOf != nil {
+		ref = *t.input.BalanceAsOf
+	}
+
+	if !st.BackfillComplete {
+		depthStart := ref.Add(-s.cfg.BackfillDepth)
+		first := st.BackfillBefore == nil
+		for !st.BackfillComplete {
+			var q consumerapi.TransactionQuery
+			var windowStart time.Time
+			if st.BackfillBefore == nil {
+				windowStart = later(ref.Add(-s.cfg.BackfillWindow), depthStart)
+			} else {
+				windowStart = later(st.BackfillBefore.Add(-s.cfg.BackfillWindow), depthStart)
+				q.Until = st.BackfillBefore.Add(-time.Millisecond)
+			}
+			q.Since = windowStart
+			next := st
+			next.BackfillBefore = &windowStart
+			next.BackfillComplete = !windowStart.After(depthStart)
+			next.Watermark = nil
+			counts, err := s.readPages(ctx, session, t, scope, q, func(tx *store.Store, maxSeen *time.Time) error {
+				if first {
+					wm := ref
+					if maxSeen != nil && maxSeen.Before(ref) {
+						wm = *maxSeen
+					}
+					next.Watermark = &wm
+				}
+				return tx.SaveSyncState(ctx, next)
+			})
+			total.Add(counts)
+			if err != nil {
+				return total, err
+			}
+			st, first = next, false
+		}
+	} else {
+		var q consumerapi.TransactionQuery
+		if st.Watermark != nil {
+			q.UpdatedSince = st.Watermark.Add(-s.cfg.Overlap)
+		}
+		counts, err := s.readPages(ctx, session, t, scope, q, func(tx *store.Store, maxSeen *time.Time) error {
+			next := st
+			next.Watermark = nil
+			if maxSeen != nil {
+				wm := *maxSeen
+				if ref.Before(wm) {
+					wm = ref
+				}
+				next.Watermark = &wm
+			}
+			return tx.SaveSyncState(ctx, next)
+		})
+		total.Add(counts)
+		if err != nil {
+			return total, err
+		}
+	}
+	if _, err := s.store.MatchReplacedPending(ctx, t.stored.ID, passStart.Add(-time.Minute)); err != nil {
+		return total, err
+	}
+	return total, nil
+}
+
+// readPages walks q's pages (offset/limit, consecutive pages overlapping by
+// PageOverlap rows so a row that shifts between two reads is not skipped),
+// committing each page's rows and tombstones in one transaction; finish
+// runs in the last page's transaction with the highest lastUpdated seen.
+func (s *Syncer) readPages(ctx context.Context, session *consumerapi.Session, t accountTarget, scope store.FeedScope,
+	q consumerapi.TransactionQuery, finish func(tx *store.Store, maxSeen *time.Time) error) (store.WriteCounts, error) {
+	var total store.WriteCounts
+	var maxSeen *time.Time
+	step := s.cfg.PageSize - s.cfg.PageOverlap
+	for offset := 0; ; offset += step {
+		q.Offset, q.Limit = offset, s.cfg.PageSize
+		page, err := session.Transactions(ctx, t.stored.ProviderID, q)
+		if err != nil {
+			return total, err
+		}
+		accountType := t.accountType()
+		if page.Account != nil && page.Account.AccountType != "" {
+			accountType = page.Account.AccountType
+		}
+		inputs := make([]store.TransactionInput, 0, len(page.Transactions))
+		for _, tx := range page.Transactions {
+			in, err := transactionInput(tx, accountType)
+			if err != nil {
+				return total, err
+			}
+			if in.ProviderUpdatedAt != nil && (maxSeen == nil || in.ProviderUpdatedAt.After(*maxSeen)) {
+				u := *in.ProviderUpdatedAt
+				maxSeen = &u
+			}
+			inputs = append(inputs, in)
+		}
+		limit := s.cfg.PageSize
+		if page.Limit > 0 && page.Limit < limit {
+			limit = page.Limit
+		}
+		last := len(page.Transactions) < limit
+		now := s.now()
+		err = s.store.Transact(ctx, func(tx *store.Store) error {
+			up, err := tx.UpsertTransactions(ctx, scope, inputs)
+			if err != nil {
+				return err
+			}
+			rm, err := tx.RemoveTransactions(ctx, scope, page.InactivatedTransactionIDs, now)
+			if err != nil {
+				return err
+			}
+			if last {
+				if err := finish(tx, maxSeen); err != nil {
+					return err
+				}
+			}
+			total.Add(up)
+			total.Add(rm)
+			return nil
+		})
+		if err != nil || last {
+			return total, err
+		}
+	}
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}

@@ -1,0 +1,349 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"slices"
+	"sync/atomic"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/pfmsync/pfmsync/internal/consumerapi"
+	"github.com/pfmsync/pfmsync/internal/pfm"
+	"github.com/pfmsync/pfmsync/internal/store"
+	"github.com/pfmsync/pfmsync/internal/tokenseal"
+)
+
+// Institution is one bank the syncer talks to.
+type Institution struct {
+	Slug   string
+	Client *consumerapi.Client
+	// MaxConcurrentSyncs bounds this process's syncs against the bank.
+	MaxConcurrentSyncs int
+}
+
+// Syncer syncs links: the logic behind SyncWorker.
+type Syncer struct {
+	store        *store.Store
+	sealer       *tokenseal.Sealer
+	institutions map[string]*institutionSlots
+	cfg          SyncConfig
+	logger       *slog.Logger
+	metrics      Metrics
+	now          func() time.Time
+}
+
+type institutionSlots struct {
+	Institution
+	slots chan struct{}
+}
+
+// SyncerOptions configure NewSyncer.
+type SyncerOptions struct {
+	Store        *store.Store
+	Sealer       *tokenseal.Sealer
+	Institutions []Institution
+	Config       SyncConfig
+	Logger       *slog.Logger
+	// Metrics receives sync outcomes; nil records nothing.
+	Metrics Metrics
+	// Now is the wall clock (nil: time.Now).
+	Now func() time.Time
+}
+
+// NewSyncer builds a Syncer.
+func NewSyncer(o SyncerOptions) *Syncer {
+	s := &Syncer{
+		store:        o.Store,
+		sealer:       o.Sealer,
+		institutions: map[string]*institutionSlots{},
+		cfg:          o.Config.withDefaults(),
+		logger:       o.Logger,
+		metrics:      o.Metrics,
+		now:          o.Now,
+	}
+	if s.logger == nil {
+		s.logger = slog.New(slog.DiscardHandler)
+	}
+	if s.metrics == nil {
+		s.metrics = noMetrics{}
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	for _, in := range o.Institutions {
+		n := in.MaxConcurrentSyncs
+		if n <= 0 {
+			n = 4
+		}
+		s.institutions[in.Slug] = &institutionSlots{Institution: in, slots: make(chan struct{}, n)}
+	}
+	return s
+}
+
+// acquire takes one of the institution's sync slots, waiting up to wait.
+func (in *institutionSlots) acquire(ctx context.Context, wait time.Duration) (release func(), ok bool) {
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case in.slots <- struct{}{}:
+		return func() { <-in.slots }, true
+	case <-t.C:
+		return nil, false
+	case <-ctx.Done():
+		return nil, false
+	}
+}
+
+// Error classes recorded on links and sync runs besides the client's.
+const (
+	classInternal       = "internal"
+	classTokenUnusable  = "token_unreadable"
+	classUnknownInst    = "institution_not_configured"
+	classConsentRevoked = "consent_revoked"
+	classMalformed      = "malformed"
+)
+
+// Sync runs one attempt of a link's sync and returns what River should do:
+// nil (done), a JobSnooze (rate limited or no free slot), a JobCancel
+// (consent revoked, link gone or not active: never retried), or an error
+// (retried with backoff).
+func (s *Syncer) Sync(ctx context.Context, args SyncArgs, jobID int64, attempt int) error {
+	link, err := s.store.Link(ctx, args.LinkID)
+	if errors.Is(err, pfm.ErrNotFound) {
+		return river.JobCancel(fmt.Errorf("link %s no longer exists", args.LinkID))
+	}
+	if err != nil {
+		return err
+	}
+	if link.Status != pfm.LinkActive {
+		return river.JobCancel(fmt.Errorf("link %s is %s, not active", link.ID, link.Status))
+	}
+	logger := s.logger.With("link_id", link.ID, "institution", link.InstitutionSlug, "job_id", jobID, "attempt", attempt, "trigger", args.Trigger)
+
+	inst := s.institutions[link.InstitutionSlug]
+	if inst == nil {
+		// Configuration may be fixed by a redeploy: retry with backoff.
+		msg := "institution " + link.InstitutionSlug + " is not configured in this worker"
+		s.bookkeep(ctx, func(ctx context.Context) error { return s.store.RecordSyncFailure(ctx, link.ID, classUnknownInst, msg) })
+		return errors.New(msg)
+	}
+	release, ok := inst.acquire(ctx, s.cfg.SlotWait)
+	if !ok {
+		s.metrics.SlotWaitSnoozed(link.InstitutionSlug)
+		return river.JobSnooze(5*time.Second + time.Duration(rand.Int64N(int64(10*time.Second))))
+	}
+	defer release()
+
+	var calls atomic.Int64
+	ctx = withCallCounter(ctx, &calls)
+	runID, err := s.store.StartSyncRun(ctx, link.ID, jobID, attempt, string(args.Trigger))
+	if err != nil {
+		return err
+	}
+	started := s.now()
+	run := store.SyncRun{ID: runID, LinkID: link.ID, Trigger: string(args.Trigger)}
+	missing, syncErr := s.syncLink(ctx, link, inst, args.Trigger, &run, logger)
+	run.APICalls = int(calls.Load())
+
+	outcome, class, result := s.classify(syncErr, missing)
+	run.Outcome, run.ErrorClass = outcome, class
+	if syncErr != nil {
+		run.Error = truncate(syncErr.Error(), 500)
+	}
+	s.bookkeep(ctx, func(ctx context.Context) error { return s.store.FinishSyncRun(ctx, run) })
+	switch outcome {
+	case store.OutcomeSuccess, store.OutcomePartial:
+		next := s.now().Add(link.SyncInterval + s.jitter(link.SyncInterval))
+		s.bookkeep(ctx, func(ctx context.Context) error { return s.store.RecordSyncSuccess(ctx, link.ID, missing, next) })
+		logger.Info("link synced", "outcome", outcome, "accounts", run.Accounts, "added", run.Added,
+			"modified", run.Modified, "removed", run.Removed, "api_calls", run.APICalls, "missing_scopes", missing,
+			"duration", s.now().Sub(started).Round(time.Millisecond))
+	case store.OutcomeReauthRequired:
+		s.bookkeep(ctx, func(ctx context.Context) error {
+			return s.store.SetLinkStatus(ctx, link.ID, pfm.LinkReauthRequired, classConsentRevoked, "the bank refused the refresh token: the user must consent again")
+		})
+		logger.Warn("link needs re-consent", "error_class", class)
+	case store.OutcomeSnoozed:
+		logger.Info("sync snoozed", "error_class", class, "error", run.Error)
+	default:
+		s.bookkeep(ctx, func(ctx context.Context) error { return s.store.RecordSyncFailure(ctx, link.ID, class, run.Error) })
+		logger.Warn("sync failed", "error_class", class, "error", run.Error)
+	}
+	s.metrics.SyncFinished(link.InstitutionSlug, outcome, class, s.now().Sub(started), run)
+	return result
+}
+
+// classify maps a sync error to an outcome, an error class and River's
+// instruction.
+func (s *Syncer) classify(err error, missing []string) (outcome, class string, result error) {
+	switch {
+	case err == nil && len(missing) > 0:
+		return store.OutcomePartial, "forbidden", nil
+	case err == nil:
+		return store.OutcomeSuccess, "", nil
+	case consumerapi.IsConsentRevoked(err):
+		return store.OutcomeReauthRequired, classConsentRevoked, river.JobCancel(err)
+	case errors.Is(err, errLinkGone):
+		return store.OutcomeSkipped, "link_gone", river.JobCancel(err)
+	case consumerapi.IsRateLimited(err):
+		wait, ok := consumerapi.RetryAfter(err)
+		if !ok || wait <= 0 {
+			wait = 30 * time.Second
+		}
+		wait = min(wait, s.cfg.MaxRateLimitSnooze) + time.Duration(rand.Int64N(int64(time.Second)))
+		return store.OutcomeSnoozed, "rate_limited", river.JobSnooze(wait)
+	case errors.Is(err, tokenseal.ErrOpen), errors.Is(err, tokenseal.ErrUnknownKey), errors.Is(err, tokenseal.ErrMalformed):
+		return store.OutcomeFailed, classTokenUnusable, err
+	case errors.Is(err, errMalformed):
+		return store.OutcomeFailed, classMalformed, err
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return store.OutcomeFailed, "canceled", err
+	}
+	if k := consumerapi.Classify(err); k != consumerapi.KindUnknown {
+		return store.OutcomeFailed, k.String(), err
+	}
+	return store.OutcomeFailed, classInternal, err
+}
+
+// bookkeep runs a datastore write that must happen even when the job's
+// context was cancelled (shutdown, timeout).
+func (s *Syncer) bookkeep(ctx context.Context, fn func(context.Context) error) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := fn(ctx); err != nil {
+		s.logger.Error("record sync bookkeeping", "error", err)
+	}
+}
+
+// jitter returns a random share of up to cfg.Jitter of d.
+func (s *Syncer) jitter(d time.Duration) time.Duration {
+	if d <= 0 {
+		return 0
+	}
+	return time.Duration(rand.Float64() * s.cfg.Jitter * float64(d))
+}
+
+// Jitter exposes the scheduler's spreading of next_sync_at.
+func (s *Syncer) Jitter(d time.Duration) time.Duration { return s.jitter(d) }
+
+// syncLink refreshes the token, optionally asks the bank to refresh, and
+// syncs accounts and transactions. It returns the scopes it could not use.
+func (s *Syncer) syncLink(ctx context.Context, link pfm.Link, inst *institutionSlots, trigger Trigger, run *store.SyncRun, logger *slog.Logger) ([]string, error) {
+	tokens := &linkTokens{store: s.store, sealer: s.sealer, client: inst.Client, linkID: link.ID, now: s.now}
+	// The refresh comes first: a rotated refresh token is committed before
+	// any other call.
+	if _, err := tokens.AccessToken(ctx); err != nil {
+		if errors.Is(err, pfm.ErrNotFound) {
+			return nil, fmt.Errorf("%w: %w", errLinkGone, err)
+		}
+		return nil, err
+	}
+	granted := link.GrantedScopes
+	if len(tokens.granted) > 0 {
+		granted = tokens.granted
+	}
+	var missing []string
+	for _, scope := range []string{consumerapi.ScopeAccounts, consumerapi.ScopeTransactions} {
+		if !slices.Contains(granted, scope) {
+			missing = append(missing, scope)
+		}
+	}
+	if slices.Contains(missing, consumerapi.ScopeAccounts) {
+		return missing, nil // nothing can be read without the accounts scope
+	}
+	session := inst.Client.Session(link.BannoUserID, tokens)
+
+	var task *consumerapi.TaskResult
+	if (trigger.Interactive() && !s.cfg.DisableFetchOnInteractive) || (!trigger.Interactive() && s.cfg.FetchOnScheduled) {
+		res, err := session.RefreshData(ctx, s.cfg.FetchMaxWait)
+		switch {
+		case err == nil:
+			task = res
+		case consumerapi.IsRateLimited(err), consumerapi.IsConsentRevoked(err), ctx.Err() != nil:
+			return missing, err
+		default:
+			// The refresh at the bank is an optimisation; the data it
+			// already has is still worth syncing.
+			logger.Warn("data refresh at the bank failed; syncing what it has", "error_class", consumerapi.Classify(err).String(), "error", err)
+		}
+	}
+
+	list, err := session.Accounts(ctx)
+	if consumerapi.IsForbidden(err) {
+		return append(missing, consumerapi.ScopeAccounts), nil
+	}
+	if err != nil {
+		return missing, fmt.Errorf("list accounts: %w", err)
+	}
+	newer := taskBalances(task)
+	inputs := make([]store.AccountInput, 0, len(list.Accounts))
+	for _, a := range list.Accounts {
+		in, err := accountInput(a, newer)
+		if err != nil {
+			return missing, err
+		}
+		inputs = append(inputs, in)
+	}
+	before, err := s.store.LinkAccounts(ctx, link.ID)
+	if err != nil {
+		return missing, err
+	}
+	stored, err := s.store.UpsertAccounts(ctx, link.ID, inputs)
+	if err != nil {
+		return missing, err
+	}
+	if _, err := s.store.InactivateAccounts(ctx, link.ID, list.InactivatedAccountIDs, s.now()); err != nil {
+		return missing, err
+	}
+	var snaps []store.BalanceSnapshot
+	for _, in := range inputs {
+		if in.Balance != nil && in.BalanceAsOf != nil {
+			snaps = append(snaps, store.BalanceSnapshot{AccountID: stored[in.ProviderID].ID, Balance: *in.Balance, AvailableBalance: in.AvailableBalance, AsOf: *in.BalanceAsOf})
+		}
+	}
+	if err := s.store.SaveBalanceSnapshots(ctx, snaps); err != nil {
+		return missing, err
+	}
+	run.Accounts = len(list.Accounts)
+
+	if slices.Contains(missing, consumerapi.ScopeTransactions) {
+		return missing, nil
+	}
+	// Active accounts, plus accounts the bank inactivated since the last
+	// sync: their final transactions are read once more.
+	var targets []accountTarget
+	for _, in := range inputs {
+		targets = append(targets, accountTarget{stored: stored[in.ProviderID], input: in})
+	}
+	for _, id := range list.InactivatedAccountIDs {
+		prev, known := before[id]
+		if known && prev.InactiveAt == nil {
+			targets = append(targets, accountTarget{stored: prev})
+		}
+	}
+	for _, t := range targets {
+		counts, err := s.syncTransactions(ctx, session, link, t)
+		run.Added += counts.Added
+		run.Modified += counts.Modified
+		run.Removed += counts.Removed
+		if consumerapi.IsForbidden(err) {
+			return append(missing, consumerapi.ScopeTransactions), nil
+		}
+		if err != nil {
+			return missing, fmt.Errorf("sync transactions of account %s: %w", t.stored.ID, err)
+		}
+	}
+	return missing, nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}

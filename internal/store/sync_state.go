@@ -1,0 +1,57 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// SyncState is one account's sync progress.
+type SyncState struct {
+	AccountID string
+	// Watermark is the highest lastUpdated seen (nil: none yet).
+	Watermark *time.Time
+	// BackfillBefore: everything posted at or after it has been read
+	// (nil: backfill not started).
+	BackfillBefore   *time.Time
+	BackfillComplete bool
+}
+
+// AccountSyncState returns an account's progress (zero state when none).
+func (s *Store) AccountSyncState(ctx context.Context, accountID string) (SyncState, error) {
+	st := SyncState{AccountID: accountID}
+	err := s.db.QueryRow(ctx, `SELECT watermark, backfill_before, backfill_complete FROM sync_state WHERE account_id = $1`, accountID).
+		Scan(&st.Watermark, &st.BackfillBefore, &st.BackfillComplete)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return st, nil
+	}
+	return st, translate(err, "get sync state of account %s", accountID)
+}
+
+// SaveSyncState writes an account's progress. Call it in the transaction
+// that wrote the rows it describes. The watermark never moves backwards.
+func (s *Store) SaveSyncState(ctx context.Context, st SyncState) error {
+	_, err := s.db.Exec(ctx, `
+		INSERT INTO sync_state (account_id, watermark, backfill_before, backfill_complete)
+		VALUES ($1, $2, $3, $4)
+		ON CONFLICT (account_id) DO UPDATE SET
+			watermark = GREATEST(sync_state.watermark, EXCLUDED.watermark),
+			backfill_before = EXCLUDED.backfill_before,
+			backfill_complete = EXCLUDED.backfill_complete,
+			updated_at = now()`,
+		st.AccountID, st.Watermark, st.BackfillBefore, st.BackfillComplete)
+	return translate(err, "save sync state of account %s", st.AccountID)
+}
+
+// ResetSyncState forgets a link's sync progress, so its next sync reads
+// the whole backfill depth again (rows already stored are kept and
+// reconciled, not duplicated).
+func (s *Store) ResetSyncState(ctx context.Context, linkID string) (int64, error) {
+	tag, err := s.db.Exec(ctx, `DELETE FROM sync_state WHERE account_id IN (SELECT id FROM accounts WHERE link_id = $1)`, linkID)
+	if err != nil {
+		return 0, translate(err, "reset sync state of link %s", linkID)
+	}
+	return tag.RowsAffected(), nil
+}

@@ -1,0 +1,218 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// TransactionInput is one transaction as the bank reported it, normalized.
+// Amounts are exact decimal strings.
+type TransactionInput struct {
+	ProviderID string
+	// Amount is as the bank sent it; SignedAmount is the user's
+	// perspective (inflow positive for every account type).
+	Amount            string
+	SignedAmount      string
+	Currency          string
+	PostedAt          time.Time
+	Pending           bool
+	PendingStatus     string
+	Type              string
+	Subtype           string
+	Memo              string
+	Description       string
+	MerchantName      string
+	Category          string
+	CheckNumber       string
+	RunningBalance    *string
+	Sequence          *int64
+	ProviderUpdatedAt *time.Time
+	Raw               []byte
+}
+
+// FeedScope names whose change feed a write appends to.
+type FeedScope struct {
+	AppUserRef string
+	LinkID     string
+	AccountID  string
+}
+
+// WriteCounts says what a write changed.
+type WriteCounts struct {
+	Added, Modified, Removed int
+}
+
+// Add sums counts.
+func (c *WriteCounts) Add(o WriteCounts) {
+	c.Added += o.Added
+	c.Modified += o.Modified
+	c.Removed += o.Removed
+}
+
+// lockFeed serializes change-feed writers of one app user until the
+// transaction ends, so that feed sequence numbers commit in order for every
+// app user and a consumer's cursor never skips a change.
+func (s *Store) lockFeed(ctx context.Context, appUserRef string) error {
+	if s.tx == nil {
+		return fmt.Errorf("change feed writes need a transaction")
+	}
+	_, err := s.db.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('pfmsync.change_feed:' || $1, 0))`, appUserRef)
+	return translate(err, "lock change feed")
+}
+
+// UpsertTransactions writes transactions of one account and appends an
+// added or modified change for every row that really changed. A report
+// identical to what is stored (same raw JSON, not removed) writes nothing.
+// A transaction reported again after a removal is live again. It must run
+// inside Transact.
+func (s *Store) UpsertTransactions(ctx context.Context, scope FeedScope, in []TransactionInput) (WriteCounts, error) {
+	in = dedupeTransactions(in)
+	if len(in) == 0 {
+		return WriteCounts{}, nil
+	}
+	if err := s.lockFeed(ctx, scope.AppUserRef); err != nil {
+		return WriteCounts{}, err
+	}
+	n := len(in)
+	var (
+		ids, amounts, signed, currencies        = make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		posted                                  = make([]time.Time, n)
+		pending                                 = make([]bool, n)
+		statuses, types, subtypes, memos, descs = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		merchants, categories, checks           = make([]string, n), make([]string, n), make([]string, n)
+		running                                 = make([]*string, n)
+		sequences                               = make([]*int64, n)
+		updated                                 = make([]*time.Time, n)
+		raws                                    = make([]string, n)
+	)
+	for i, t := range in {
+		ids[i], amounts[i], signed[i], currencies[i] = t.ProviderID, t.Amount, t.SignedAmount, t.Currency
+		posted[i], pending[i] = t.PostedAt, t.Pending
+		statuses[i], types[i], subtypes[i], memos[i], descs[i] = t.PendingStatus, t.Type, t.Subtype, t.Memo, t.Description
+		merchants[i], categories[i], checks[i] = t.MerchantName, t.Category, t.CheckNumber
+		running[i], sequences[i], updated[i], raws[i] = t.RunningBalance, t.Sequence, t.ProviderUpdatedAt, string(t.Raw)
+		if currencies[i] == "" {
+			currencies[i] = "USD"
+		}
+	}
+	rows, err := s.db.Query(ctx, `
+		WITH upserted AS (
+			INSERT INTO transactions (account_id, provider_transaction_id, amount, signed_amount, currency,
+				posted_at, pending, pending_status, type, subtype, memo, description, merchant_name, category,
+				check_number, running_balance, sequence, provider_updated_at, raw)
+			SELECT $1, t.* FROM unnest($2::text[], $3::numeric[], $4::numeric[], $5::text[], $6::timestamptz[],
+				$7::bool[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[],
+				$15::text[], $16::numeric[], $17::bigint[], $18::timestamptz[], $19::jsonb[]) AS t
+			ON CONFLICT (account_id, provider_transaction_id) DO UPDATE SET
+				amount = EXCLUDED.amount, signed_amount = EXCLUDED.signed_amount, currency = EXCLUDED.currency,
+				posted_at = EXCLUDED.posted_at, pending = EXCLUDED.pending, pending_status = EXCLUDED.pending_status,
+				type = EXCLUDED.type, subtype = EXCLUDED.subtype, memo = EXCLUDED.memo,
+				description = EXCLUDED.description, merchant_name = EXCLUDED.merchant_name,
+				category = EXCLUDED.category, check_number = EXCLUDED.check_number,
+				running_balance = EXCLUDED.running_balance, sequence = EXCLUDED.sequence,
+				provider_updated_at = EXCLUDED.provider_updated_at, raw = EXCLUDED.raw,
+				removed_at = NULL, updated_at = now()
+			WHERE transactions.raw IS DISTINCT FROM EXCLUDED.raw
+			   OR transactions.signed_amount IS DISTINCT FROM EXCLUDED.signed_amount
+			   OR transactions.removed_at IS NOT NULL
+			RETURNING id, provider_transaction_id, (xmax = 0) AS inserted
+		)
+		INSERT INTO transaction_changes (app_user_ref, link_id, account_id, transaction_id, provider_transaction_id, change)
+		SELECT $20, $21, $1, id, provider_transaction_id, CASE WHEN inserted THEN 'added' ELSE 'modified' END
+		FROM upserted ORDER BY id
+		RETURNING change`,
+		scope.AccountID, ids, amounts, signed, currencies, posted, pending, statuses, types, subtypes, memos, descs,
+		merchants, categories, checks, running, sequences, updated, raws, scope.AppUserRef, scope.LinkID)
+	if err != nil {
+		return WriteCounts{}, translate(err, "upsert transactions for account %s", scope.AccountID)
+	}
+	changes, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return WriteCounts{}, translate(err, "upsert transactions for account %s", scope.AccountID)
+	}
+	var c WriteCounts
+	for _, ch := range changes {
+		if ch == "added" {
+			c.Added++
+		} else {
+			c.Modified++
+		}
+	}
+	return c, nil
+}
+
+// dedupeTransactions keeps the last report of each provider id: one
+// statement may not touch a row twice.
+func dedupeTransactions(in []TransactionInput) []TransactionInput {
+	seen := make(map[string]int, len(in))
+	out := make([]TransactionInput, 0, len(in))
+	for _, t := range in {
+		if i, ok := seen[t.ProviderID]; ok {
+			out[i] = t
+			continue
+		}
+		seen[t.ProviderID] = len(out)
+		out = append(out, t)
+	}
+	return out
+}
+
+// RemoveTransactions tombstones the account's transactions with these
+// provider ids (never deleting them) and appends a removed change for each
+// that was live. Ids never seen are ignored. It must run inside Transact.
+func (s *Store) RemoveTransactions(ctx context.Context, scope FeedScope, providerIDs []string, at time.Time) (WriteCounts, error) {
+	if len(providerIDs) == 0 {
+		return WriteCounts{}, nil
+	}
+	if err := s.lockFeed(ctx, scope.AppUserRef); err != nil {
+		return WriteCounts{}, err
+	}
+	tag, err := s.db.Exec(ctx, `
+		WITH removed AS (
+			UPDATE transactions SET removed_at = $3, updated_at = now()
+			WHERE account_id = $1 AND provider_transaction_id = ANY($2) AND removed_at IS NULL
+			RETURNING id, provider_transaction_id
+		)
+		INSERT INTO transaction_changes (app_user_ref, link_id, account_id, transaction_id, provider_transaction_id, change)
+		SELECT $4, $5, $1, id, provider_transaction_id, 'removed' FROM removed ORDER BY id`,
+		scope.AccountID, providerIDs, at, scope.AppUserRef, scope.LinkID)
+	if err != nil {
+		return WriteCounts{}, translate(err, "remove transactions of account %s", scope.AccountID)
+	}
+	return WriteCounts{Removed: int(tag.RowsAffected())}, nil
+}
+
+// MatchReplacedPending links posted transactions that arrived under a new
+// id to the pending authorisation they replaced: a removed pending row and
+// a live posted row of the same account with the same description, posted
+// within replaceWindow after it, for an amount within 30% (tips, fuel
+// pre-authorisations). Only rows touched since `since` are considered; each
+// pending row is matched at most once, closest in time first.
+func (s *Store) MatchReplacedPending(ctx context.Context, accountID string, since time.Time) (int64, error) {
+	tag, err := s.db.Exec(ctx, `
+		WITH candidates AS (
+			SELECT DISTINCT ON (p.id) p.provider_transaction_id AS pending_id, n.id AS posted_row
+			FROM transactions p
+			JOIN transactions n ON n.account_id = p.account_id
+				AND n.removed_at IS NULL AND NOT n.pending
+				AND n.replaces_provider_transaction_id IS NULL
+				AND n.description = p.description
+				AND n.posted_at BETWEEN p.posted_at AND p.posted_at + interval '10 days'
+				AND abs(n.amount - p.amount) <= 0.3 * abs(p.amount)
+				AND n.first_seen_at >= $2
+			WHERE p.account_id = $1 AND p.pending AND p.removed_at IS NOT NULL AND p.updated_at >= $2
+			  AND NOT EXISTS (SELECT 1 FROM transactions x WHERE x.account_id = p.account_id
+			                  AND x.replaces_provider_transaction_id = p.provider_transaction_id)
+			ORDER BY p.id, n.posted_at - p.posted_at, n.id
+		)
+		UPDATE transactions t SET replaces_provider_transaction_id = c.pending_id
+		FROM candidates c WHERE t.id = c.posted_row AND t.replaces_provider_transaction_id IS NULL`,
+		accountID, since)
+	if err != nil {
+		return 0, translate(err, "match replaced pending transactions of account %s", accountID)
+	}
+	return tag.RowsAffected(), nil
+}
