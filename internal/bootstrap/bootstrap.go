@@ -79,7 +79,12 @@ func Sealer(cfg config.Config, logger *slog.Logger) (*tokenseal.Sealer, error) {
 	}
 	ring, err := tokenseal.LoadKeyRing(cfg.TokenKeys, cfg.TokenKeysFile)
 	if err != nil {
-		return nil, fmt.Errorf("load token key ring: %w", err)
+		name := config.EnvTokenKeys
+		if cfg.TokenKeysFile != "" {
+			name = config.EnvTokenKeysFile
+		}
+		// The error names the entry and key id, never the key.
+		return nil, fmt.Errorf("load token key ring from %s: %w", name, err)
 	}
 	for _, w := range ring.Warnings() {
 		logger.Warn("token key ring", "warning", w)
@@ -106,6 +111,7 @@ func BankClients(ctx context.Context, cfg config.Config, logger *slog.Logger, tr
 			RedirectURL:       cfg.Link.PublicURL + CallbackPath,
 			RequestsPerSecond: in.RequestsPerSecond,
 			Burst:             in.Burst,
+			AllowInsecureHTTP: in.AllowInsecureHTTP,
 		}, opts...)
 		if err != nil {
 			return nil, fmt.Errorf("configure institution %s: %w", in.Slug, err)

@@ -226,8 +226,8 @@ func (c Config) String() string {
 		w.Concurrency, w.ScheduleEvery, w.ScheduleBatch, w.BackfillDays, w.BackfillWindowDays, w.Overlap, w.FetchOnScheduled,
 		w.FetchOnInteractive, w.FetchMaxWait, w.JobTimeout, w.RescueAfter, w.RetryBase, w.RetryMax, w.ShutdownTimeout)
 	for _, in := range c.Institutions {
-		fmt.Fprintf(&b, " institution[%s]={base_url=%s client_id=%s client_secret=%s rps=%g burst=%d max_syncs=%d}",
-			in.Slug, in.BaseURL, in.ClientID, redactSet(in.ClientSecret), in.RequestsPerSecond, in.Burst, in.MaxConcurrentSyncs)
+		fmt.Fprintf(&b, " institution[%s]={base_url=%s client_id=%s client_secret=%s rps=%g burst=%d max_syncs=%d insecure_http=%t}",
+			in.Slug, in.BaseURL, in.ClientID, redactSet(in.ClientSecret), in.RequestsPerSecond, in.Burst, in.MaxConcurrentSyncs, in.AllowInsecureHTTP)
 	}
 	return b.String()
 }

@@ -35,6 +35,10 @@ type Institution struct {
 	// MaxConcurrentSyncs bounds the syncs running at once against this
 	// institution, per worker process (0: 4).
 	MaxConcurrentSyncs int `json:"max_concurrent_syncs,omitempty"`
+	// AllowInsecureHTTP permits an http:// base URL on a host other than
+	// loopback (a sandbox institution inside a private network, as in
+	// docker compose). Never for a real bank.
+	AllowInsecureHTTP bool `json:"allow_insecure_http,omitempty"`
 }
 
 // Environment variables naming the institutions.

@@ -15,6 +15,24 @@ type accountTarget struct {
 	// input is the account as listed now; zero for an account the bank
 	// has just inactivated.
 	input store.AccountInput
+	// removed holds the inactivated ids already tombstoned in this sync.
+	removed map[string]struct{}
+}
+
+// newlyRemoved returns the ids not yet tombstoned in this sync and marks
+// them; unmark undoes the marking when the transaction fails.
+func (t accountTarget) newlyRemoved(ids []string) (fresh []string, unmark func()) {
+	for _, id := range ids {
+		if _, done := t.removed[id]; !done {
+			t.removed[id] = struct{}{}
+			fresh = append(fresh, id)
+		}
+	}
+	return fresh, func() {
+		for _, id := range fresh {
+			delete(t.removed, id)
+		}
+	}
 }
 
 func (t accountTarget) accountType() consumerapi.AccountType {
@@ -46,6 +64,9 @@ func (s *Syncer) syncTransactions(ctx context.Context, session *consumerapi.Sess
 		return total, err
 	}
 	scope := store.FeedScope{AppUserRef: link.AppUserRef, LinkID: link.ID, AccountID: t.stored.ID}
+	// The bank repeats inactivatedTransactionIds on every page; each id is
+	// tombstoned once per sync of the account.
+	t.removed = map[string]struct{}{}
 	passStart := s.now()
 	ref := passStart
 	if t.input.BalanceAsOf != nil {
@@ -150,12 +171,16 @@ func (s *Syncer) readPages(ctx context.Context, session *consumerapi.Session, t 
 		}
 		last := len(page.Transactions) < limit
 		now := s.now()
+		removals, unmark := t.newlyRemoved(page.InactivatedTransactionIDs)
 		err = s.store.Transact(ctx, func(tx *store.Store) error {
+			if err := tx.DeferDurability(ctx); err != nil {
+				return err
+			}
 			up, err := tx.UpsertTransactions(ctx, scope, inputs)
 			if err != nil {
 				return err
 			}
-			rm, err := tx.RemoveTransactions(ctx, scope, page.InactivatedTransactionIDs, now)
+			rm, err := tx.RemoveTransactions(ctx, scope, removals, now)
 			if err != nil {
 				return err
 			}
@@ -168,8 +193,12 @@ func (s *Syncer) readPages(ctx context.Context, session *consumerapi.Session, t 
 			total.Add(rm)
 			return nil
 		})
-		if err != nil || last {
+		if err != nil {
+			unmark()
 			return total, err
+		}
+		if last {
+			return total, nil
 		}
 	}
 }

@@ -21,6 +21,11 @@ type testBundle struct {
 
 func setup(t *testing.T) (*store.Store, *testBundle) {
 	t.Helper()
+	return setupTB(t)
+}
+
+func setupTB(t testing.TB) (*store.Store, *testBundle) {
+	t.Helper()
 	pool := testdb.New(t)
 	s := store.New(pool, nil)
 	return s, &testBundle{pool: pool, store: s}

@@ -172,9 +172,10 @@ func (s *Store) RemoveTransactions(ctx context.Context, scope FeedScope, provide
 	}
 	tag, err := s.db.Exec(ctx, `
 		WITH removed AS (
-			UPDATE transactions SET removed_at = $3, updated_at = now()
-			WHERE account_id = $1 AND provider_transaction_id = ANY($2) AND removed_at IS NULL
-			RETURNING id, provider_transaction_id
+			UPDATE transactions t SET removed_at = $3, updated_at = now()
+			FROM (SELECT DISTINCT unnest($2::text[]) AS id) r
+			WHERE t.account_id = $1 AND t.provider_transaction_id = r.id AND t.removed_at IS NULL
+			RETURNING t.id, t.provider_transaction_id
 		)
 		INSERT INTO transaction_changes (app_user_ref, link_id, account_id, transaction_id, provider_transaction_id, change)
 		SELECT $4, $5, $1, id, provider_transaction_id, 'removed' FROM removed ORDER BY id`,
@@ -215,4 +216,19 @@ func (s *Store) MatchReplacedPending(ctx context.Context, accountID string, sinc
 		return 0, translate(err, "match replaced pending transactions of account %s", accountID)
 	}
 	return tag.RowsAffected(), nil
+}
+
+// DeferDurability lets the current transaction commit without waiting for
+// its WAL to reach disk (synchronous_commit = off for this transaction
+// only). Use it only for writes that can be repeated: a database crash may
+// lose the last fraction of a second of such commits, never half-apply
+// them. Synced bank data qualifies: a page's rows, tombstones, change-feed
+// entries and sync progress commit together, so a lost commit is simply read
+// again by the next sync. Refresh tokens never use it.
+func (s *Store) DeferDurability(ctx context.Context) error {
+	if s.tx == nil {
+		return fmt.Errorf("defer durability: needs a transaction")
+	}
+	_, err := s.db.Exec(ctx, `SET LOCAL synchronous_commit = off`)
+	return translate(err, "defer durability")
 }

@@ -65,6 +65,12 @@ type Options struct {
 // registers the sandbox as an institution.
 func New(t *testing.T, o Options) *Env {
 	t.Helper()
+	return NewTB(t, o)
+}
+
+// NewTB is New for benchmarks too.
+func NewTB(t testing.TB, o Options) *Env {
+	t.Helper()
 	ctx := context.Background()
 	dbURL := testdb.NewURL(t)
 	pool, err := pgxpool.New(ctx, dbURL)
@@ -120,7 +126,7 @@ func AppUserRef(n int) string { return "app-user-" + sandbox.Username(n) }
 
 // Consent runs the consent flow for sandbox user n and stores the link the
 // way the link server does: link, sealed token, one transaction.
-func (b *Env) Consent(t *testing.T, n int, granted ...string) pfm.Link {
+func (b *Env) Consent(t testing.TB, n int, granted ...string) pfm.Link {
 	t.Helper()
 	ctx := context.Background()
 	req, err := b.Client.AuthorizationRequest(ctx)
@@ -233,7 +239,7 @@ func (b *Env) RequireMatchesTruth(t *testing.T, link pfm.Link, n int) {
 }
 
 // Count runs a query returning one integer.
-func (b *Env) Count(t *testing.T, sql string, args ...any) int {
+func (b *Env) Count(t testing.TB, sql string, args ...any) int {
 	t.Helper()
 	var n int
 	require.NoError(t, b.Pool.QueryRow(context.Background(), sql, args...).Scan(&n))

@@ -1,0 +1,101 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/require"
+
+	"github.com/pfmsync/pfmsync/internal/store"
+)
+
+// benchRows builds n transaction-shaped rows like a Banno page's.
+func benchRows(n int) []store.TransactionInput {
+	base := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	rows := make([]store.TransactionInput, n)
+	for i := range rows {
+		posted := base.Add(time.Duration(i) * 7 * time.Minute)
+		amount := fmt.Sprintf("-%d.%02d", 1+i%300, i%100)
+		seq := int64(i%40 + 1)
+		rows[i] = store.TransactionInput{
+			ProviderID: fmt.Sprintf("0b9d2c8e-%04x-4d2a-9c1e-%012x", i%65536, i), Amount: amount, SignedAmount: amount,
+			Currency: "USD", PostedAt: posted, PendingStatus: "NoReconciliation", Type: "POS", Subtype: "PinDebit",
+			Memo: "POS PURCHASE WHOLEFDS #10233 AUSTIN TX", Description: "Whole Foods Market", MerchantName: "Whole Foods Market",
+			Category: "groceries", Sequence: &seq, ProviderUpdatedAt: &posted,
+			Raw: []byte(fmt.Sprintf(`{"id":"0b9d2c8e-%04x-4d2a-9c1e-%012x","amount":%q,"currency":"USD","datePosted":%q,"pendingStatus":"NoReconciliation","type":"POS","subtype":"PinDebit","memo":"POS PURCHASE WHOLEFDS #10233 AUSTIN TX","displayName":"Whole Foods Market","sequence":%d,"lastUpdated":%q,"enrichments":{"cleanMemo":"Whole Foods Market","expenseCategory":"groceries"}}`,
+				i%65536, i, amount, posted.Format(time.RFC3339), seq, posted.Format(time.RFC3339))),
+		}
+	}
+	return rows
+}
+
+// BenchmarkIngest compares the sync's write path (UpsertTransactions in
+// page-sized transactions as the sync commits them, change feed and unique
+// checks included) with a raw COPY of the same
+// rows into a table of the same shape, measured in the same run. Reported:
+// rows/s of each and their ratio (x_copy; 1.0 = as fast as COPY).
+func BenchmarkIngest(b *testing.B) {
+	const n, page = 50_000, 500
+	ctx := context.Background()
+	rows := benchRows(n)
+	for range b.N {
+		b.StopTimer()
+		s, bundle := setupBench(b)
+		link := linkFixtureTB(b, s, "bench-user")
+		acct := accountFixtureTB(b, s, link.ID, "acc-1", "Deposit")
+		scope := store.FeedScope{AppUserRef: link.AppUserRef, LinkID: link.ID, AccountID: acct.ID}
+		_, err := bundle.pool.Exec(ctx, `CREATE TABLE copy_baseline (LIKE transactions INCLUDING DEFAULTS INCLUDING IDENTITY INCLUDING INDEXES)`)
+		require.NoError(b, err)
+		b.StartTimer()
+
+		start := time.Now()
+		_, err = bundle.pool.CopyFrom(ctx, pgx.Identifier{"copy_baseline"},
+			[]string{"account_id", "provider_transaction_id", "amount", "signed_amount", "currency", "posted_at", "pending", "pending_status",
+				"type", "subtype", "memo", "description", "merchant_name", "category", "sequence", "provider_updated_at", "raw"},
+			pgx.CopyFromSlice(n, func(i int) ([]any, error) {
+				r := rows[i]
+				return []any{acct.ID, r.ProviderID, r.Amount, r.SignedAmount, r.Currency, r.PostedAt, r.Pending, r.PendingStatus,
+					r.Type, r.Subtype, r.Memo, r.Description, r.MerchantName, r.Category, r.Sequence, r.ProviderUpdatedAt, string(r.Raw)}, nil
+			}))
+		require.NoError(b, err)
+		copyTime := time.Since(start)
+
+		start = time.Now()
+		for off := 0; off < n; off += page {
+			require.NoError(b, s.Transact(ctx, func(tx *store.Store) error {
+				if err := tx.DeferDurability(ctx); err != nil {
+					return err
+				}
+				_, err := tx.UpsertTransactions(ctx, scope, rows[off:min(off+page, n)])
+				return err
+			}))
+		}
+		upsertTime := time.Since(start)
+
+		// The same rows again: the no-change path.
+		start = time.Now()
+		for off := 0; off < n; off += page {
+			require.NoError(b, s.Transact(ctx, func(tx *store.Store) error {
+				c, err := tx.UpsertTransactions(ctx, scope, rows[off:min(off+page, n)])
+				if c != (store.WriteCounts{}) {
+					return fmt.Errorf("unchanged rows were written: %+v", c)
+				}
+				return err
+			}))
+		}
+		noopTime := time.Since(start)
+
+		b.ReportMetric(float64(n)/copyTime.Seconds(), "copy_rows/s")
+		b.ReportMetric(float64(n)/upsertTime.Seconds(), "upsert_rows/s")
+		b.ReportMetric(copyTime.Seconds()/upsertTime.Seconds(), "x_copy")
+		b.ReportMetric(float64(n)/noopTime.Seconds(), "unchanged_rows/s")
+	}
+}
+
+func setupBench(b *testing.B) (*store.Store, *testBundle) {
+	b.Helper()
+	return setupTB(b)
+}

@@ -1,0 +1,302 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/pfmsync/pfmsync/internal/pfm"
+	"github.com/pfmsync/pfmsync/internal/store"
+)
+
+// linkFixture creates an institution and a link for app user ref.
+func linkFixture(t *testing.T, s *store.Store, ref string) pfm.Link {
+	t.Helper()
+	return linkFixtureTB(t, s, ref)
+}
+
+func linkFixtureTB(t testing.TB, s *store.Store, ref string) pfm.Link {
+	t.Helper()
+	ctx := context.Background()
+	in, err := s.UpsertInstitution(ctx, sampleInstitution("garden"))
+	require.NoError(t, err)
+	l, _, err := s.UpsertLinkConsent(ctx, store.LinkConsent{InstitutionID: in.ID, AppUserRef: ref, BannoUserID: "banno-" + ref, NextSyncAt: time.Now()})
+	require.NoError(t, err)
+	return l
+}
+
+func strp(s string) *string { return &s }
+
+func accountFixture(t *testing.T, s *store.Store, linkID, providerID, typ string) store.StoredAccount {
+	t.Helper()
+	return accountFixtureTB(t, s, linkID, providerID, typ)
+}
+
+func accountFixtureTB(t testing.TB, s *store.Store, linkID, providerID, typ string) store.StoredAccount {
+	t.Helper()
+	asOf := time.Date(2026, 1, 15, 12, 0, 0, 0, time.UTC)
+	accts, err := s.UpsertAccounts(context.Background(), linkID, []store.AccountInput{{
+		ProviderID: providerID, Name: "Checking", Type: typ, Balance: strp("100.00"), BalanceAsOf: &asOf,
+		Raw: []byte(fmt.Sprintf(`{"id": %q, "balance": "100.00"}`, providerID)),
+	}})
+	require.NoError(t, err)
+	return accts[providerID]
+}
+
+func txn(id, amount string, posted time.Time, pending bool) store.TransactionInput {
+	return store.TransactionInput{
+		ProviderID: id, Amount: amount, SignedAmount: amount, PostedAt: posted, Pending: pending,
+		Description: "Corner Cafe", Raw: []byte(fmt.Sprintf(`{"id": %q, "amount": %q, "pending": %t}`, id, amount, pending)),
+	}
+}
+
+func TestUpsertTransactions(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, _ := setup(t)
+	link := linkFixture(t, s, "u1")
+	acct := accountFixture(t, s, link.ID, "acc-1", "Deposit")
+	scope := store.FeedScope{AppUserRef: link.AppUserRef, LinkID: link.ID, AccountID: acct.ID}
+	day := time.Date(2026, 1, 10, 0, 0, 0, 0, time.UTC)
+	write := func(fn func(tx *store.Store) (store.WriteCounts, error)) store.WriteCounts {
+		var c store.WriteCounts
+		require.NoError(t, s.Transact(ctx, func(tx *store.Store) error {
+			var err error
+			c, err = fn(tx)
+			return err
+		}))
+		return c
+	}
+
+	c := write(func(tx *store.Store) (store.WriteCounts, error) {
+		return tx.UpsertTransactions(ctx, scope, []store.TransactionInput{
+			txn("t1", "-4.50", day, true), txn("t2", "1.2345", day, false), txn("t1", "-4.75", day, true), // t1 twice: the last wins
+		})
+	})
+	require.Equal(t, store.WriteCounts{Added: 2}, c)
+	var amount string
+	require.NoError(t, s.Pool().QueryRow(ctx, `SELECT amount::text FROM transactions WHERE provider_transaction_id = 't1'`).Scan(&amount))
+	require.Equal(t, "-4.75", amount)
+	require.NoError(t, s.Pool().QueryRow(ctx, `SELECT amount::text FROM transactions WHERE provider_transaction_id = 't2'`).Scan(&amount))
+	require.Equal(t, "1.2345", amount, "sub-cent amounts are kept exactly")
+
+	// The same report again writes nothing.
+	c = write(func(tx *store.Store) (store.WriteCounts, error) {
+		return tx.UpsertTransactions(ctx, scope, []store.TransactionInput{txn("t1", "-4.75", day, true), txn("t2", "1.2345", day, false)})
+	})
+	require.Equal(t, store.WriteCounts{}, c)
+
+	// The pending one posts under the same id: modified in place.
+	c = write(func(tx *store.Store) (store.WriteCounts, error) {
+		return tx.UpsertTransactions(ctx, scope, []store.TransactionInput{txn("t1", "-5.75", day.Add(48*time.Hour), false)})
+	})
+	require.Equal(t, store.WriteCounts{Modified: 1}, c)
+
+	// Removal is a tombstone; removing again or an unknown id does nothing.
+	c = write(func(tx *store.Store) (store.WriteCounts, error) {
+		return tx.RemoveTransactions(ctx, scope, []string{"t2", "never-seen"}, day)
+	})
+	require.Equal(t, store.WriteCounts{Removed: 1}, c)
+	c = write(func(tx *store.Store) (store.WriteCounts, error) {
+		return tx.RemoveTransactions(ctx, scope, []string{"t2"}, day)
+	})
+	require.Equal(t, store.WriteCounts{}, c)
+	var rows, live int
+	require.NoError(t, s.Pool().QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE removed_at IS NULL) FROM transactions`).Scan(&rows, &live))
+	require.Equal(t, 2, rows)
+	require.Equal(t, 1, live)
+
+	// Reported again after a removal: live again, as a modification.
+	c = write(func(tx *store.Store) (store.WriteCounts, error) {
+		return tx.UpsertTransactions(ctx, scope, []store.TransactionInput{txn("t2", "1.2345", day, false)})
+	})
+	require.Equal(t, store.WriteCounts{Modified: 1}, c)
+
+	// The feed lists every change in order.
+	feed, err := s.Pool().Query(ctx, `SELECT provider_transaction_id || ':' || change FROM transaction_changes ORDER BY seq`)
+	require.NoError(t, err)
+	var got []string
+	for feed.Next() {
+		var e string
+		require.NoError(t, feed.Scan(&e))
+		got = append(got, e)
+	}
+	require.ElementsMatch(t, []string{"t1:added", "t2:added"}, got[:2])
+	require.Equal(t, []string{"t1:modified", "t2:removed", "t2:modified"}, got[2:])
+
+	// Feed writes need a transaction.
+	_, err = s.UpsertTransactions(ctx, scope, []store.TransactionInput{txn("t3", "1.00", day, false)})
+	require.Error(t, err)
+}
+
+func TestChangeFeedCommitsInSequenceOrderPerUser(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, _ := setup(t)
+	link := linkFixture(t, s, "u1")
+	acct := accountFixture(t, s, link.ID, "acc-1", "Deposit")
+	scope := store.FeedScope{AppUserRef: link.AppUserRef, LinkID: link.ID, AccountID: acct.ID}
+	day := time.Date(2026, 1, 10, 0, 0, 0, 0, time.UTC)
+
+	// A slow writer holds the user's feed; a second writer waits for it, so
+	// the sequence numbers become visible in order.
+	holding := make(chan struct{})
+	release := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		_ = s.Transact(ctx, func(tx *store.Store) error {
+			if _, err := tx.UpsertTransactions(ctx, scope, []store.TransactionInput{txn("slow", "1.00", day, false)}); err != nil {
+				return err
+			}
+			close(holding)
+			<-release
+			return nil
+		})
+	})
+	<-holding
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = s.Transact(ctx, func(tx *store.Store) error {
+			_, err := tx.UpsertTransactions(ctx, scope, []store.TransactionInput{txn("fast", "2.00", day, false)})
+			return err
+		})
+	}()
+	select {
+	case <-done:
+		t.Fatal("a second writer of the same user's feed did not wait")
+	case <-time.After(300 * time.Millisecond):
+	}
+	close(release)
+	wg.Wait()
+	<-done
+	var first string
+	require.NoError(t, s.Pool().QueryRow(ctx, `SELECT provider_transaction_id FROM transaction_changes ORDER BY seq LIMIT 1`).Scan(&first))
+	require.Equal(t, "slow", first)
+}
+
+func TestAccountsAndBalances(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, _ := setup(t)
+	link := linkFixture(t, s, "u1")
+	acct := accountFixture(t, s, link.ID, "acc-1", "Line of Credit")
+	require.True(t, acct.IsLiability)
+
+	n, err := s.InactivateAccounts(ctx, link.ID, []string{"acc-1", "unknown"}, time.Now())
+	require.NoError(t, err)
+	require.Equal(t, int64(1), n)
+	again := accountFixture(t, s, link.ID, "acc-1", "Line of Credit")
+	require.Nil(t, again.InactiveAt, "an account listed again is active again")
+	require.Equal(t, acct.ID, again.ID)
+
+	noon := time.Date(2026, 1, 15, 12, 0, 0, 0, time.UTC)
+	require.NoError(t, s.SaveBalanceSnapshots(ctx, []store.BalanceSnapshot{
+		{AccountID: acct.ID, Balance: "10.00", AsOf: noon},
+		{AccountID: acct.ID, Balance: "12.00", AsOf: noon.Add(2 * time.Hour)},
+	}))
+	require.NoError(t, s.SaveBalanceSnapshots(ctx, []store.BalanceSnapshot{{AccountID: acct.ID, Balance: "9.00", AsOf: noon.Add(time.Hour)}}))
+	require.NoError(t, s.SaveBalanceSnapshots(ctx, []store.BalanceSnapshot{{AccountID: acct.ID, Balance: "20.00", AsOf: noon.Add(24 * time.Hour)}}))
+	rows, err := s.Pool().Query(ctx, `SELECT day::text || '=' || balance::text FROM balance_snapshots ORDER BY day`)
+	require.NoError(t, err)
+	var got []string
+	for rows.Next() {
+		var v string
+		require.NoError(t, rows.Scan(&v))
+		got = append(got, v)
+	}
+	require.Equal(t, []string{"2026-01-15=12.00", "2026-01-16=20.00"}, got, "the latest observation of a day wins")
+}
+
+func TestSyncStateWatermarkNeverMovesBack(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, _ := setup(t)
+	link := linkFixture(t, s, "u1")
+	acct := accountFixture(t, s, link.ID, "acc-1", "Deposit")
+	st, err := s.AccountSyncState(ctx, acct.ID)
+	require.NoError(t, err)
+	require.Equal(t, store.SyncState{AccountID: acct.ID}, st)
+
+	t2 := time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC)
+	t1 := t2.Add(-time.Hour)
+	require.NoError(t, s.SaveSyncState(ctx, store.SyncState{AccountID: acct.ID, Watermark: &t2, BackfillBefore: &t1}))
+	require.NoError(t, s.SaveSyncState(ctx, store.SyncState{AccountID: acct.ID, Watermark: &t1, BackfillBefore: &t1, BackfillComplete: true}))
+	st, err = s.AccountSyncState(ctx, acct.ID)
+	require.NoError(t, err)
+	require.True(t, st.Watermark.Equal(t2))
+	require.True(t, st.BackfillComplete)
+
+	n, err := s.ResetSyncState(ctx, link.ID)
+	require.NoError(t, err)
+	require.Equal(t, int64(1), n)
+}
+
+func TestClaimDueLinks(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, _ := setup(t)
+	in, err := s.UpsertInstitution(ctx, sampleInstitution("garden"))
+	require.NoError(t, err)
+	now := time.Now().UTC().Truncate(time.Second)
+	for i := range 30 {
+		_, _, err := s.UpsertLinkConsent(ctx, store.LinkConsent{
+			InstitutionID: in.ID, AppUserRef: fmt.Sprintf("u%d", i), BannoUserID: fmt.Sprintf("b%d", i),
+			NextSyncAt: now.Add(time.Duration(i-20) * time.Minute), // 21 due (i <= 20), 9 not yet
+		})
+		require.NoError(t, err)
+	}
+	disabled, err := s.LinksByAppUser(ctx, "u0")
+	require.NoError(t, err)
+	require.NoError(t, s.SetLinkStatus(ctx, disabled[0].ID, pfm.LinkDisabled, "", ""))
+
+	noJitter := func(time.Duration) time.Duration { return 0 }
+	// Two schedulers at once never claim the same link.
+	var mu sync.Mutex
+	claimed := map[string]int{}
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Go(func() {
+			for {
+				var got []store.DueLink
+				require.NoError(t, s.Transact(ctx, func(tx *store.Store) error {
+					var err error
+					got, err = tx.ClaimDueLinks(ctx, now, 4, noJitter)
+					time.Sleep(20 * time.Millisecond)
+					return err
+				}))
+				if len(got) == 0 {
+					return
+				}
+				mu.Lock()
+				for _, d := range got {
+					claimed[d.ID]++
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	require.Len(t, claimed, 20, "21 due links minus the disabled one")
+	for id, n := range claimed {
+		require.Equal(t, 1, n, id)
+		l, err := s.Link(ctx, id)
+		require.NoError(t, err)
+		require.True(t, l.NextSyncAt.Equal(now.Add(6*time.Hour)), "moved by its interval: %s", l.NextSyncAt)
+	}
+
+	// A rolled-back claim leaves links due.
+	var rolled []store.DueLink
+	_ = s.Transact(ctx, func(tx *store.Store) error {
+		rolled, _ = tx.ClaimDueLinks(ctx, now.Add(30*time.Minute), 100, noJitter)
+		return fmt.Errorf("insert failed")
+	})
+	require.Len(t, rolled, 9)
+	var due int
+	require.NoError(t, s.Pool().QueryRow(ctx, `SELECT count(*) FROM links WHERE next_sync_at <= $1 AND status = 'active'`, now.Add(30*time.Minute)).Scan(&due))
+	require.Equal(t, 9, due)
+}
