@@ -20,6 +20,7 @@ import (
 )
 
 const usage = `usage: worker                     run the sync worker until interrupted
+       worker migrate              apply pending database migrations and exit
        worker sync-now LINK_ID     queue a sync of one link now
        worker resync LINK_ID       forget a link's sync progress and queue a full re-sync
        worker disable LINK_ID      stop syncing a link
@@ -35,6 +36,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	logger := logging.New(stderr, cfg.Log.Format, cfg.Log.Level).With("app", "worker")
 	if len(args) == 0 {
 		return serve(ctx, cfg, logger)
+	}
+	if len(args) == 1 && args[0] == "migrate" {
+		cfg.Database.Migrate = true
+		pool, _, err := bootstrap.OpenDatabase(ctx, cfg, "pfmsync-migrate", logger)
+		if err != nil {
+			return err
+		}
+		pool.Close()
+		fmt.Fprintln(stdout, "database schema is up to date")
+		return nil
 	}
 	if len(args) != 2 {
 		fmt.Fprintln(stderr, usage)

@@ -146,3 +146,16 @@ func TestLoadInstitutionErrors(t *testing.T) {
 		require.NotContains(t, err.Error(), "shh-secret", name)
 	}
 }
+
+func TestVariablesAreAllRead(t *testing.T) {
+	t.Parallel()
+
+	read := map[string]bool{}
+	_, _ = Load(func(k string) string { read[k] = true; return "" })
+	for _, v := range Variables() {
+		require.True(t, read[v], "%s is listed but never read", v)
+	}
+	for k := range read {
+		require.Contains(t, Variables(), k, "%s is read but not listed", k)
+	}
+}
