@@ -1,7 +1,15 @@
 # pfmsync developer commands. `make test` is the one CI runs.
 GO ?= go
 
-.PHONY: test sandbox lint fmt bench generate build
+.PHONY: run test test-run sandbox lint fmt bench generate build
+
+## run: the whole system against the sandbox institution, until Ctrl-C
+run:
+	scripts/with-postgres.sh scripts/run.sh
+
+## test-run: check the run command end to end (start, summary, views, Ctrl-C)
+test-run:
+	scripts/test-run.sh
 
 ## test: vet and run every test with the race detector against real PostgreSQL
 test:

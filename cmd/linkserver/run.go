@@ -9,19 +9,28 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/pfmsync/pfmsync/internal/bootstrap"
 	"github.com/pfmsync/pfmsync/internal/config"
+	"github.com/pfmsync/pfmsync/internal/consumerapi"
 	"github.com/pfmsync/pfmsync/internal/linkserver"
 	"github.com/pfmsync/pfmsync/internal/logging"
+	"github.com/pfmsync/pfmsync/internal/statuspage"
 	"github.com/pfmsync/pfmsync/internal/store"
+	"github.com/pfmsync/pfmsync/internal/telemetry"
 	"github.com/pfmsync/pfmsync/internal/tokenseal"
 )
+
+// serviceName names the link server in metrics and traces.
+const serviceName = "pfmsync-linkserver"
 
 const usage = `usage:
   linkserver [serve]                  serve the consent pages and the link API
@@ -76,13 +85,27 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 }
 
 // env is what both commands start from: configuration, logger, sealer
-// and a migrated datastore.
+// and a migrated datastore; the server also has telemetry.
 type env struct {
 	cfg    config.Config
 	logger *slog.Logger
 	sealer *tokenseal.Sealer
 	pool   *pgxpool.Pool
 	store  *store.Store
+	tel    *telemetry.Telemetry // nil unless serving
+}
+
+// close releases the pool, then flushes telemetry.
+func (e *env) close(ctx context.Context) {
+	e.pool.Close()
+	if e.tel == nil {
+		return
+	}
+	flush, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := e.tel.Shutdown(flush); err != nil {
+		e.logger.Warn("flush telemetry", "error", err)
+	}
 }
 
 // prepare reads the configuration once, checks what the command needs
@@ -110,11 +133,29 @@ func prepare(ctx context.Context, getenv func(string) string, stderr io.Writer, 
 	if err != nil {
 		return nil, err
 	}
-	pool, st, err := bootstrap.OpenDatabase(ctx, cfg, "pfmsync-linkserver", logger)
+	var tel *telemetry.Telemetry
+	var dbOpts []bootstrap.DatabaseOption
+	if server {
+		if tel, err = telemetry.Setup(ctx, cfg.Telemetry, serviceName, logger, telemetry.WithVersion(bootstrap.Version)); err != nil {
+			return nil, err
+		}
+		dbOpts = append(dbOpts, bootstrap.WithQueryTracer(tel.PgxTracer()))
+	}
+	pool, st, err := bootstrap.OpenDatabase(ctx, cfg, serviceName, logger, dbOpts...)
 	if err != nil {
+		if tel != nil {
+			_ = tel.Shutdown(context.WithoutCancel(ctx))
+		}
 		return nil, err
 	}
-	return &env{cfg: cfg, logger: logger, sealer: sealer, pool: pool, store: st}, nil
+	if tel != nil {
+		if err := tel.RecordPoolStats(pool); err != nil {
+			pool.Close()
+			_ = tel.Shutdown(context.WithoutCancel(ctx))
+			return nil, err
+		}
+	}
+	return &env{cfg: cfg, logger: logger, sealer: sealer, pool: pool, store: st, tel: tel}, nil
 }
 
 func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -122,14 +163,14 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 	if err != nil {
 		return err
 	}
-	defer e.pool.Close()
+	defer e.close(ctx)
 	cfg, logger := e.cfg, e.logger
 
 	registered, err := bootstrap.RegisterInstitutions(ctx, e.store, cfg)
 	if err != nil {
 		return err
 	}
-	clients, err := bootstrap.BankClients(ctx, cfg, logger, nil)
+	clients, err := bootstrap.BankClients(ctx, cfg, logger, nil, consumerapi.WithOTelOptions(e.tel.HTTPClientOptions()...))
 	if err != nil {
 		return err
 	}
@@ -144,7 +185,10 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 	}
 
 	// Insert-only: no queues, no workers, never started.
-	riverClient, err := river.NewClient(riverpgxv5.New(e.pool), &river.Config{Logger: logger})
+	riverClient, err := river.NewClient(riverpgxv5.New(e.pool), &river.Config{
+		Logger:     logger,
+		Middleware: []rivertype.Middleware{e.tel.RiverMiddleware()},
+	})
 	if err != nil {
 		return fmt.Errorf("job client: %w", err)
 	}
@@ -169,7 +213,12 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 		return fmt.Errorf("listen on %s: %w", cfg.Link.Addr, err)
 	}
 	srv := &http.Server{
-		Handler:           ls,
+		Handler: e.tel.HTTPHandler(ls, telemetry.ServerOptions{
+			ServerName: publicHost(cfg.Link.PublicURL),
+			// The app backend's API calls may continue its traces; the
+			// browser pages always start new ones.
+			TrustTraceContext: func(r *http.Request) bool { return strings.HasPrefix(r.URL.Path, "/api/") },
+		}),
 		ReadHeaderTimeout: readHeaderTimeout,
 		ReadTimeout:       readTimeout,
 		WriteTimeout:      writeTimeout,
@@ -184,6 +233,15 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 		defer close(cleanupDone)
 		ls.RunCleanup(cleanupCtx, cleanupEvery)
 	}()
+	if admin := serveAdmin(e); admin != nil {
+		defer func() {
+			stop, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
+			defer cancel()
+			if err := admin.Shutdown(stop); err != nil {
+				logger.Warn("stop admin listener", "error", err)
+			}
+		}()
+	}
 	fmt.Fprintf(stdout, "link server listening on http://%s (public URL %s)\n", ln.Addr(), cfg.Link.PublicURL)
 	logger.Info("link server listening", "addr", ln.Addr().String(), "public_url", cfg.Link.PublicURL, "institutions", len(insts))
 
@@ -209,12 +267,58 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 	return nil
 }
 
+// serveAdmin starts the operator listener on PFMSYNC_ADMIN_ADDR ("" or
+// "off": none): /metrics, and whatever mountStatusPage adds. A listener
+// that cannot start is logged and the link server runs without it.
+func serveAdmin(e *env) *telemetry.AdminServer {
+	addr := e.cfg.Telemetry.AdminAddr
+	if addr == "" {
+		return nil
+	}
+	adminMux := http.NewServeMux()
+	adminMux.Handle("GET /metrics", e.tel.Handler())
+	mountStatusPage(adminMux, e)
+	srv, err := telemetry.ListenAdmin(addr, adminMux, e.logger)
+	if err != nil {
+		e.logger.Error("admin listener not started; running without it", "error", err)
+		return nil
+	}
+	e.logger.Info("admin listening", "addr", srv.Addr(), "metrics", "/metrics")
+	return srv
+}
+
+// mountStatusPage mounts the operator status page at "/" on the admin
+// listener's mux, next to /metrics.
+func mountStatusPage(mux *http.ServeMux, e *env) {
+	page, err := statuspage.New(statuspage.Options{
+		Store:          e.store,
+		Logger:         e.logger.With("component", "statuspage"),
+		AdminToken:     e.cfg.Telemetry.AdminToken,
+		RefreshSeconds: 30,
+	})
+	if err != nil {
+		e.logger.Error("status page not mounted", "error", err)
+		return
+	}
+	mux.Handle("/", page)
+}
+
+// publicHost is the host of the public URL, reported as the server's
+// address in metrics and spans.
+func publicHost(publicURL string) string {
+	u, err := url.Parse(publicURL)
+	if err != nil {
+		return ""
+	}
+	return u.Host
+}
+
 func resealTokens(ctx context.Context, getenv func(string) string, stdout, stderr io.Writer, batch int) error {
 	e, err := prepare(ctx, getenv, stderr, false)
 	if err != nil {
 		return err
 	}
-	defer e.pool.Close()
+	defer e.close(ctx)
 	sealer := e.sealer
 	rep, err := linkserver.ResealTokens(ctx, e.store, sealer, batch, e.logger)
 	fmt.Fprintf(stdout, "re-sealed %d tokens under key %s; %d changed meanwhile (already current); %d could not be opened\n",

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -13,7 +12,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -26,6 +24,7 @@ import (
 	"github.com/pfmsync/pfmsync/internal/sandbox/authserver"
 	"github.com/pfmsync/pfmsync/internal/sandbox/bank"
 	"github.com/pfmsync/pfmsync/internal/testdb"
+	"github.com/pfmsync/pfmsync/internal/testsupport"
 	"github.com/pfmsync/pfmsync/internal/tokenseal"
 )
 
@@ -35,23 +34,8 @@ const (
 	appKey       = "run-test-app-key-0123456789abcdefghijkl"
 )
 
-// lockedBuffer is a bytes.Buffer safe for one writer and one reader.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+// lockedBuffer collects output written from several goroutines.
+type lockedBuffer = testsupport.SyncBuffer
 
 // key returns a deterministic base64 key per id.
 func key(id string) string {

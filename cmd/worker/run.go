@@ -6,18 +6,25 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/pfmsync/pfmsync/internal/bootstrap"
 	"github.com/pfmsync/pfmsync/internal/config"
+	"github.com/pfmsync/pfmsync/internal/consumerapi"
 	"github.com/pfmsync/pfmsync/internal/jobs"
 	"github.com/pfmsync/pfmsync/internal/logging"
 	"github.com/pfmsync/pfmsync/internal/pfm"
 	"github.com/pfmsync/pfmsync/internal/store"
+	"github.com/pfmsync/pfmsync/internal/telemetry"
 )
+
+// serviceName names the worker in metrics and traces.
+const serviceName = "pfmsync-worker"
 
 const usage = `usage: worker                     run the sync worker until interrupted
        worker migrate              apply pending database migrations and exit
@@ -57,11 +64,29 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 // serve runs the worker until ctx ends.
 func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	logger.Info("starting", "version", bootstrap.Version, "config", cfg)
-	pool, st, err := bootstrap.OpenDatabase(ctx, cfg, "pfmsync-worker", logger)
+	tel, err := telemetry.Setup(ctx, cfg.Telemetry, serviceName, logger, telemetry.WithVersion(bootstrap.Version))
+	if err != nil {
+		return err
+	}
+	defer func() {
+		// Last, so that the final spans and metrics are flushed.
+		flush, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if serr := tel.Shutdown(flush); serr != nil {
+			logger.Warn("flush telemetry", "error", serr)
+		}
+	}()
+	pool, st, err := bootstrap.OpenDatabase(ctx, cfg, serviceName, logger, bootstrap.WithQueryTracer(tel.PgxTracer()))
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
+	if err := tel.RecordPoolStats(pool); err != nil {
+		return err
+	}
+	if err := tel.RegisterDBGauges(st, jobs.QueueSync, jobs.QueueMaintenance); err != nil {
+		return err
+	}
 	if _, err := bootstrap.RegisterInstitutions(ctx, st, cfg); err != nil {
 		return err
 	}
@@ -69,7 +94,8 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	clients, err := bootstrap.BankClients(ctx, cfg, logger, jobs.CountingTransport(nil))
+	transport := jobs.CountingTransport(tel.BankTransport(nil, cfg.Institutions))
+	clients, err := bootstrap.BankClients(ctx, cfg, logger, transport, consumerapi.WithOTelOptions(tel.HTTPClientOptions()...))
 	if err != nil {
 		return err
 	}
@@ -83,6 +109,7 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 		Sealer:       sealer,
 		Institutions: institutions,
 		Logger:       logger,
+		Metrics:      tel.SyncMetrics(),
 		Config: jobs.SyncConfig{
 			BackfillDepth:             time.Duration(w.BackfillDays) * 24 * time.Hour,
 			BackfillWindow:            time.Duration(w.BackfillWindowDays) * 24 * time.Hour,
@@ -99,10 +126,20 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 		Schedule:             jobs.ScheduleConfig{Batch: w.ScheduleBatch},
 		RescueStuckJobsAfter: w.RescueAfter,
 		Retry:                jobs.RetryPolicy{Base: w.RetryBase, Max: w.RetryMax},
+		Middleware:           []rivertype.Middleware{tel.RiverMiddleware()},
 		Logger:               logger.With("component", "river"),
 	})
 	if err != nil {
 		return err
+	}
+	if metrics := serveMetrics(cfg.Telemetry.MetricsAddr, tel, logger); metrics != nil {
+		defer func() {
+			stop, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			if err := metrics.Shutdown(stop); err != nil {
+				logger.Warn("stop metrics listener", "error", err)
+			}
+		}()
 	}
 	if err := client.Start(ctx); err != nil {
 		return fmt.Errorf("start River client: %w", err)
@@ -125,6 +162,24 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	}
 	logger.Info("stopped")
 	return nil
+}
+
+// serveMetrics serves /metrics on addr ("" disables it). A listener that
+// cannot start is logged and the worker runs without it: syncing matters
+// more than its metrics (Prometheus's up metric reports the gap).
+func serveMetrics(addr string, tel *telemetry.Telemetry, logger *slog.Logger) *telemetry.AdminServer {
+	if addr == "" {
+		return nil
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", tel.Handler())
+	srv, err := telemetry.ListenAdmin(addr, mux, logger)
+	if err != nil {
+		logger.Error("metrics listener not started; running without it", "error", err)
+		return nil
+	}
+	logger.Info("metrics listening", "addr", srv.Addr(), "path", "/metrics")
+	return srv
 }
 
 // admin runs one operator command against a link.

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/pfmsync/pfmsync/internal/config"
@@ -26,15 +27,28 @@ var Version = "0.1.0-dev"
 // CallbackPath is the link server's OAuth redirect path.
 const CallbackPath = "/link/callback"
 
+// DatabaseOption adjusts the pool OpenDatabase opens.
+type DatabaseOption func(*store.PoolOptions)
+
+// WithQueryTracer makes t observe every query of the pool (tracing and
+// metrics, see internal/telemetry).
+func WithQueryTracer(t pgx.QueryTracer) DatabaseOption {
+	return func(o *store.PoolOptions) { o.Tracer = t }
+}
+
 // OpenDatabase connects to Postgres and, when configured, applies pending
 // migrations (a dirty schema stops start-up).
-func OpenDatabase(ctx context.Context, cfg config.Config, app string, logger *slog.Logger) (*pgxpool.Pool, *store.Store, error) {
-	pool, err := store.OpenPool(ctx, store.PoolOptions{
+func OpenDatabase(ctx context.Context, cfg config.Config, app string, logger *slog.Logger, opts ...DatabaseOption) (*pgxpool.Pool, *store.Store, error) {
+	po := store.PoolOptions{
 		URL:             cfg.Database.URL,
 		MaxConns:        cfg.Database.MaxConns,
 		ConnectTimeout:  cfg.Database.ConnectTimeout,
 		ApplicationName: app,
-	})
+	}
+	for _, opt := range opts {
+		opt(&po)
+	}
+	pool, err := store.OpenPool(ctx, po)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -95,14 +109,16 @@ func Sealer(cfg config.Config, logger *slog.Logger) (*tokenseal.Sealer, error) {
 
 // BankClients builds one Banno client per configured institution. The
 // redirect URL is the link server's callback under cfg.Link.PublicURL.
-// transport, when not nil, is the base transport (e.g. a call counter).
-func BankClients(ctx context.Context, cfg config.Config, logger *slog.Logger, transport http.RoundTripper) (map[string]*consumerapi.Client, error) {
+// transport, when not nil, is the base transport (e.g. a call counter);
+// extra options (e.g. instrumentation) apply to every client.
+func BankClients(ctx context.Context, cfg config.Config, logger *slog.Logger, transport http.RoundTripper, extra ...consumerapi.Option) (map[string]*consumerapi.Client, error) {
 	out := make(map[string]*consumerapi.Client, len(cfg.Institutions))
 	for _, in := range cfg.Institutions {
 		opts := []consumerapi.Option{consumerapi.WithLogger(logger.With("institution", in.Slug)), consumerapi.WithVersion(Version)}
 		if transport != nil {
 			opts = append(opts, consumerapi.WithTransport(transport))
 		}
+		opts = append(opts, extra...)
 		c, err := consumerapi.New(ctx, consumerapi.Institution{
 			Slug:              in.Slug,
 			BaseURL:           in.BaseURL,

@@ -27,6 +27,8 @@ type Config struct {
 	Link LinkServer
 	// Worker configures the sync worker.
 	Worker Worker
+	// Telemetry configures metrics and traces.
+	Telemetry Telemetry
 }
 
 // Worker configures cmd/worker.
@@ -179,6 +181,7 @@ func Load(getenv func(string) string) (Config, error) {
 		r.fail(EnvRescueAfter, fmt.Sprintf("must exceed %s (%s), or River would rescue jobs that are still running", EnvJobTimeout, cfg.Worker.JobTimeout))
 	}
 	cfg.Institutions = r.institutions()
+	cfg.Telemetry = r.telemetry()
 	if cfg.TokenKeys != "" && cfg.TokenKeysFile != "" {
 		r.fail(EnvTokenKeys, "and "+EnvTokenKeysFile+" are both set; use one")
 	}
@@ -225,6 +228,7 @@ func (c Config) String() string {
 	fmt.Fprintf(&b, " worker={concurrency=%d schedule_every=%s schedule_batch=%d backfill_days=%d window_days=%d overlap=%s fetch_scheduled=%t fetch_interactive=%t fetch_max_wait=%s job_timeout=%s rescue_after=%s retry=%s..%s shutdown=%s}",
 		w.Concurrency, w.ScheduleEvery, w.ScheduleBatch, w.BackfillDays, w.BackfillWindowDays, w.Overlap, w.FetchOnScheduled,
 		w.FetchOnInteractive, w.FetchMaxWait, w.JobTimeout, w.RescueAfter, w.RetryBase, w.RetryMax, w.ShutdownTimeout)
+	b.WriteString(" " + c.Telemetry.String())
 	for _, in := range c.Institutions {
 		fmt.Fprintf(&b, " institution[%s]={base_url=%s client_id=%s client_secret=%s rps=%g burst=%d max_syncs=%d insecure_http=%t}",
 			in.Slug, in.BaseURL, in.ClientID, redactSet(in.ClientSecret), in.RequestsPerSecond, in.Burst, in.MaxConcurrentSyncs, in.AllowInsecureHTTP)

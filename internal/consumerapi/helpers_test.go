@@ -25,6 +25,8 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc/oidctest"
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/stretchr/testify/require"
+
+	"github.com/pfmsync/pfmsync/internal/testsupport"
 )
 
 const (
@@ -275,22 +277,7 @@ func (b *fakeBank) newClient(t testing.TB, modify ...func(*Institution)) *testCl
 }
 
 // syncBuffer is a goroutine-safe log sink.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.String()
-}
+type syncBuffer = testsupport.SyncBuffer
 
 // writeJSON writes a JSON body with an exact Content-Length.
 func writeJSON(w http.ResponseWriter, status int, body []byte) {

@@ -128,8 +128,10 @@ func (s *Syncer) syncTransactions(ctx context.Context, session *consumerapi.Sess
 			return total, err
 		}
 	}
-	if _, err := s.store.MatchReplacedPending(ctx, t.stored.ID, passStart.Add(-time.Minute)); err != nil {
-		return total, err
+	if total.Removed > 0 {
+		if _, err := s.store.MatchReplacedPending(ctx, t.stored.ID, passStart.Add(-time.Minute)); err != nil {
+			return total, err
+		}
 	}
 	return total, nil
 }

@@ -3,7 +3,6 @@ package linkserver
 import (
 	"context"
 	"net/url"
-	"os"
 	"testing"
 	"time"
 
@@ -13,36 +12,8 @@ import (
 	"github.com/pfmsync/pfmsync/internal/consumerapi"
 	"github.com/pfmsync/pfmsync/internal/pfm"
 	"github.com/pfmsync/pfmsync/internal/sandbox"
+	"github.com/pfmsync/pfmsync/internal/testsupport"
 )
-
-// chromiumPath is Debian's Chromium, which CI installs (.ci/run).
-const chromiumPath = "/usr/bin/chromium"
-
-// newBrowser starts a headless Chromium with a fresh profile and returns a
-// context driving one tab of it.
-func newBrowser(t *testing.T) context.Context {
-	t.Helper()
-	if _, err := os.Stat(chromiumPath); err != nil {
-		t.Fatalf("the browser tests need Chromium at %s: install it (Debian: apt-get install chromium; .ci/run does): %v", chromiumPath, err)
-	}
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(chromiumPath),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-	)
-	t.Cleanup(cancelAlloc)
-	ctx, cancel := chromedp.NewContext(allocCtx)
-	t.Cleanup(cancel)
-	require.NoError(t, chromedp.Do(ctx), "start Chromium")
-	return ctx
-}
 
 // css is a CSS selector.
 type css = chromedp.CSS
@@ -59,7 +30,7 @@ func run[T any](t *testing.T, ctx context.Context, a chromedp.Action[T]) T {
 // page, the sandbox institution's login and consent page, and back.
 func TestBrowser(t *testing.T) {
 	t.Parallel()
-	browser := newBrowser(t)
+	browser := testsupport.NewBrowser(t)
 
 	// Each run gets its own tab.
 	tab := func(t *testing.T) context.Context {

@@ -33,6 +33,7 @@ import (
 	"github.com/pfmsync/pfmsync/internal/sandbox/bank"
 	"github.com/pfmsync/pfmsync/internal/store"
 	"github.com/pfmsync/pfmsync/internal/testdb"
+	"github.com/pfmsync/pfmsync/internal/testsupport"
 	"github.com/pfmsync/pfmsync/internal/tokenseal"
 )
 
@@ -72,23 +73,8 @@ func testRing(t testing.TB, ids ...string) *tokenseal.KeyRing {
 	return r
 }
 
-// lockedBuffer collects logs written from several goroutines.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+// lockedBuffer collects output written from several goroutines.
+type lockedBuffer = testsupport.SyncBuffer
 
 // testClock is an adjustable clock: real time plus an offset.
 type testClock struct {

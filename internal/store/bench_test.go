@@ -34,9 +34,9 @@ func benchRows(n int) []store.TransactionInput {
 
 // BenchmarkIngest compares the sync's write path (UpsertTransactions in
 // page-sized transactions as the sync commits them, change feed and unique
-// checks included) with a raw COPY of the same
-// rows into a table of the same shape, measured in the same run. Reported:
-// rows/s of each and their ratio (x_copy; 1.0 = as fast as COPY).
+// checks included) with a raw COPY of the same rows into the same table,
+// measured in the same run. Reported: rows/s of each, their ratio (x_copy;
+// 1.0 = as fast as COPY), and the rate of re-reporting unchanged rows.
 func BenchmarkIngest(b *testing.B) {
 	const n, page = 50_000, 500
 	ctx := context.Background()
@@ -46,18 +46,19 @@ func BenchmarkIngest(b *testing.B) {
 		s, bundle := setupBench(b)
 		link := linkFixtureTB(b, s, "bench-user")
 		acct := accountFixtureTB(b, s, link.ID, "acc-1", "Deposit")
+		baseline := accountFixtureTB(b, s, link.ID, "acc-copy", "Deposit")
 		scope := store.FeedScope{AppUserRef: link.AppUserRef, LinkID: link.ID, AccountID: acct.ID}
-		_, err := bundle.pool.Exec(ctx, `CREATE TABLE copy_baseline (LIKE transactions INCLUDING DEFAULTS INCLUDING IDENTITY INCLUDING INDEXES)`)
-		require.NoError(b, err)
 		b.StartTimer()
 
+		// The baseline: a raw COPY of the same rows into the same table
+		// (same indexes, same foreign key), under another account.
 		start := time.Now()
-		_, err = bundle.pool.CopyFrom(ctx, pgx.Identifier{"copy_baseline"},
+		_, err := bundle.pool.CopyFrom(ctx, pgx.Identifier{"transactions"},
 			[]string{"account_id", "provider_transaction_id", "amount", "signed_amount", "currency", "posted_at", "pending", "pending_status",
 				"type", "subtype", "memo", "description", "merchant_name", "category", "sequence", "provider_updated_at", "raw"},
 			pgx.CopyFromSlice(n, func(i int) ([]any, error) {
 				r := rows[i]
-				return []any{acct.ID, r.ProviderID, r.Amount, r.SignedAmount, r.Currency, r.PostedAt, r.Pending, r.PendingStatus,
+				return []any{baseline.ID, r.ProviderID, r.Amount, r.SignedAmount, r.Currency, r.PostedAt, r.Pending, r.PendingStatus,
 					r.Type, r.Subtype, r.Memo, r.Description, r.MerchantName, r.Category, r.Sequence, r.ProviderUpdatedAt, string(r.Raw)}, nil
 			}))
 		require.NoError(b, err)

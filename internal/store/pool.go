@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/pfmsync/pfmsync/internal/config"
@@ -20,6 +21,8 @@ type PoolOptions struct {
 	ConnectTimeout time.Duration
 	// ApplicationName is reported to Postgres (pg_stat_activity).
 	ApplicationName string
+	// Tracer, when not nil, observes every query (tracing and metrics).
+	Tracer pgx.QueryTracer
 }
 
 // OpenPool connects to Postgres and checks the connection with a ping.
@@ -40,6 +43,9 @@ func OpenPool(ctx context.Context, o PoolOptions) (*pgxpool.Pool, error) {
 		timeout = 10 * time.Second
 	}
 	cfg.ConnConfig.ConnectTimeout = timeout
+	if o.Tracer != nil {
+		cfg.ConnConfig.Tracer = o.Tracer
+	}
 
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {

@@ -194,20 +194,27 @@ func (s *Store) RemoveTransactions(ctx context.Context, scope FeedScope, provide
 // pending row is matched at most once, closest in time first.
 func (s *Store) MatchReplacedPending(ctx context.Context, accountID string, since time.Time) (int64, error) {
 	tag, err := s.db.Exec(ctx, `
-		WITH candidates AS (
-			SELECT DISTINCT ON (p.id) p.provider_transaction_id AS pending_id, n.id AS posted_row
+		WITH pending AS (
+			SELECT p.provider_transaction_id, p.posted_at, p.amount, p.description
 			FROM transactions p
-			JOIN transactions n ON n.account_id = p.account_id
-				AND n.removed_at IS NULL AND NOT n.pending
-				AND n.replaces_provider_transaction_id IS NULL
-				AND n.description = p.description
-				AND n.posted_at BETWEEN p.posted_at AND p.posted_at + interval '10 days'
-				AND abs(n.amount - p.amount) <= 0.3 * abs(p.amount)
-				AND n.first_seen_at >= $2
 			WHERE p.account_id = $1 AND p.pending AND p.removed_at IS NOT NULL AND p.updated_at >= $2
-			  AND NOT EXISTS (SELECT 1 FROM transactions x WHERE x.account_id = p.account_id
-			                  AND x.replaces_provider_transaction_id = p.provider_transaction_id)
-			ORDER BY p.id, n.posted_at - p.posted_at, n.id
+			  AND NOT EXISTS (SELECT 1 FROM transactions x
+			                  WHERE x.account_id = $1 AND x.removed_at IS NULL
+			                    AND x.replaces_provider_transaction_id = p.provider_transaction_id)
+		), candidates AS (
+			SELECT DISTINCT ON (m.id) pending.provider_transaction_id AS pending_id, m.id AS posted_row
+			FROM pending CROSS JOIN LATERAL (
+				SELECT n.id, n.posted_at FROM transactions n
+				WHERE n.account_id = $1 AND n.removed_at IS NULL
+				  AND n.posted_at BETWEEN pending.posted_at AND pending.posted_at + interval '10 days'
+				  AND NOT n.pending AND n.replaces_provider_transaction_id IS NULL
+				  AND n.description = pending.description
+				  AND abs(n.amount - pending.amount) <= 0.3 * abs(pending.amount)
+				  AND n.first_seen_at >= $2
+				ORDER BY n.posted_at, n.id
+				LIMIT 1
+			) m
+			ORDER BY m.id, m.posted_at - pending.posted_at
 		)
 		UPDATE transactions t SET replaces_provider_transaction_id = c.pending_id
 		FROM candidates c WHERE t.id = c.posted_row AND t.replaces_provider_transaction_id IS NULL`,

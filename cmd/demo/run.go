@@ -1,0 +1,345 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/pfmsync/pfmsync/internal/linkserver"
+	"github.com/pfmsync/pfmsync/internal/store"
+	"github.com/pfmsync/pfmsync/internal/tokenseal"
+)
+
+const (
+	institutionSlug = "sandbox"
+	clientID        = "pfmsync-demo"
+	clientSecret    = "sandbox-secret"
+	// ReadyLine is printed once everything runs; scripts wait for it.
+	readyLine = "pfmsync is running. Press Ctrl-C to stop."
+)
+
+// options are the command line.
+type options struct {
+	bin, state, database                      string
+	users, linked                             int
+	sandboxAddr, linkAddr, adminAddr, metrics string
+	syncTimeout                               time.Duration
+}
+
+func parseFlags(args []string, stderr io.Writer) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.bin, "bin", "bin", "folder holding the sandbox, linkserver and worker binaries")
+	fs.StringVar(&o.state, "state", ".pfmsync-demo", "folder for the demo's keys and process logs")
+	fs.StringVar(&o.database, "database", "pfmsync_demo", "database created (if missing) for the demo")
+	fs.IntVar(&o.users, "users", 5, "demo users the sandbox offers")
+	fs.IntVar(&o.linked, "link", 3, "demo users linked at start")
+	fs.StringVar(&o.sandboxAddr, "sandbox-addr", "127.0.0.1:8080", "sandbox institution listener")
+	fs.StringVar(&o.linkAddr, "link-addr", "127.0.0.1:8081", "link server listener")
+	fs.StringVar(&o.adminAddr, "admin-addr", "127.0.0.1:8082", "link server admin listener (status page, metrics)")
+	fs.StringVar(&o.metrics, "metrics-addr", "127.0.0.1:9091", "worker metrics listener")
+	fs.DurationVar(&o.syncTimeout, "sync-timeout", 3*time.Minute, "how long to wait for the first syncs")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	if o.linked < 1 || o.linked > o.users {
+		return o, fmt.Errorf("-link must be between 1 and -users (%d)", o.users)
+	}
+	return o, nil
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	o, err := parseFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	adminURL := firstSet(getenv("PFMSYNC_DATABASE_URL"), getenv("DATABASE_URL"), "postgres://postgres@127.0.0.1:5432/postgres")
+	dbURL, err := withDatabase(adminURL, o.database)
+	if err != nil {
+		return err
+	}
+	created, err := store.EnsureDatabase(ctx, adminURL, o.database)
+	if err != nil {
+		return fmt.Errorf("prepare the demo database (is PostgreSQL running? `make run` finds or starts one): %w", err)
+	}
+	fmt.Fprintf(stdout, "database %s %s\n", o.database, map[bool]string{true: "created", false: "reused"}[created])
+
+	logs := filepath.Join(o.state, "logs")
+	if err := os.MkdirAll(logs, 0o700); err != nil {
+		return fmt.Errorf("create %s: %w", logs, err)
+	}
+	keysFile, appKey, err := demoSecrets(o.state)
+	if err != nil {
+		return err
+	}
+	bins := map[string]string{}
+	for _, name := range []string{"sandbox", "linkserver", "worker"} {
+		p, err := filepath.Abs(filepath.Join(o.bin, name))
+		if err != nil {
+			return err
+		}
+		if _, err := os.Stat(p); err != nil {
+			return fmt.Errorf("binary %s not found (build with `go build -o %s/ ./cmd/...`, or run `make run`): %w", p, o.bin, err)
+		}
+		bins[name] = p
+	}
+
+	sandboxURL, linkURL := "http://"+o.sandboxAddr, "http://"+o.linkAddr
+	institutions, _ := json.Marshal([]map[string]any{{
+		"slug": institutionSlug, "name": "Sandbox Community Bank", "base_url": sandboxURL + "/a/consumer/api/v0",
+		"client_id": clientID, "client_secret_env": "SANDBOX_CLIENT_SECRET",
+	}})
+	env := append(baseEnv(getenv),
+		"PFMSYNC_DATABASE_URL="+dbURL,
+		"PFMSYNC_INSTITUTIONS="+string(institutions),
+		"SANDBOX_CLIENT_SECRET="+clientSecret,
+		"PFMSYNC_TOKEN_KEYS_FILE="+keysFile,
+		"PFMSYNC_APP_KEY="+string(appKey),
+		"PFMSYNC_LINK_ADDR="+o.linkAddr,
+		"PFMSYNC_PUBLIC_URL="+linkURL,
+		"PFMSYNC_ADMIN_ADDR="+o.adminAddr,
+		"PFMSYNC_METRICS_ADDR="+o.metrics,
+		"PFMSYNC_LOG_FORMAT=json",
+		"PFMSYNC_WORKER_CONCURRENCY=4",
+		"PFMSYNC_SCHEDULE_EVERY=15s",
+	)
+
+	var running []*process
+	defer func() {
+		for i := len(running) - 1; i >= 0; i-- {
+			if err := running[i].stop(20 * time.Second); err != nil {
+				fmt.Fprintln(stderr, "demo:", err)
+			}
+		}
+	}()
+	start := func(name string, args []string, ready string) (*process, error) {
+		p, err := startProcess(logs, name, bins[name], args, env)
+		if err != nil {
+			return nil, err
+		}
+		running = append(running, p)
+		if ready != "" {
+			if err := waitHTTP(ctx, p, ready, 60*time.Second); err != nil {
+				return nil, err
+			}
+		}
+		fmt.Fprintf(stdout, "started %-10s (log %s)\n", name, p.logPath)
+		return p, nil
+	}
+	if _, err := start("sandbox", []string{
+		"-addr", o.sandboxAddr, "-users", fmt.Sprint(o.users), "-seed", "1",
+		"-client-id", clientID, "-client-secret", clientSecret, "-redirect-uri", linkURL + "/link/callback", "-log-format", "json",
+	}, sandboxURL+"/a/consumer/api/v0/oidc/.well-known/openid-configuration"); err != nil {
+		return err
+	}
+	if _, err := start("linkserver", nil, linkURL+"/healthz"); err != nil {
+		return err
+	}
+	worker, err := start("worker", nil, "")
+	if err != nil {
+		return err
+	}
+
+	pool, err := pgxpool.New(ctx, dbURL)
+	if err != nil {
+		return fmt.Errorf("connect to the demo database: %w", err)
+	}
+	defer pool.Close()
+	st := store.New(pool, nil)
+
+	linkStart := time.Now()
+	users := make([]string, o.linked)
+	for i := range users {
+		users[i] = fmt.Sprintf("demo-user-%d", i+1)
+		if err := linkDemoUser(ctx, linkURL, appKey, users[i], i+1); err != nil {
+			return fmt.Errorf("link %s as sandbox user%d: %w", users[i], i+1, err)
+		}
+		fmt.Fprintf(stdout, "linked %s through the consent flow as sandbox user%d\n", users[i], i+1)
+	}
+	if err := waitFirstSyncs(ctx, st, worker, users, linkStart, o.syncTimeout); err != nil {
+		return err
+	}
+	clock, err := sandboxClock(ctx, sandboxURL)
+	if err != nil {
+		return err
+	}
+	if err := printSummary(ctx, stdout, st, users, clock); err != nil {
+		return err
+	}
+
+	visitor, err := linkserver.SignLinkToken(appKey, linkserver.LinkClaims{Audience: linkserver.AudienceLink, AppUser: "demo-visitor", Expiry: time.Now().Add(time.Hour)})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "\nOpen in a browser:\n")
+	fmt.Fprintf(stdout, "  connect a bank (valid 1 h):  %s/link?%s\n", linkURL, url.Values{"token": {visitor}}.Encode())
+	fmt.Fprintf(stdout, "    log in at the sandbox as user4 or user5, password %q\n", "sandbox")
+	fmt.Fprintf(stdout, "  status page and job queue:   http://%s/\n", o.adminAddr)
+	fmt.Fprintf(stdout, "  metrics:                     http://%s/metrics and http://%s/metrics\n", o.adminAddr, o.metrics)
+	fmt.Fprintf(stdout, "  sandbox institution admin:   %s/sandbox/\n", sandboxURL)
+	fmt.Fprintf(stdout, "  database:                    %s\n", redact(dbURL))
+	fmt.Fprintf(stdout, "  process logs:                %s\n\n", logs)
+	fmt.Fprintln(stdout, readyLine)
+
+	for _, p := range running {
+		go func(p *process) {
+			err := <-p.exited
+			p.exited <- err
+		}(p)
+	}
+	select {
+	case <-ctx.Done():
+		fmt.Fprintln(stdout, "stopping…")
+		return nil
+	case err := <-firstExit(running):
+		return err
+	}
+}
+
+// firstExit reports the first child that exits on its own.
+func firstExit(ps []*process) <-chan error {
+	ch := make(chan error, len(ps))
+	for _, p := range ps {
+		go func() {
+			err := <-p.exited
+			p.exited <- err
+			ch <- fmt.Errorf("%s exited unexpectedly (%v); its log ends:\n%s", p.name, err, p.tail(20))
+		}()
+	}
+	return ch
+}
+
+// waitFirstSyncs waits until every user's link has synced since linkStart.
+func waitFirstSyncs(ctx context.Context, st *store.Store, worker *process, users []string, since time.Time, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		done := 0
+		for _, u := range users {
+			links, err := st.LinksByAppUser(ctx, u)
+			if err != nil {
+				return err
+			}
+			for _, l := range links {
+				if l.LastSuccessAt != nil && l.LastSuccessAt.After(since.Add(-time.Second)) {
+					done++
+					break
+				}
+			}
+		}
+		if done == len(users) {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%d of %d links synced within %s; the worker's log ends:\n%s", done, len(users), timeout, worker.tail(20))
+		}
+		select {
+		case err := <-worker.exited:
+			worker.exited <- err
+			return fmt.Errorf("the worker exited (%v); its log ends:\n%s", err, worker.tail(20))
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+// sandboxClock reads the sandbox's data clock.
+func sandboxClock(ctx context.Context, sandboxURL string) (time.Time, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, sandboxURL+"/sandbox/clock", nil)
+	if err != nil {
+		return time.Time{}, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("read the sandbox clock: %w", err)
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Now time.Time `json:"now"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		return time.Time{}, fmt.Errorf("read the sandbox clock: %w", err)
+	}
+	return body.Now, nil
+}
+
+// demoSecrets returns the key ring file and app key kept in the state
+// folder, creating them on first use: the demo database keeps sealed tokens
+// between runs, so the keys must persist too. They are for local use only.
+func demoSecrets(state string) (keysFile string, appKey []byte, err error) {
+	keysFile = filepath.Join(state, "token-keys")
+	if _, err := os.Stat(keysFile); errors.Is(err, os.ErrNotExist) {
+		line := "demo-1:" + tokenseal.GenerateKey() + "\n"
+		if err := os.WriteFile(keysFile, []byte("# local demo key ring; never use in production\n"+line), 0o600); err != nil {
+			return "", nil, fmt.Errorf("write %s: %w", keysFile, err)
+		}
+	}
+	appKeyFile := filepath.Join(state, "app-key")
+	if _, err := os.Stat(appKeyFile); errors.Is(err, os.ErrNotExist) {
+		b := make([]byte, 32)
+		_, _ = rand.Read(b)
+		if err := os.WriteFile(appKeyFile, []byte(base64.RawURLEncoding.EncodeToString(b)), 0o600); err != nil {
+			return "", nil, fmt.Errorf("write %s: %w", appKeyFile, err)
+		}
+	}
+	appKey, err = os.ReadFile(appKeyFile)
+	if err != nil {
+		return "", nil, fmt.Errorf("read %s: %w", appKeyFile, err)
+	}
+	return keysFile, []byte(strings.TrimSpace(string(appKey))), nil
+}
+
+// baseEnv passes the children what they need from the environment, and no
+// stray PFMSYNC_ settings.
+func baseEnv(getenv func(string) string) []string {
+	var env []string
+	for _, k := range []string{"PATH", "HOME", "TMPDIR", "TZ"} {
+		if v := getenv(k); v != "" {
+			env = append(env, k+"="+v)
+		}
+	}
+	return env
+}
+
+func withDatabase(base, name string) (string, error) {
+	u, err := url.Parse(base)
+	if err != nil || u.Host == "" {
+		return "", errors.New("the database URL is not a postgres:// URL")
+	}
+	u.Path = "/" + name
+	return u.String(), nil
+}
+
+func redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "[database]"
+	}
+	return u.Redacted()
+}
+
+func firstSet(vs ...string) string {
+	for _, v := range vs {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}

@@ -1,0 +1,52 @@
+package telemetry
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/pfmsync/pfmsync/internal/jobs"
+	"github.com/pfmsync/pfmsync/internal/store"
+)
+
+var _ jobs.Metrics = (*SyncMetrics)(nil)
+
+func TestSyncMetrics(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	m := b.tel.SyncMetrics()
+
+	m.SyncFinished("garden", store.OutcomeSuccess, "", 2*time.Second, store.SyncRun{Added: 5, Modified: 2, Removed: 1})
+	m.SyncFinished("garden", store.OutcomeSuccess, "", time.Second, store.SyncRun{Added: 1})
+	m.SyncFinished("garden", store.OutcomeSnoozed, "rate_limited", time.Second, store.SyncRun{})
+	m.SyncFinished("garden", store.OutcomeFailed, "token_unreadable", time.Millisecond, store.SyncRun{})
+	m.SyncFinished("oak", store.OutcomeReauthRequired, "consent_revoked", time.Millisecond, store.SyncRun{})
+	m.SlotWaitSnoozed("oak")
+	m.LinksScheduled(3, 2, 1, 40*time.Millisecond)
+
+	garden := keyInstitution.String("garden")
+	require.EqualValues(t, 2, b.counter(t, "pfmsync.syncs", garden, keyOutcome.String("success"), keyErrorClass.String("")))
+	require.EqualValues(t, 1, b.counter(t, "pfmsync.syncs", garden, keyOutcome.String("snoozed"), keyErrorClass.String("rate_limited")))
+	require.EqualValues(t, 1, b.counter(t, "pfmsync.syncs", keyInstitution.String("oak"), keyOutcome.String("reauth_required"), keyErrorClass.String("consent_revoked")))
+	n, sum := b.histogramCount(t, "pfmsync.sync.duration", garden, keyOutcome.String("success"))
+	require.EqualValues(t, 2, n)
+	require.InDelta(t, 3, sum, 1e-9)
+
+	require.EqualValues(t, 6, b.counter(t, "pfmsync.transactions", garden, keyChange.String("added")))
+	require.EqualValues(t, 2, b.counter(t, "pfmsync.transactions", garden, keyChange.String("modified")))
+	require.EqualValues(t, 1, b.counter(t, "pfmsync.transactions", garden, keyChange.String("removed")))
+
+	require.EqualValues(t, 1, b.counter(t, "pfmsync.rate_limit.snoozes", garden))
+	require.EqualValues(t, 1, b.counter(t, "pfmsync.slot_wait.snoozes", keyInstitution.String("oak")))
+	// A token the key ring cannot open is a refresh failure; invalid_grant
+	// is counted at the bank transport, not here.
+	require.EqualValues(t, 1, b.counter(t, "pfmsync.token_refresh.failures", garden, keyErrorClass.String("token_unreadable")))
+	require.Zero(t, b.counter(t, "pfmsync.token_refresh.failures", keyInstitution.String("oak"), keyErrorClass.String("consent_revoked")))
+
+	require.EqualValues(t, 3, b.counter(t, "pfmsync.schedule.links", keyResult.String("claimed")))
+	require.EqualValues(t, 2, b.counter(t, "pfmsync.schedule.links", keyResult.String("inserted")))
+	require.EqualValues(t, 1, b.counter(t, "pfmsync.schedule.links", keyResult.String("skipped")))
+	n, _ = b.histogramCount(t, "pfmsync.schedule.duration")
+	require.EqualValues(t, 1, n)
+}

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Checks the README's run command end to end: starts `make run`, waits for
+# its summary, queries the reporting views of the demo database, stops it
+# with Ctrl-C (SIGINT) and expects a clean exit.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log=$(mktemp)
+setsid make run >"$log" 2>&1 &
+pid=$!
+stop() { kill -INT -- -"$pid" 2>/dev/null || true; }
+trap 'stop; sleep 2; kill -KILL -- -"$pid" 2>/dev/null || true' EXIT
+
+echo "== waiting for the demo (log: $log)"
+for _ in $(seq 1 600); do
+  grep -q "pfmsync is running" "$log" && break
+  if ! kill -0 "$pid" 2>/dev/null; then
+    echo "make run exited early:"; cat "$log"; exit 1
+  fi
+  sleep 1
+done
+grep -q "pfmsync is running" "$log" || { echo "make run did not become ready in 10 minutes:"; cat "$log"; exit 1; }
+cat "$log"
+
+db=$(sed -n 's/^  database: *//p' "$log" | head -1)
+[ -n "$db" ] || { echo "no database URL in the demo's output"; exit 1; }
+accounts=$(psql "$db" -XAtc "SELECT count(*) FROM reporting.accounts WHERE app_user_ref LIKE 'demo-user-%'")
+transactions=$(psql "$db" -XAtc "SELECT count(*) FROM reporting.transactions WHERE app_user_ref LIKE 'demo-user-%'")
+spending=$(psql "$db" -XAtc "SELECT count(*) FROM reporting.spending_by_category WHERE app_user_ref LIKE 'demo-user-%'")
+echo "reporting views: $accounts accounts, $transactions transactions, $spending category-months"
+[ "$accounts" -gt 0 ] && [ "$transactions" -gt 0 ] && [ "$spending" -gt 0 ] || { echo "the reporting views are empty"; exit 1; }
+grep -q "spending in .* by category" "$log" || { echo "no spending summary printed"; exit 1; }
+
+echo "== stopping with Ctrl-C"
+kill -INT -- -"$pid"
+status=0
+wait "$pid" || status=$?
+trap - EXIT
+tail -5 "$log"
+[ "$status" -eq 0 ] || { echo "make run exited with $status after Ctrl-C"; exit 1; }
+for port in 8080 8081 8082 9091; do
+  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "port $port still open after stop"; exit 1; fi
+done
+echo "run command: ok"
