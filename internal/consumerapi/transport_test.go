@@ -102,10 +102,10 @@ func TestRateLimiterRespectsContext(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
-	start := time.Now()
 	_, err = s.Accounts(ctx)
 	require.Error(t, err)
-	require.Less(t, time.Since(start), 2*time.Second, "gives up at once when the wait would outlast the deadline")
+	// ErrRequestBudget, not the context's deadline: the limiter refused at
+	// once because the wait would outlast the deadline.
 	require.ErrorIs(t, err, ErrRequestBudget)
 	require.True(t, IsRateLimited(err))
 	require.Empty(t, c.delays(), "not retried")

@@ -398,9 +398,7 @@ func TestStatusDatabaseDown(t *testing.T) {
 	t.Cleanup(pool.Close)
 	b := newBundle(t, pool)
 	for _, path := range []string{"/", "/links", "/links?status=active", "/runs", "/links/" + pfm.NewID()} {
-		start := time.Now()
 		res, body := b.get(t, path)
-		require.Less(t, time.Since(start), queryTimeout, path)
 		require.Equal(t, http.StatusInternalServerError, res.StatusCode, path)
 		require.Equal(t, "text/html; charset=utf-8", res.Header.Get("Content-Type"))
 		require.Contains(t, body, `<main id="error"`, path)
