@@ -259,3 +259,27 @@ func TestDisabledLinkIsNotSynced(t *testing.T) {
 	require.Equal(t, "cancelled", b.waitJob(t, b.enqueue(t, worker, link.ID, jobs.TriggerManual), time.Minute))
 	require.Zero(t, b.count(t, `SELECT count(*) FROM sync_runs`))
 }
+
+func TestSyncSurvivesACappedPageSizeAndAResumedBackfill(t *testing.T) {
+	t.Parallel()
+	b := setup(t, setupOptions{sandbox: func(o *sandbox.Options) { o.MaxPageLimit = 120 }})
+	worker := b.startWorker(t, jobs.SyncConfig{}, jobs.ClientConfig{})
+	link := b.consent(t, 1)
+	// The bank answers 120 rows where 500 were asked: every row is still
+	// read.
+	require.Equal(t, "completed", b.waitJob(t, b.enqueue(t, worker, link.ID, jobs.TriggerLink), time.Minute))
+	b.requireMatchesTruth(t, link, 1)
+
+	// A backfill interrupted long ago resumes when what is left lies beyond
+	// the depth: it completes instead of asking for an empty range forever.
+	_, err := b.Pool.Exec(context.Background(), `UPDATE sync_state SET backfill_complete = false,
+		backfill_before = backfill_before - interval '800 days'`)
+	require.NoError(t, err)
+	_, err = b.Sandbox.Clock().Advance(12 * 24 * time.Hour)
+	require.NoError(t, err)
+	require.Equal(t, "completed", b.waitJob(t, b.enqueue(t, worker, link.ID, jobs.TriggerScheduled), time.Minute))
+	require.Zero(t, b.count(t, `SELECT count(*) FROM sync_state WHERE NOT backfill_complete`))
+	require.Zero(t, b.linkRow(t, link.ID).ConsecutiveFailures)
+	// The same sync also caught up with what changed meanwhile.
+	b.requireMatchesTruth(t, link, 1)
+}

@@ -72,11 +72,26 @@ func (s *Syncer) syncTransactions(ctx context.Context, session *consumerapi.Sess
 	if t.input.BalanceAsOf != nil {
 		ref = *t.input.BalanceAsOf
 	}
+	// The bank's instants have millisecond precision; so do window bounds,
+	// or a transaction posted in the millisecond before a window's start
+	// would fall between two windows.
+	ref = ref.Truncate(time.Millisecond)
 
-	if !st.BackfillComplete {
+	backfilled := !st.BackfillComplete
+	resumed := backfilled && st.BackfillBefore != nil
+	if backfilled {
 		depthStart := ref.Add(-s.cfg.BackfillDepth)
 		first := st.BackfillBefore == nil
 		for !st.BackfillComplete {
+			if st.BackfillBefore != nil && !st.BackfillBefore.After(depthStart) {
+				// The reference moved on since the last window (a sync
+				// resumed days later): what is left lies beyond the depth.
+				st.BackfillComplete = true
+				if err := s.store.SaveSyncState(ctx, st); err != nil {
+					return total, err
+				}
+				break
+			}
 			var q consumerapi.TransactionQuery
 			var windowStart time.Time
 			if st.BackfillBefore == nil {
@@ -89,7 +104,8 @@ func (s *Syncer) syncTransactions(ctx context.Context, session *consumerapi.Sess
 			next := st
 			next.BackfillBefore = &windowStart
 			next.BackfillComplete = !windowStart.After(depthStart)
-			next.Watermark = nil
+			// Later windows keep the watermark the first one set (saving it
+			// again is harmless: it never moves backwards).
 			counts, err := s.readPages(ctx, session, t, scope, q, func(tx *store.Store, maxSeen *time.Time) error {
 				if first {
 					wm := ref
@@ -106,7 +122,11 @@ func (s *Syncer) syncTransactions(ctx context.Context, session *consumerapi.Sess
 			}
 			st, first = next, false
 		}
-	} else {
+	}
+	if !backfilled || resumed {
+		// An incremental pass: every sync after the backfill, and also
+		// right after a backfill that resumed an earlier sync's (its first
+		// window is not recent any more).
 		var q consumerapi.TransactionQuery
 		if st.Watermark != nil {
 			q.UpdatedSince = st.Watermark.Add(-s.cfg.Overlap)
@@ -144,8 +164,7 @@ func (s *Syncer) readPages(ctx context.Context, session *consumerapi.Session, t 
 	q consumerapi.TransactionQuery, finish func(tx *store.Store, maxSeen *time.Time) error) (store.WriteCounts, error) {
 	var total store.WriteCounts
 	var maxSeen *time.Time
-	step := s.cfg.PageSize - s.cfg.PageOverlap
-	for offset := 0; ; offset += step {
+	for offset, step := 0, 0; ; offset += step {
 		q.Offset, q.Limit = offset, s.cfg.PageSize
 		page, err := session.Transactions(ctx, t.stored.ProviderID, q)
 		if err != nil {
@@ -161,16 +180,23 @@ func (s *Syncer) readPages(ctx context.Context, session *consumerapi.Session, t 
 			if err != nil {
 				return total, err
 			}
+			if _, removed := t.removed[in.ProviderID]; removed {
+				// Inactivated earlier in this sync: the tombstone stands.
+				continue
+			}
 			if in.ProviderUpdatedAt != nil && (maxSeen == nil || in.ProviderUpdatedAt.After(*maxSeen)) {
 				u := *in.ProviderUpdatedAt
 				maxSeen = &u
 			}
 			inputs = append(inputs, in)
 		}
+		// A bank may cap the page size below what was asked: pages are then
+		// stepped by the limit it used, or rows would be skipped.
 		limit := s.cfg.PageSize
 		if page.Limit > 0 && page.Limit < limit {
 			limit = page.Limit
 		}
+		step = max(limit-s.cfg.PageOverlap, limit/2, 1)
 		last := len(page.Transactions) < limit
 		now := s.now()
 		removals, unmark := t.newlyRemoved(page.InactivatedTransactionIDs)

@@ -133,6 +133,9 @@ func (s *Server) getTransactions(w http.ResponseWriter, r *http.Request) {
 		writeAPIError(w, http.StatusBadRequest, "%v", err)
 		return
 	}
+	if m := s.opts.MaxPageLimit; m > 0 && q.Paginate && q.Limit > m {
+		q.Limit = m
+	}
 	page, err := s.bank.Transactions(r.PathValue("userId"), r.PathValue("accountId"), s.clock.Now(), q)
 	switch {
 	case errors.Is(err, bank.ErrUnknownAccount):

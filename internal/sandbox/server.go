@@ -39,6 +39,10 @@ type Options struct {
 	// LongPollHold is how long a task poll with sinceVersion is held
 	// waiting for a newer event (default 7 s, as documented).
 	LongPollHold time.Duration
+	// MaxPageLimit, when set, caps the transactions page size below the
+	// documented 500 (the page reports the limit it used), as an institution
+	// might: clients must step by the limit they got.
+	MaxPageLimit int
 	// AdminToken, when set, is required as a bearer token on /sandbox/.
 	AdminToken string
 	// Wall is the wall clock (nil: time.Now); the data clock is separate.
