@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"strings"
 	"time"
@@ -25,7 +26,12 @@ func linkDemoUser(ctx context.Context, linkURL string, appKey []byte, appUser st
 	if err != nil {
 		return err
 	}
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		return err
+	}
 	client := &http.Client{
+		Jar:           jar, // the link server binds the consent to this "browser"
 		Timeout:       30 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -156,7 +157,10 @@ func (r *running) stop(t *testing.T) error {
 	}
 }
 
+// noFollow does not follow redirects and keeps cookies, as a browser does
+// (the consent's browser binding needs them).
 var noFollow = &http.Client{
+	Jar:           newJar(),
 	Timeout:       20 * time.Second,
 	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 }
@@ -367,4 +371,12 @@ func TestRunResealTokens(t *testing.T) {
 
 	require.ErrorContains(t, run(ctx, []string{"reseal-tokens", "-batch", "0"}, b.getenv, &stdout, &stderr), "-batch")
 	require.ErrorContains(t, run(ctx, []string{"frobnicate"}, b.getenv, &stdout, &stderr), `unknown command "frobnicate"`)
+}
+
+func newJar() http.CookieJar {
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		panic(err)
+	}
+	return jar
 }

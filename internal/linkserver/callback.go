@@ -38,7 +38,8 @@ const (
 //
 // The consent request is looked up by the SHA-256 of the state and consumed
 // at once (an unknown, used or expired state stops here with nothing
-// stored). A declined consent shows a page. Otherwise the code is exchanged
+// stored), and the browser must hold the request's binding cookie (see
+// browser_binding.go). A declined consent shows a page. Otherwise the code is exchanged
 // with the PKCE verifier, the ID token verified (issuer, audience, expiry,
 // signature, nonce), and in one transaction the link is created or
 // updated, its refresh token sealed to the link id and stored, and its
@@ -77,6 +78,14 @@ func (s *Server) handleCallback(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		s.logger.Error("consume consent request", "error", err)
 		s.renderInternalError(w, "")
+		return
+	}
+	// The consent request is consumed either way: a forwarded
+	// authorization URL is burned the first time anyone uses it.
+	if !s.browserMatches(w, r, stateHash[:], cr.BrowserHash) {
+		s.logger.Warn("callback refused", "reason", "not the browser that started the consent", "consent_request_id", cr.ID)
+		s.renderMessage(w, http.StatusForbidden, "forbidden", "This sign-in cannot be completed here",
+			"Connecting a bank must be finished in the same browser it was started from.", "Go back to your app and start again from there.", "")
 		return
 	}
 

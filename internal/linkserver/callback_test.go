@@ -203,11 +203,15 @@ func TestCallbackWrongNonce(t *testing.T) {
 	sealed, err := b.sealer.Seal(ctx, []byte(req.CodeVerifier.Reveal()), tokenseal.Context{Purpose: tokenseal.PurposePKCEVerifier, Subject: id})
 	require.NoError(t, err)
 	hash := sha256.Sum256([]byte(req.State))
+	binding, bindingHash := newBrowserBinding()
 	_, err = b.store.CreateConsentRequest(ctx, pfm.ConsentRequest{
-		ID: id, StateHash: hash[:], Nonce: "another-nonce", SealedVerifier: sealed,
+		ID: id, StateHash: hash[:], Nonce: "another-nonce", SealedVerifier: sealed, BrowserHash: bindingHash,
 		InstitutionID: b.inst.ID, AppUserRef: "app-user-n", ExpiresAt: time.Now().Add(5 * time.Minute),
 	})
 	require.NoError(t, err)
+	serverURL, err := url.Parse(b.url + CallbackPath)
+	require.NoError(t, err)
+	noFollow.Jar.SetCookies(serverURL, []*http.Cookie{{Name: bindingCookieName(hash[:]), Value: binding, Path: CallbackPath}})
 	authURL, err := url.Parse(req.URL)
 	require.NoError(t, err)
 
@@ -368,4 +372,28 @@ func TestCallbackFailureAfterExchangeRevokes(t *testing.T) {
 	require.Len(t, rts, 1)
 	_, err := b.client.Refresh(context.Background(), consumerapi.Secret(rts[0]))
 	require.ErrorIs(t, err, consumerapi.ErrConsentRevoked)
+}
+
+// TestCallbackFromAnotherBrowserIsRefused is consent fixation: someone
+// starts a consent with their own link token and forwards the bank's
+// authorization URL to a victim, who logs in and approves. The callback
+// arrives without the binding cookie and completes nothing; the consent
+// request is burned.
+func TestCallbackFromAnotherBrowserIsRefused(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	authURL := b.start(t, b.linkToken(t, "attacker"))
+	cb := b.authorize(t, authURL, 1, "allow", nil)
+
+	victim := &http.Client{CheckRedirect: noFollow.CheckRedirect, Timeout: 30 * time.Second}
+	resp, err := victim.Get(cb.String())
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusForbidden, resp.StatusCode)
+	b.requireNothingStored(t)
+	require.Zero(t, b.authStats(t).CodesExchanged, "the code is never exchanged")
+
+	// The starter's own browser cannot use it afterwards either.
+	require.Equal(t, http.StatusBadRequest, get(t, cb.String()).status)
+	b.requireNothingStored(t)
 }

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"os"
@@ -350,7 +351,10 @@ func (r *response) location(t testing.TB) *url.URL {
 	return u
 }
 
+// noFollow does not follow redirects and keeps cookies, as a browser does
+// (the consent's browser binding needs them).
 var noFollow = &http.Client{
+	Jar:           newJar(),
 	Timeout:       30 * time.Second,
 	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 }
@@ -551,3 +555,11 @@ func decodeJSON(t testing.TB, body string, v any) {
 
 // b64std is standard base64, for the secrets test.
 var b64std = base64.StdEncoding
+
+func newJar() http.CookieJar {
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		panic(err)
+	}
+	return jar
+}

@@ -132,10 +132,12 @@ func (s *Server) handleStart(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	stateHash := sha256.Sum256([]byte(req.State))
+	binding, bindingHash := newBrowserBinding()
 	now := s.now()
 	_, err = s.store.CreateConsentRequest(ctx, pfm.ConsentRequest{
 		ID:             id,
 		StateHash:      stateHash[:],
+		BrowserHash:    bindingHash,
 		Nonce:          req.Nonce,
 		SealedVerifier: sealed,
 		InstitutionID:  in.ID,
@@ -154,6 +156,7 @@ func (s *Server) handleStart(w http.ResponseWriter, r *http.Request) {
 		log = log.With("link_id", linkID)
 	}
 	log.Info("consent started")
+	s.setBindingCookie(w, stateHash[:], binding, s.consentTTL)
 	http.Redirect(w, r, req.URL, http.StatusSeeOther)
 }
 

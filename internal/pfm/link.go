@@ -71,8 +71,11 @@ type ConsentRequest struct {
 	Nonce     string
 	// SealedVerifier is the PKCE code verifier, sealed.
 	SealedVerifier []byte
-	InstitutionID  int64
-	AppUserRef     string
+	// BrowserHash is SHA-256 of the value the starting browser holds in a
+	// cookie; the callback must come from the same browser.
+	BrowserHash   []byte
+	InstitutionID int64
+	AppUserRef    string
 	// LinkID is set when the request re-consents an existing link.
 	LinkID    string
 	ReturnURL string

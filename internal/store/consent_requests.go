@@ -12,12 +12,12 @@ import (
 )
 
 const consentColumns = `id, state_hash, nonce, sealed_verifier, institution_id, app_user_ref,
-	coalesce(link_id::text, ''), coalesce(return_url, ''), created_at, expires_at, used_at`
+	coalesce(link_id::text, ''), coalesce(return_url, ''), created_at, expires_at, used_at, browser_hash`
 
 func scanConsent(row pgx.CollectableRow) (pfm.ConsentRequest, error) {
 	var c pfm.ConsentRequest
 	err := row.Scan(&c.ID, &c.StateHash, &c.Nonce, &c.SealedVerifier, &c.InstitutionID, &c.AppUserRef,
-		&c.LinkID, &c.ReturnURL, &c.CreatedAt, &c.ExpiresAt, &c.UsedAt)
+		&c.LinkID, &c.ReturnURL, &c.CreatedAt, &c.ExpiresAt, &c.UsedAt, &c.BrowserHash)
 	return c, err
 }
 
@@ -25,10 +25,10 @@ func scanConsent(row pgx.CollectableRow) (pfm.ConsentRequest, error) {
 // (the verifier is sealed to it).
 func (s *Store) CreateConsentRequest(ctx context.Context, c pfm.ConsentRequest) (pfm.ConsentRequest, error) {
 	rows, err := s.db.Query(ctx, `
-		INSERT INTO consent_requests (id, state_hash, nonce, sealed_verifier, institution_id, app_user_ref, link_id, return_url, expires_at)
-		VALUES ($1, $2, $3, $4, $5, $6, nullif($7, '')::uuid, nullif($8, ''), $9)
+		INSERT INTO consent_requests (id, state_hash, nonce, sealed_verifier, institution_id, app_user_ref, link_id, return_url, expires_at, browser_hash)
+		VALUES ($1, $2, $3, $4, $5, $6, nullif($7, '')::uuid, nullif($8, ''), $9, $10)
 		RETURNING `+consentColumns,
-		c.ID, c.StateHash, c.Nonce, c.SealedVerifier, c.InstitutionID, c.AppUserRef, c.LinkID, c.ReturnURL, c.ExpiresAt)
+		c.ID, c.StateHash, c.Nonce, c.SealedVerifier, c.InstitutionID, c.AppUserRef, c.LinkID, c.ReturnURL, c.ExpiresAt, c.BrowserHash)
 	if err != nil {
 		return pfm.ConsentRequest{}, translate(err, "create consent request")
 	}
