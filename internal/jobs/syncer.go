@@ -164,10 +164,17 @@ func (s *Syncer) Sync(ctx context.Context, args SyncArgs, jobID int64, attempt i
 			"modified", run.Modified, "removed", run.Removed, "api_calls", run.APICalls, "missing_scopes", missing,
 			"duration", s.now().Sub(started).Round(time.Millisecond))
 	case store.OutcomeReauthRequired:
+		var changed bool
 		s.bookkeep(ctx, func(ctx context.Context) error {
-			return s.store.SetLinkStatus(ctx, link.ID, pfm.LinkReauthRequired, classConsentRevoked, "the bank refused the refresh token: the user must consent again")
+			var err error
+			changed, err = s.store.MarkReauthRequired(ctx, link.ID, link.ConsentedAt, classConsentRevoked, "the bank refused the refresh token: the user must consent again")
+			return err
 		})
-		logger.Warn("link needs re-consent", "error_class", class)
+		if changed {
+			logger.Warn("link needs re-consent", "error_class", class)
+		} else {
+			logger.Info("refresh refused, but the user consented again meanwhile: the link stays active", "error_class", class)
+		}
 	case store.OutcomeSnoozed:
 		logger.Info("sync snoozed", "error_class", class, "error", run.Error)
 	default:

@@ -40,7 +40,8 @@ type LinkConsent struct {
 
 // UpsertLinkConsent records a consent: a new link, or the existing link of
 // the same institution, Banno user and app user updated and reactivated
-// (never duplicated). It reports whether the link was created.
+// (never duplicated; a link an operator disabled stays disabled). It
+// reports whether the link was created.
 func (s *Store) UpsertLinkConsent(ctx context.Context, c LinkConsent) (pfm.Link, bool, error) {
 	var id string
 	var created bool
@@ -48,10 +49,11 @@ func (s *Store) UpsertLinkConsent(ctx context.Context, c LinkConsent) (pfm.Link,
 		INSERT INTO links (institution_id, app_user_ref, banno_user_id, granted_scopes, missing_scopes, next_sync_at)
 		VALUES ($1, $2, $3, $4, $5, $6)
 		ON CONFLICT (institution_id, banno_user_id, app_user_ref) DO UPDATE SET
-			status               = 'active',
+			-- An operator's "disabled" outlives a re-consent.
+			status               = CASE WHEN links.status = 'disabled' THEN links.status ELSE 'active' END,
 			granted_scopes       = EXCLUDED.granted_scopes,
 			missing_scopes       = EXCLUDED.missing_scopes,
-			next_sync_at         = EXCLUDED.next_sync_at,
+			next_sync_at         = CASE WHEN links.status = 'disabled' THEN NULL ELSE EXCLUDED.next_sync_at END,
 			consecutive_failures = 0,
 			last_error_class     = NULL,
 			last_error           = NULL,
@@ -105,6 +107,21 @@ func (s *Store) SetLinkStatus(ctx context.Context, id string, status pfm.LinkSta
 		return translate(pgx.ErrNoRows, "set status of link %s", id)
 	}
 	return nil
+}
+
+// MarkReauthRequired records that the bank refused the link's refresh token,
+// unless the user consented again after consentedAt (the consent the
+// failing sync started from): a re-consent racing a failing sync wins. It
+// reports whether the link changed.
+func (s *Store) MarkReauthRequired(ctx context.Context, id string, consentedAt time.Time, errClass, errMsg string) (bool, error) {
+	tag, err := s.db.Exec(ctx, `
+		UPDATE links SET status = 'reauth_required', next_sync_at = NULL,
+			last_error_class = nullif($3, ''), last_error = nullif($4, ''), updated_at = now()
+		WHERE id = $1 AND status = 'active' AND consented_at <= $2`, id, consentedAt, errClass, errMsg)
+	if err != nil {
+		return false, translate(err, "mark link %s reauth_required", id)
+	}
+	return tag.RowsAffected() == 1, nil
 }
 
 // DeleteLink deletes a link with everything synced for it (accounts,

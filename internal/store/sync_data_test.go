@@ -300,3 +300,36 @@ func TestClaimDueLinks(t *testing.T) {
 	require.NoError(t, s.Pool().QueryRow(ctx, `SELECT count(*) FROM links WHERE next_sync_at <= $1 AND status = 'active'`, now.Add(30*time.Minute)).Scan(&due))
 	require.Equal(t, 9, due)
 }
+
+func TestLinkStatusRaces(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, _ := setup(t)
+	link := linkFixture(t, s, "u1")
+
+	// A sync that started from an older consent cannot mark a newer one
+	// reauth_required.
+	changed, err := s.MarkReauthRequired(ctx, link.ID, link.ConsentedAt.Add(-time.Second), "consent_revoked", "refused")
+	require.NoError(t, err)
+	require.False(t, changed)
+	got, err := s.Link(ctx, link.ID)
+	require.NoError(t, err)
+	require.Equal(t, pfm.LinkActive, got.Status)
+
+	changed, err = s.MarkReauthRequired(ctx, link.ID, link.ConsentedAt, "consent_revoked", "refused")
+	require.NoError(t, err)
+	require.True(t, changed)
+	got, err = s.Link(ctx, link.ID)
+	require.NoError(t, err)
+	require.Equal(t, pfm.LinkReauthRequired, got.Status)
+	require.Nil(t, got.NextSyncAt)
+
+	// An operator's disable survives the user connecting again.
+	require.NoError(t, s.SetLinkStatus(ctx, link.ID, pfm.LinkDisabled, "", ""))
+	again, created, err := s.UpsertLinkConsent(ctx, store.LinkConsent{InstitutionID: link.InstitutionID, AppUserRef: "u1", BannoUserID: link.BannoUserID, NextSyncAt: time.Now()})
+	require.NoError(t, err)
+	require.False(t, created)
+	require.Equal(t, link.ID, again.ID)
+	require.Equal(t, pfm.LinkDisabled, again.Status)
+	require.Nil(t, again.NextSyncAt)
+}
