@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -64,12 +65,16 @@ func (t *linkTokens) refreshLocked(ctx context.Context) (consumerapi.Secret, err
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), refreshTimeout)
 	defer cancel()
 	sealCtx := tokenseal.Context{Purpose: PurposeRefreshToken, Subject: t.linkID}
-	var tokens *consumerapi.Tokens
+	var (
+		tokens  *consumerapi.Tokens
+		version int64
+	)
 	err := t.store.Transact(ctx, func(tx *store.Store) error {
 		stored, err := tx.LockLinkToken(ctx, t.linkID)
 		if err != nil {
 			return fmt.Errorf("read token of link %s: %w", t.linkID, err)
 		}
+		version = stored.Version
 		refresh, err := t.sealer.Open(ctx, tokenseal.Sealed(stored.Sealed), sealCtx)
 		if err != nil {
 			return fmt.Errorf("open token of link %s: %w", t.linkID, err)
@@ -94,12 +99,41 @@ func (t *linkTokens) refreshLocked(ctx context.Context) (consumerapi.Secret, err
 		_, err = tx.ReplaceLinkToken(ctx, t.linkID, stored.Version, sealed, t.sealer.CurrentKeyID())
 		return err
 	})
+	if err != nil && tokens != nil && tokens.Rotated {
+		// The bank rotated the token but saving it failed (a lost
+		// connection, a deadline): the old one is dead now, so try once more
+		// on a fresh transaction before giving up.
+		err = t.saveRotated(context.WithoutCancel(ctx), version, tokens, sealCtx)
+	}
 	if err != nil {
 		return "", err
 	}
 	t.access, t.granted = tokens.AccessToken, tokens.GrantedScopes
 	t.expiry = tokens.Expiry
 	return t.access, nil
+}
+
+// saveRotated stores a rotated refresh token outside the refresh's
+// transaction, if the stored token is still the one that was refreshed
+// (otherwise a re-consent replaced it, and the re-consent wins).
+func (t *linkTokens) saveRotated(ctx context.Context, version int64, tokens *consumerapi.Tokens, sealCtx tokenseal.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	sealed, err := t.sealer.Seal(ctx, []byte(tokens.RefreshToken.Reveal()), sealCtx)
+	if err != nil {
+		return fmt.Errorf("seal rotated token of link %s: %w", t.linkID, err)
+	}
+	err = t.store.Transact(ctx, func(tx *store.Store) error {
+		_, err := tx.ReplaceLinkToken(ctx, t.linkID, version, sealed, t.sealer.CurrentKeyID())
+		return err
+	})
+	if errors.Is(err, pfm.ErrStaleToken) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("save rotated token of link %s (the bank may require re-consent): %w", t.linkID, err)
+	}
+	return nil
 }
 
 var _ consumerapi.TokenSource = (*linkTokens)(nil)

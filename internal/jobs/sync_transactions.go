@@ -201,9 +201,6 @@ func (s *Syncer) readPages(ctx context.Context, session *consumerapi.Session, t 
 		now := s.now()
 		removals, unmark := t.newlyRemoved(page.InactivatedTransactionIDs)
 		err = s.store.Transact(ctx, func(tx *store.Store) error {
-			if err := tx.DeferDurability(ctx); err != nil {
-				return err
-			}
 			up, err := tx.UpsertTransactions(ctx, scope, inputs)
 			if err != nil {
 				return err

@@ -67,9 +67,6 @@ func BenchmarkIngest(b *testing.B) {
 		start = time.Now()
 		for off := 0; off < n; off += page {
 			require.NoError(b, s.Transact(ctx, func(tx *store.Store) error {
-				if err := tx.DeferDurability(ctx); err != nil {
-					return err
-				}
 				_, err := tx.UpsertTransactions(ctx, scope, rows[off:min(off+page, n)])
 				return err
 			}))

@@ -224,18 +224,3 @@ func (s *Store) MatchReplacedPending(ctx context.Context, accountID string, sinc
 	}
 	return tag.RowsAffected(), nil
 }
-
-// DeferDurability lets the current transaction commit without waiting for
-// its WAL to reach disk (synchronous_commit = off for this transaction
-// only). Use it only for writes that can be repeated: a database crash may
-// lose the last fraction of a second of such commits, never half-apply
-// them. Synced bank data qualifies: a page's rows, tombstones, change-feed
-// entries and sync progress commit together, so a lost commit is simply read
-// again by the next sync. Refresh tokens never use it.
-func (s *Store) DeferDurability(ctx context.Context) error {
-	if s.tx == nil {
-		return fmt.Errorf("defer durability: needs a transaction")
-	}
-	_, err := s.db.Exec(ctx, `SET LOCAL synchronous_commit = off`)
-	return translate(err, "defer durability")
-}
