@@ -88,7 +88,6 @@ func TestWaitForTaskBounded(t *testing.T) {
 	require.Len(t, res.Events, 1, "events gathered are returned")
 	require.Equal(t, TaskStarted, res.Events[0].Type)
 	require.GreaterOrEqual(t, elapsed, 200*time.Millisecond)
-	require.Less(t, elapsed, 2*time.Second)
 	require.GreaterOrEqual(t, res.Polls, 2)
 	for _, q := range bank.queriesOf(taskRoute)[1:] {
 		require.Equal(t, "sinceVersion=1", q)

@@ -259,16 +259,20 @@ func TestClaimDueLinks(t *testing.T) {
 	var mu sync.Mutex
 	claimed := map[string]int{}
 	var wg sync.WaitGroup
+	errs := make(chan error, 2)
 	for range 2 {
 		wg.Go(func() {
 			for {
 				var got []store.DueLink
-				require.NoError(t, s.Transact(ctx, func(tx *store.Store) error {
+				if err := s.Transact(ctx, func(tx *store.Store) error {
 					var err error
 					got, err = tx.ClaimDueLinks(ctx, now, 4, noJitter)
 					time.Sleep(20 * time.Millisecond)
 					return err
-				}))
+				}); err != nil {
+					errs <- err
+					return
+				}
 				if len(got) == 0 {
 					return
 				}
@@ -281,6 +285,10 @@ func TestClaimDueLinks(t *testing.T) {
 		})
 	}
 	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
 	require.Len(t, claimed, 20, "21 due links minus the disabled one")
 	for id, n := range claimed {
 		require.Equal(t, 1, n, id)
