@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"net/http"
-	"net/url"
 	"testing"
 	"time"
 
@@ -15,6 +13,7 @@ import (
 	"github.com/pfmsync/pfmsync/internal/sandbox"
 	"github.com/pfmsync/pfmsync/internal/sandbox/authserver"
 	"github.com/pfmsync/pfmsync/internal/sandbox/bank"
+	"github.com/pfmsync/pfmsync/internal/synctest"
 )
 
 // These tests run the production client against the sandbox institution
@@ -65,36 +64,9 @@ func setupSandbox(t *testing.T, mutate ...func(*sandbox.Options)) *sandboxBundle
 // automation path and returns the verified tokens.
 func (b *sandboxBundle) link(t *testing.T, n int, granted ...string) *consumerapi.Tokens {
 	t.Helper()
-	ctx := context.Background()
-	req, err := b.client.AuthorizationRequest(ctx)
-	require.NoError(t, err)
-	authURL, err := url.Parse(req.URL)
-	require.NoError(t, err)
+	tokens, authURL := synctest.Authorize(t, b.client, b.srv.Issuer(), n, granted...)
 	require.Equal(t, "S256", authURL.Query().Get("code_challenge_method"))
 	require.Contains(t, authURL.Query().Get("claims"), authserver.ClaimInstitutionID)
-
-	form := authURL.Query()
-	form.Set("username", sandbox.Username(n))
-	form.Set("password", sandbox.DemoPassword)
-	form.Set("action", "allow")
-	if granted == nil {
-		granted = req.Scopes
-	}
-	for _, s := range granted {
-		form.Add("granted_scope", s)
-	}
-	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := noFollow.PostForm(b.srv.Issuer()+"/auth", form)
-	require.NoError(t, err)
-	resp.Body.Close()
-	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
-	cb, err := url.Parse(resp.Header.Get("Location"))
-	require.NoError(t, err)
-
-	code, err := b.client.ParseCallback(ctx, cb.Query(), req.State)
-	require.NoError(t, err)
-	tokens, err := b.client.Exchange(ctx, code, req.CodeVerifier, req.Nonce)
-	require.NoError(t, err)
 	return tokens
 }
 

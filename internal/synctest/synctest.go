@@ -124,16 +124,18 @@ func NewTB(t testing.TB, o Options) *Env {
 // AppUserRef is the app user reference Consent gives sandbox user n.
 func AppUserRef(n int) string { return "app-user-" + sandbox.Username(n) }
 
-// Consent runs the consent flow for sandbox user n and stores the link the
-// way the link server does: link, sealed token, one transaction.
-func (b *Env) Consent(t testing.TB, n int, granted ...string) pfm.Link {
+// Authorize runs the code flow of client for sandbox user n through the
+// sandbox's documented automation path (the consent form's POST), granting
+// granted (nil: every requested scope), and returns the verified tokens and
+// the authorization URL the client built.
+func Authorize(t testing.TB, client *consumerapi.Client, issuer string, n int, granted ...string) (*consumerapi.Tokens, *url.URL) {
 	t.Helper()
 	ctx := context.Background()
-	req, err := b.Client.AuthorizationRequest(ctx)
+	req, err := client.AuthorizationRequest(ctx)
 	require.NoError(t, err)
-	u, err := url.Parse(req.URL)
+	authURL, err := url.Parse(req.URL)
 	require.NoError(t, err)
-	form := u.Query()
+	form := authURL.Query()
 	form.Set("username", sandbox.Username(n))
 	form.Set("password", sandbox.DemoPassword)
 	form.Set("action", "allow")
@@ -144,15 +146,25 @@ func (b *Env) Consent(t testing.TB, n int, granted ...string) pfm.Link {
 		form.Add("granted_scope", s)
 	}
 	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := noFollow.PostForm(b.Sandbox.Issuer()+"/auth", form)
+	resp, err := noFollow.PostForm(issuer+"/auth", form)
 	require.NoError(t, err)
 	resp.Body.Close()
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
 	cb, err := url.Parse(resp.Header.Get("Location"))
 	require.NoError(t, err)
-	code, err := b.Client.ParseCallback(ctx, cb.Query(), req.State)
+	code, err := client.ParseCallback(ctx, cb.Query(), req.State)
 	require.NoError(t, err)
-	tokens, err := b.Client.Exchange(ctx, code, req.CodeVerifier, req.Nonce)
+	tokens, err := client.Exchange(ctx, code, req.CodeVerifier, req.Nonce)
 	require.NoError(t, err)
+	return tokens, authURL
+}
+
+// Consent runs the consent flow for sandbox user n and stores the link the
+// way the link server does: link, sealed token, one transaction.
+func (b *Env) Consent(t testing.TB, n int, granted ...string) pfm.Link {
+	t.Helper()
+	ctx := context.Background()
+	tokens, _ := Authorize(t, b.Client, b.Sandbox.Issuer(), n, granted...)
 
 	var link pfm.Link
 	require.NoError(t, b.Store.Transact(ctx, func(tx *store.Store) error {
