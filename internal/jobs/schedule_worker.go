@@ -33,6 +33,9 @@ type ScheduleConfig struct {
 	Batch int
 	// MaxBatches bounds the batches of one pass (default 100).
 	MaxBatches int
+	// KeepSyncRuns is how long sync_runs history is kept (default 90
+	// days); each pass deletes at most 10,000 older rows.
+	KeepSyncRuns time.Duration
 }
 
 // ScheduleWorker claims due links and inserts their sync jobs in the same
@@ -65,8 +68,18 @@ func (w *ScheduleWorker) Work(ctx context.Context, _ *river.Job[ScheduleArgs]) e
 	if err != nil {
 		return fmt.Errorf("scheduler needs its River client: %w", err)
 	}
-	res, err := Schedule(ctx, w.store, client, w.syncer.Jitter, w.cfg, time.Now())
+	now := time.Now()
+	res, err := Schedule(ctx, w.store, client, w.syncer.Jitter, w.cfg, now)
 	w.syncer.metrics.LinksScheduled(res.Claimed, res.Inserted, res.Skipped, res.Duration)
+	keep := w.cfg.KeepSyncRuns
+	if keep <= 0 {
+		keep = 90 * 24 * time.Hour
+	}
+	if pruned, perr := w.store.DeleteSyncRunsBefore(ctx, now.Add(-keep), 10000); perr != nil {
+		w.logger.Warn("prune sync run history", "error", perr)
+	} else if pruned > 0 {
+		w.logger.Info("sync run history pruned", "deleted", pruned, "older_than", keep)
+	}
 	if res.Claimed > 0 {
 		w.logger.Info("syncs scheduled", "claimed", res.Claimed, "inserted", res.Inserted,
 			"already_queued", res.Skipped, "duration", res.Duration.Round(time.Millisecond))

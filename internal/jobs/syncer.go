@@ -333,17 +333,23 @@ func (s *Syncer) syncLink(ctx context.Context, link pfm.Link, inst *institutionS
 			targets = append(targets, accountTarget{stored: prev})
 		}
 	}
+	forbidden := false
 	for _, t := range targets {
 		counts, err := s.syncTransactions(ctx, session, link, t)
 		run.Added += counts.Added
 		run.Modified += counts.Modified
 		run.Removed += counts.Removed
 		if consumerapi.IsForbidden(err) {
-			return append(missing, consumerapi.ScopeTransactions), nil
+			// Refused for this account: the others may still be readable.
+			forbidden = true
+			continue
 		}
 		if err != nil {
 			return missing, fmt.Errorf("sync transactions of account %s: %w", t.stored.ID, err)
 		}
+	}
+	if forbidden {
+		missing = append(missing, consumerapi.ScopeTransactions)
 	}
 	return missing, nil
 }

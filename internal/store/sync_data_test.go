@@ -341,3 +341,25 @@ func TestLinkStatusRaces(t *testing.T) {
 	require.Equal(t, pfm.LinkDisabled, again.Status)
 	require.Nil(t, again.NextSyncAt)
 }
+
+func TestDeleteSyncRunsBefore(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, _ := setup(t)
+	link := linkFixture(t, s, "u1")
+	for range 5 {
+		_, err := s.StartSyncRun(ctx, link.ID, 1, 1, "scheduled")
+		require.NoError(t, err)
+	}
+	_, err := s.Pool().Exec(ctx, `UPDATE sync_runs SET started_at = now() - interval '100 days' WHERE id IN (SELECT id FROM sync_runs ORDER BY id LIMIT 3)`)
+	require.NoError(t, err)
+	n, err := s.DeleteSyncRunsBefore(ctx, time.Now().Add(-90*24*time.Hour), 2)
+	require.NoError(t, err)
+	require.Equal(t, int64(2), n, "bounded batch")
+	n, err = s.DeleteSyncRunsBefore(ctx, time.Now().Add(-90*24*time.Hour), 2)
+	require.NoError(t, err)
+	require.Equal(t, int64(1), n)
+	runs, err := s.SyncRuns(ctx, link.ID, 10)
+	require.NoError(t, err)
+	require.Len(t, runs, 2, "recent runs are kept")
+}

@@ -98,3 +98,16 @@ func (s *Store) RecordSyncFailure(ctx context.Context, linkID, errClass, errMsg 
 		WHERE id = $1`, linkID, errClass, errMsg)
 	return translate(err, "record sync failure of link %s", linkID)
 }
+
+// DeleteSyncRunsBefore deletes up to limit sync runs that started before t
+// (oldest first) and returns how many; call it repeatedly to prune in
+// bounded batches.
+func (s *Store) DeleteSyncRunsBefore(ctx context.Context, t time.Time, limit int) (int64, error) {
+	tag, err := s.db.Exec(ctx, `
+		DELETE FROM sync_runs WHERE id IN (
+			SELECT id FROM sync_runs WHERE started_at < $1 ORDER BY started_at LIMIT $2)`, t, limit)
+	if err != nil {
+		return 0, translate(err, "delete sync runs before %s", t.Format(time.RFC3339))
+	}
+	return tag.RowsAffected(), nil
+}
