@@ -11,11 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/stretchr/testify/require"
 
-	"github.com/pfmsync/pfmsync/internal/jobs"
 	"github.com/pfmsync/pfmsync/internal/sandbox"
 	"github.com/pfmsync/pfmsync/internal/synctest"
 )
@@ -36,10 +33,7 @@ func BenchmarkWorkerPeakMemory(b *testing.B) {
 				}})
 				link := env.Consent(b, 1)
 				ctx := context.Background()
-				inserter, err := river.NewClient(riverpgxv5.New(env.Pool), &river.Config{})
-				require.NoError(b, err)
-				res, err := inserter.Insert(ctx, jobs.SyncArgs{LinkID: link.ID, Trigger: jobs.TriggerLink}, nil)
-				require.NoError(b, err)
+				jobID := queueFirstSync(b, env, link.ID)
 
 				cmd := exec.Command(bin)
 				cmd.Env = append(workerEnv(env), "PFMSYNC_JOB_TIMEOUT=10m", "PFMSYNC_RESCUE_AFTER=11m", "PFMSYNC_BACKFILL_WINDOW_DAYS=90")
@@ -48,7 +42,7 @@ func BenchmarkWorkerPeakMemory(b *testing.B) {
 				var peak int64
 				for {
 					var state string
-					require.NoError(b, env.Pool.QueryRow(ctx, `SELECT state FROM river_job WHERE id = $1`, res.Job.ID).Scan(&state))
+					require.NoError(b, env.Pool.QueryRow(ctx, `SELECT state FROM river_job WHERE id = $1`, jobID).Scan(&state))
 					peak = max(peak, vmHWM(b, cmd.Process.Pid))
 					if state == "completed" {
 						break

@@ -75,11 +75,7 @@ func TestWorkerSurvivesSIGKILL(t *testing.T) {
 		o.Bank.Users = 1
 	}})
 	link := env.Consent(t, 1)
-	ctx := context.Background()
-	inserter, err := river.NewClient(riverpgxv5.New(env.Pool), &river.Config{})
-	require.NoError(t, err)
-	res, err := inserter.Insert(ctx, jobs.SyncArgs{LinkID: link.ID, Trigger: jobs.TriggerLink}, nil)
-	require.NoError(t, err)
+	jobID := queueFirstSync(t, env, link.ID)
 
 	start := func() (*exec.Cmd, *bytes.Buffer) {
 		var logs bytes.Buffer
@@ -101,10 +97,10 @@ func TestWorkerSurvivesSIGKILL(t *testing.T) {
 		// Wait until this process is writing (a rescued job can take the
 		// rescue delay to start), then kill it at a random moment.
 		deadline := time.Now().Add(45 * time.Second)
-		for stored() == before && time.Now().Before(deadline) && jobState(t, env, res.Job.ID) != "completed" {
+		for stored() == before && time.Now().Before(deadline) && jobState(t, env, jobID) != "completed" {
 			time.Sleep(20 * time.Millisecond)
 		}
-		if jobState(t, env, res.Job.ID) == "completed" {
+		if jobState(t, env, jobID) == "completed" {
 			_ = cmd.Process.Kill()
 			_ = cmd.Wait()
 			break
@@ -126,11 +122,22 @@ func TestWorkerSurvivesSIGKILL(t *testing.T) {
 
 	// A last process finishes the job (River rescues the killed attempt).
 	cmd, logs := start()
-	require.Eventually(t, func() bool { return jobState(t, env, res.Job.ID) == "completed" }, 2*time.Minute, 100*time.Millisecond)
+	require.Eventually(t, func() bool { return jobState(t, env, jobID) == "completed" }, 2*time.Minute, 100*time.Millisecond)
 	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
 	require.NoError(t, cmd.Wait(), "graceful stop; logs:\n%s", logs.String())
 	env.RequireMatchesTruth(t, link, 1)
 	require.Zero(t, env.Count(t, `SELECT count(*) FROM (SELECT provider_transaction_id FROM transactions GROUP BY account_id, provider_transaction_id HAVING count(*) > 1) d`))
+}
+
+// queueFirstSync queues a link's first sync, as the link server does, with
+// an insert-only River client, and returns the job id.
+func queueFirstSync(tb testing.TB, env *synctest.Env, linkID string) int64 {
+	tb.Helper()
+	inserter, err := river.NewClient(riverpgxv5.New(env.Pool), &river.Config{})
+	require.NoError(tb, err)
+	res, err := inserter.Insert(context.Background(), jobs.SyncArgs{LinkID: linkID, Trigger: jobs.TriggerLink}, nil)
+	require.NoError(tb, err)
+	return res.Job.ID
 }
 
 func jobState(t *testing.T, env *synctest.Env, id int64) string {

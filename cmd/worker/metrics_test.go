@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/pfmsync/pfmsync/internal/jobs"
@@ -45,17 +43,14 @@ func TestWorkerMetrics(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, nil, func(k string) string { return vars[k] }, &stdout, &stderr) }()
 
-	inserter, err := river.NewClient(riverpgxv5.New(env.Pool), &river.Config{})
-	require.NoError(t, err)
-	res, err := inserter.Insert(ctx, jobs.SyncArgs{LinkID: link.ID, Trigger: jobs.TriggerLink}, nil)
-	require.NoError(t, err)
+	jobID := queueFirstSync(t, env, link.ID)
 	require.Eventually(t, func() bool {
 		select {
 		case err := <-done:
 			t.Fatalf("the worker stopped: %v\n%s", err, stderr.String())
 		default:
 		}
-		return jobState(t, env, res.Job.ID) == "completed"
+		return jobState(t, env, jobID) == "completed"
 	}, 2*time.Minute, 50*time.Millisecond, "logs:\n%s", stderr.String())
 
 	metricsURL := "http://" + metricsAddr + "/metrics"

@@ -119,21 +119,36 @@ func TestMigrate(t *testing.T) {
 	})
 }
 
-// migrateDownAll runs every down migration.
-func migrateDownAll(pool *pgxpool.Pool) error {
+// newMigrator returns a golang-migrate instance over the embedded
+// migrations for pool.
+func newMigrator(pool *pgxpool.Pool) (*migrate.Migrate, error) {
 	src, err := iofs.New(migrations.FS, ".")
 	if err != nil {
-		return err
+		return nil, err
 	}
-	db := stdlib.OpenDBFromPool(pool)
-	driver, err := migratepgx.WithInstance(db, &migratepgx.Config{})
+	driver, err := migratepgx.WithInstance(stdlib.OpenDBFromPool(pool), &migratepgx.Config{})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	m, err := migrate.NewWithInstance("iofs", src, "pgx5", driver)
+	return migrate.NewWithInstance("iofs", src, "pgx5", driver)
+}
+
+// migrateDownAll runs every down migration.
+func migrateDownAll(pool *pgxpool.Pool) error {
+	m, err := newMigrator(pool)
 	if err != nil {
 		return err
 	}
 	defer m.Close()
 	return m.Down()
+}
+
+// migrateTo moves the schema to the given version.
+func migrateTo(pool *pgxpool.Pool, version uint) error {
+	m, err := newMigrator(pool)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	return m.Migrate(version)
 }

@@ -7,18 +7,13 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/golang-migrate/migrate/v4"
-	migratepgx "github.com/golang-migrate/migrate/v4/database/pgx/v5"
-	"github.com/golang-migrate/migrate/v4/source/iofs"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/stretchr/testify/require"
 
 	"github.com/pfmsync/pfmsync/internal/store"
 	"github.com/pfmsync/pfmsync/internal/testdb"
-	"github.com/pfmsync/pfmsync/migrations"
 )
 
 // reportingViews lists every view of the reporting schema.
@@ -714,23 +709,4 @@ func TestReporting(t *testing.T) {
 			require.Equal(t, [][]string{{"true"}}, got)
 		}
 	})
-}
-
-// migrateTo moves the schema to the given version.
-func migrateTo(pool *pgxpool.Pool, version uint) error {
-	src, err := iofs.New(migrations.FS, ".")
-	if err != nil {
-		return err
-	}
-	db := stdlib.OpenDBFromPool(pool)
-	driver, err := migratepgx.WithInstance(db, &migratepgx.Config{})
-	if err != nil {
-		return err
-	}
-	m, err := migrate.NewWithInstance("iofs", src, "pgx5", driver)
-	if err != nil {
-		return err
-	}
-	defer m.Close()
-	return m.Migrate(version)
 }
