@@ -34,9 +34,11 @@ fmt:
 bench:
 	scripts/with-postgres.sh $(GO) test -run '^$$' -bench . -benchmem ./...
 
-## generate: regenerate River's migration files
+## generate: regenerate River's migration files, docs/schema.sql and the package graph in docs/architecture.md
 generate:
 	$(GO) generate ./migrations
+	scripts/with-postgres.sh $(GO) run ./tools/schemadump -out docs/schema.sql
+	$(GO) run ./tools/archcheck -write
 
 ## build: build every binary into ./bin
 build:
