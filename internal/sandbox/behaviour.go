@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 )
 
@@ -264,4 +266,34 @@ func (x *behaviourBox) set(b Behaviour) error {
 	defer x.mu.Unlock()
 	x.b = b.clone()
 	return nil
+}
+
+// ParseMalformedRecord reads the command-line form of a MalformedRecord:
+// kind=amount,rate=0.1,position=-1.
+func ParseMalformedRecord(s string) (*MalformedRecord, error) {
+	m := &MalformedRecord{}
+	for part := range strings.SplitSeq(s, ",") {
+		k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
+		if !ok {
+			return nil, fmt.Errorf("%q: want key=value", part)
+		}
+		var err error
+		switch k {
+		case "kind":
+			m.Kind = v
+		case "rate":
+			m.Rate, err = strconv.ParseFloat(v, 64)
+		case "position":
+			m.Position, err = strconv.Atoi(v)
+		default:
+			return nil, fmt.Errorf("unknown key %q (want kind, rate, position)", k)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s=%q: %w", k, v, err)
+		}
+	}
+	if err := (Behaviour{MalformedRecord: m}).Validate(); err != nil {
+		return nil, err
+	}
+	return m, nil
 }

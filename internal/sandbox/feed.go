@@ -125,11 +125,14 @@ func (s *Server) getTransactionsAs(w http.ResponseWriter, r *http.Request, q ban
 		rng := rand.New(rand.NewPCG(s.feedSeed("order", user, acct, r.URL.RawQuery), 0))
 		rng.Shuffle(len(rows), func(i, j int) { rows[i], rows[j] = rows[j], rows[i] })
 	}
+	// Like the default path: the parsed query always carries a limit
+	// (500 unless given), so every response is a page.
+	paginate := q.Paginate || q.Offset != 0 || q.Limit != 0
 	offset := q.Offset
 	if bh.IgnoreOffset {
 		offset = 0
 	}
-	if q.Paginate {
+	if paginate {
 		start := min(offset, len(rows))
 		rows = rows[start:min(start+limit, len(rows))]
 	}
@@ -147,7 +150,7 @@ func (s *Server) getTransactionsAs(w http.ResponseWriter, r *http.Request, q ban
 		Limit:                     limit,
 		Account:                   accountKind{AccountType: full.AccountType, AccountSubType: full.AccountSubType},
 	}
-	if !q.Paginate {
+	if !paginate {
 		body.Offset, body.Limit = 0, len(rows)
 	}
 	bad := -1
