@@ -169,7 +169,7 @@ func TestUpdatedSinceComparisons(t *testing.T) {
 	// Day precision: the bound's time of day is ignored.
 	b, err := time.Parse(time.RFC3339Nano, bound)
 	require.NoError(t, err)
-	late := b.Truncate(24*time.Hour).Add(23*time.Hour + 59*time.Minute)
+	late := b.Truncate(24 * time.Hour).Add(23*time.Hour + 59*time.Minute)
 	f.set(t, Behaviour{})
 	midnight := f.page(t, "?updatedSince="+q(b.Truncate(24*time.Hour).Format(time.RFC3339)))
 	strict := f.page(t, "?updatedSince="+q(late.Format(time.RFC3339)))
