@@ -49,6 +49,91 @@ type flags struct {
 	budget                  string
 	adminToken              string
 	logLevel, logFormat     string
+	behaviour               behaviourFlags
+}
+
+// behaviourFlags are the flags that select the institution's behaviour in
+// the documented gaps; set lists those given on the command line, which
+// override the -profile bundle.
+type behaviourFlags struct {
+	profile              string
+	silentPendingRemoval string
+	staleLastUpdated     bool
+	inactivatedIDs       string
+	updatedSince         string
+	unstableOrder        bool
+	maxPageLimit         int
+	ignoreOffset         bool
+	pendingDatePosted    string
+	malformedRecord      string
+	externalAccounts     bool
+	notEnrichedDays      int
+	unlistedCategories   bool
+	set                  map[string]bool
+}
+
+func (b *behaviourFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&b.profile, "profile", "", "named bundle of behaviour options (see docs/sandbox.md), e.g. lazy-inactivation")
+	fs.StringVar(&b.silentPendingRemoval, "silent-pending-removal", "", "pending removals left out of inactivatedTransactionIds: dropped, replaced or all")
+	fs.BoolVar(&b.staleLastUpdated, "stale-last-updated", false, "modifications do not move lastUpdated")
+	fs.StringVar(&b.inactivatedIDs, "inactivated-ids", "", "pages carrying inactivatedTransactionIds: every-page, first-page, updated-since-only or never")
+	fs.StringVar(&b.updatedSince, "updated-since", "", "updatedSince comparison: inclusive, exclusive or day")
+	fs.BoolVar(&b.unstableOrder, "unstable-order", false, "since/updatedSince matches in a different order on every page")
+	fs.IntVar(&b.maxPageLimit, "max-page-limit", 0, "cap the page size below 500 (0: no cap)")
+	fs.BoolVar(&b.ignoreOffset, "ignore-offset", false, "ignore offset: every page is the first")
+	fs.StringVar(&b.pendingDatePosted, "pending-date-posted", "", "datePosted of pending rows: null or missing")
+	fs.StringVar(&b.malformedRecord, "malformed-record", "", "one bad record per page, e.g. kind=amount,rate=0.1,position=-1 (kinds: amount, amount-number, missing-id)")
+	fs.BoolVar(&b.externalAccounts, "external-accounts", false, "list an account held at another institution, shared by user pairs")
+	fs.IntVar(&b.notEnrichedDays, "not-enriched-days", 0, "history older than this many days before the start is \"Not enriched\" (0: all enriched)")
+	fs.BoolVar(&b.unlistedCategories, "unlisted-categories", false, "some transactions carry categories outside the documented list")
+}
+
+// resolve builds the behaviour: the profile's bundle, then the flags given.
+func (b behaviourFlags) resolve() (sandbox.Behaviour, error) {
+	var out sandbox.Behaviour
+	if b.profile != "" {
+		p, err := sandbox.Profile(b.profile)
+		if err != nil {
+			return out, fmt.Errorf("-profile: %w", err)
+		}
+		out = p
+	}
+	for name := range b.set {
+		switch name {
+		case "silent-pending-removal":
+			out.SilentPendingRemoval = b.silentPendingRemoval
+		case "stale-last-updated":
+			out.StaleLastUpdated = b.staleLastUpdated
+		case "inactivated-ids":
+			out.InactivatedIDs = b.inactivatedIDs
+		case "updated-since":
+			out.UpdatedSince = b.updatedSince
+		case "unstable-order":
+			out.UnstableOrder = b.unstableOrder
+		case "max-page-limit":
+			out.MaxPageLimit = b.maxPageLimit
+		case "ignore-offset":
+			out.IgnoreOffset = b.ignoreOffset
+		case "pending-date-posted":
+			out.PendingDatePosted = b.pendingDatePosted
+		case "malformed-record":
+			m, err := sandbox.ParseMalformedRecord(b.malformedRecord)
+			if err != nil {
+				return out, fmt.Errorf("-malformed-record: %w", err)
+			}
+			out.MalformedRecord = m
+		case "external-accounts":
+			out.ExternalAccounts = b.externalAccounts
+		case "not-enriched-days":
+			out.NotEnrichedDays = b.notEnrichedDays
+		case "unlisted-categories":
+			out.UnlistedCategories = b.unlistedCategories
+		}
+	}
+	if err := out.Validate(); err != nil {
+		return out, fmt.Errorf("behaviour flags: %w", err)
+	}
+	return out, nil
 }
 
 func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (flags, error) {
@@ -78,9 +163,12 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (fl
 	fs.StringVar(&f.adminToken, "admin-token", getenv("PFMSYNC_SANDBOX_ADMIN_TOKEN"), "bearer token required on /sandbox/ (default $PFMSYNC_SANDBOX_ADMIN_TOKEN; empty: open)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&f.logFormat, "log-format", "text", "text or json")
+	f.behaviour.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return f, err
 	}
+	f.behaviour.set = map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { f.behaviour.set[fl.Name] = true })
 	if fs.NArg() > 0 {
 		return f, fmt.Errorf("unexpected arguments: %v", fs.Args())
 	}
@@ -119,6 +207,11 @@ func (f flags) options(logger *slog.Logger) (sandbox.Options, error) {
 		}
 		opts.Bank.Start = t
 	}
+	bh, err := f.behaviour.resolve()
+	if err != nil {
+		errs = append(errs, err)
+	}
+	opts.Behaviour = bh
 	for _, raw := range f.faults {
 		r, err := sandbox.ParseFaultRule(raw)
 		if err != nil {
@@ -192,4 +285,11 @@ func printBanner(w io.Writer, srv *sandbox.Running, f flags) {
 	fmt.Fprintf(w, "  client:        id %q, secret %q\n", f.clientID, f.clientSecret)
 	fmt.Fprintf(w, "  redirect URIs: %s\n", strings.Join(f.redirectURIs, ", "))
 	fmt.Fprintf(w, "  data clock:    %s\n", info.Clock)
+	if b := srv.Behaviour(); !b.IsZero() {
+		names := []string{}
+		for _, o := range b.Active() {
+			names = append(names, o.Name)
+		}
+		fmt.Fprintf(w, "  behaviour:     %s\n", strings.Join(names, ", "))
+	}
 }

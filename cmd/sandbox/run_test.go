@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/pfmsync/pfmsync/internal/sandbox"
 	"github.com/pfmsync/pfmsync/internal/testsupport"
 )
 
@@ -75,6 +76,41 @@ func TestRunRejectsBadFlags(t *testing.T) {
 		{"extra"},
 	} {
 		err := run(context.Background(), append([]string{"-addr", "127.0.0.1:0"}, args...), getenv, io.Discard, io.Discard)
+		require.Error(t, err, "%v", args)
+	}
+}
+
+func TestBehaviourFlags(t *testing.T) {
+	t.Parallel()
+	getenv := func(string) string { return "" }
+	f, err := parseFlags([]string{"-profile", "broken-offset", "-max-page-limit", "50", "-stale-last-updated",
+		"-malformed-record", "kind=amount,rate=0.5,position=-1"}, getenv, io.Discard)
+	require.NoError(t, err)
+	opts, err := f.options(nil)
+	require.NoError(t, err)
+	b := opts.Behaviour
+	require.Equal(t, "broken-offset", b.Profile)
+	require.True(t, b.IgnoreOffset, "from the profile")
+	require.Equal(t, 50, b.MaxPageLimit, "a flag overrides the profile")
+	require.True(t, b.StaleLastUpdated)
+	require.Equal(t, &sandbox.MalformedRecord{Kind: "amount", Rate: 0.5, Position: -1}, b.MalformedRecord)
+
+	f, err = parseFlags(nil, getenv, io.Discard)
+	require.NoError(t, err)
+	opts, err = f.options(nil)
+	require.NoError(t, err)
+	require.True(t, opts.Behaviour.IsZero(), "every option is off by default")
+
+	for _, args := range [][]string{
+		{"-profile", "nope"},
+		{"-inactivated-ids", "sometimes"},
+		{"-updated-since", "later"},
+		{"-max-page-limit", "900"},
+		{"-malformed-record", "kind=odd"},
+	} {
+		f, err := parseFlags(args, getenv, io.Discard)
+		require.NoError(t, err)
+		_, err = f.options(nil)
 		require.Error(t, err, "%v", args)
 	}
 }

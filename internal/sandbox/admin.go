@@ -1,9 +1,11 @@
 package sandbox
 
 import (
+	"bytes"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -25,6 +27,9 @@ func (s *Server) adminRoutes(mux *http.ServeMux) {
 	admin("POST /clock", s.adminMoveClock)
 	admin("GET /faults", s.adminGetFaults)
 	admin("PUT /faults", s.adminPutFaults)
+	admin("GET /behaviour", s.adminGetBehaviour)
+	admin("PUT /behaviour", s.adminPutBehaviour)
+	admin("GET /profiles", s.adminProfiles)
 	admin("GET /stats", s.adminStats)
 	admin("DELETE /stats", s.adminResetStats)
 	admin("GET /users", s.adminUsers)
@@ -184,13 +189,12 @@ type Truth struct {
 }
 
 func (s *Server) adminTruth(w http.ResponseWriter, r *http.Request) {
-	now := s.clock.Now()
-	t, ok := s.bank.Truth(r.PathValue("userId"), now)
+	t, ok := s.Truth(r.PathValue("userId"))
 	if !ok {
 		writeAPIError(w, http.StatusNotFound, "user not found")
 		return
 	}
-	writeJSON(w, http.StatusOK, Truth{Clock: now, Truth: t})
+	writeJSON(w, http.StatusOK, t)
 }
 
 func (s *Server) adminDisconnect(w http.ResponseWriter, r *http.Request) {
@@ -211,4 +215,57 @@ func decodeAdmin(r *http.Request, v any) error {
 		return errors.New("invalid JSON body: " + err.Error())
 	}
 	return nil
+}
+
+// behaviourBody is the admin representation of the behaviour: its options
+// plus the list of those that depart from the default.
+type behaviourBody struct {
+	Behaviour
+	Active []ActiveOption `json:"active"`
+}
+
+func (s *Server) adminGetBehaviour(w http.ResponseWriter, _ *http.Request) {
+	b := s.behaviour.get()
+	writeJSON(w, http.StatusOK, behaviourBody{Behaviour: b, Active: b.Active()})
+}
+
+// adminPutBehaviour replaces the behaviour. A "profile" field starts from
+// that profile's bundle; the other fields given override it.
+func (s *Server) adminPutBehaviour(w http.ResponseWriter, r *http.Request) {
+	raw, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, 1<<20))
+	if err != nil {
+		writeAPIError(w, http.StatusBadRequest, "read body: %v", err)
+		return
+	}
+	var named struct {
+		Profile string `json:"profile"`
+	}
+	if err := json.Unmarshal(raw, &named); err != nil {
+		writeAPIError(w, http.StatusBadRequest, "invalid JSON body: %v", err)
+		return
+	}
+	var b Behaviour
+	if named.Profile != "" {
+		if b, err = Profile(named.Profile); err != nil {
+			writeAPIError(w, http.StatusBadRequest, "%v", err)
+			return
+		}
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&b); err != nil {
+		writeAPIError(w, http.StatusBadRequest, "invalid JSON body: %v", err)
+		return
+	}
+	if err := s.behaviour.set(b); err != nil {
+		writeAPIError(w, http.StatusBadRequest, "%v", err)
+		return
+	}
+	b = s.behaviour.get()
+	s.logger.Info("sandbox behaviour replaced", "profile", b.Profile, "active", len(b.Active()))
+	writeJSON(w, http.StatusOK, behaviourBody{Behaviour: b, Active: b.Active()})
+}
+
+func (s *Server) adminProfiles(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]any{"profiles": Profiles()})
 }

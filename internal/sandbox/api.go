@@ -87,11 +87,13 @@ type accountsResponse struct {
 }
 
 func (s *Server) getAccounts(w http.ResponseWriter, r *http.Request) {
-	accounts, inactive, ok := s.bank.Accounts(r.PathValue("userId"), s.clock.Now())
+	now := s.clock.Now()
+	accounts, inactive, ok := s.bank.Accounts(r.PathValue("userId"), now)
 	if !ok {
 		writeAPIError(w, http.StatusNotFound, "user not found")
 		return
 	}
+	accounts = append(accounts, s.externalAccounts(r.PathValue("userId"), now, s.behaviour.get())...)
 	if accounts == nil {
 		accounts = []bank.Account{}
 	}
@@ -102,7 +104,11 @@ func (s *Server) getAccounts(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) getAccount(w http.ResponseWriter, r *http.Request) {
-	a, ok := s.bank.Account(r.PathValue("userId"), r.PathValue("accountId"), s.clock.Now())
+	now := s.clock.Now()
+	a, ok := s.bank.Account(r.PathValue("userId"), r.PathValue("accountId"), now)
+	if !ok {
+		a, ok = s.externalAccount(r.PathValue("userId"), r.PathValue("accountId"), now, s.behaviour.get())
+	}
 	if !ok {
 		writeAPIError(w, http.StatusNotFound, "account not found")
 		return
@@ -131,6 +137,10 @@ func (s *Server) getTransactions(w http.ResponseWriter, r *http.Request) {
 	q, err := parseTransactionsQuery(r)
 	if err != nil {
 		writeAPIError(w, http.StatusBadRequest, "%v", err)
+		return
+	}
+	if bh := s.behaviour.get(); !bh.IsZero() {
+		s.getTransactionsAs(w, r, q, bh)
 		return
 	}
 	if m := s.opts.MaxPageLimit; m > 0 && q.Paginate && q.Limit > m {

@@ -43,6 +43,10 @@ type Options struct {
 	// documented 500 (the page reports the limit it used), as an institution
 	// might: clients must step by the limit they got.
 	MaxPageLimit int
+	// Behaviour selects how the institution fills the documented gaps
+	// (zero: the default, documented-ideal behaviour); replaceable at run
+	// time with SetBehaviour.
+	Behaviour Behaviour
 	// AdminToken, when set, is required as a bearer token on /sandbox/.
 	AdminToken string
 	// Wall is the wall clock (nil: time.Now); the data clock is separate.
@@ -58,6 +62,7 @@ type Server struct {
 	auth         *authserver.Provider
 	clock        *Clock
 	faults       *injector
+	behaviour    *behaviourBox
 	stats        *counters
 	tasks        *tasks
 	wall         func() time.Time
@@ -84,6 +89,9 @@ func New(opts Options) (*Server, error) {
 	}
 	if err := opts.Faults.Validate(); err != nil {
 		return nil, fmt.Errorf("sandbox faults: %w", err)
+	}
+	if err := opts.Behaviour.Validate(); err != nil {
+		return nil, fmt.Errorf("sandbox behaviour: %w", err)
 	}
 	b, err := bank.New(opts.Bank)
 	if err != nil {
@@ -112,6 +120,7 @@ func New(opts Options) (*Server, error) {
 		auth:         auth,
 		clock:        NewClock(bankCfg.Start),
 		faults:       newInjector(bankCfg.Seed, opts.Faults),
+		behaviour:    &behaviourBox{b: opts.Behaviour.clone()},
 		stats:        newCounters(),
 		tasks:        newTasks(opts.Wall),
 		wall:         opts.Wall,
@@ -155,6 +164,13 @@ func (s *Server) SetFaults(f Faults) error { return s.faults.set(f) }
 
 // Faults returns the current fault configuration, with firing counts.
 func (s *Server) Faults() Faults { return s.faults.get() }
+
+// SetBehaviour replaces the behaviour at run time.
+func (s *Server) SetBehaviour(b Behaviour) error { return s.behaviour.set(b) }
+
+// Behaviour returns the current behaviour; its Active method lists the
+// options that depart from the default.
+func (s *Server) Behaviour() Behaviour { return s.behaviour.get() }
 
 // Disconnect revokes every grant user has given (the user removed the app
 // under "Connected Apps"); later refreshes fail with invalid_grant.
