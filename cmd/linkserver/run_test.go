@@ -207,7 +207,9 @@ func (b *testBundle) link(t *testing.T, user string) {
 	post.Body.Close()
 	require.Equal(t, http.StatusSeeOther, post.StatusCode)
 	cb, body := get(t, post.Header.Get("Location"))
-	require.Equal(t, http.StatusOK, cb.StatusCode, body)
+	require.Equal(t, http.StatusSeeOther, cb.StatusCode, body)
+	done, body := get(t, b.public+cb.Header.Get("Location"))
+	require.Equal(t, http.StatusOK, done.StatusCode, body)
 	require.Contains(t, body, `id="linked"`)
 }
 
