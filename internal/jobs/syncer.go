@@ -13,6 +13,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/pfmsync/pfmsync/internal/consumerapi"
+	"github.com/pfmsync/pfmsync/internal/linktoken"
 	"github.com/pfmsync/pfmsync/internal/pfm"
 	"github.com/pfmsync/pfmsync/internal/store"
 	"github.com/pfmsync/pfmsync/internal/tokenseal"
@@ -241,7 +242,7 @@ func (s *Syncer) Jitter(d time.Duration) time.Duration { return s.jitter(d) }
 // syncLink refreshes the token, optionally asks the bank to refresh, and
 // syncs accounts and transactions. It returns the scopes it could not use.
 func (s *Syncer) syncLink(ctx context.Context, link pfm.Link, inst *institutionSlots, trigger Trigger, run *store.SyncRun, logger *slog.Logger) ([]string, error) {
-	tokens := &linkTokens{store: s.store, sealer: s.sealer, client: inst.Client, linkID: link.ID, now: s.now}
+	tokens := linktoken.NewSource(s.store, s.sealer, inst.Client, link.ID, s.now)
 	// The refresh comes first: a rotated refresh token is committed before
 	// any other call.
 	if _, err := tokens.AccessToken(ctx); err != nil {
@@ -251,8 +252,8 @@ func (s *Syncer) syncLink(ctx context.Context, link pfm.Link, inst *institutionS
 		return nil, err
 	}
 	granted := link.GrantedScopes
-	if len(tokens.granted) > 0 {
-		granted = tokens.granted
+	if g := tokens.GrantedScopes(); len(g) > 0 {
+		granted = g
 	}
 	var missing []string
 	for _, scope := range []string{consumerapi.ScopeAccounts, consumerapi.ScopeTransactions} {
