@@ -313,3 +313,26 @@ func (s *Store) SyncFreshness(ctx context.Context, overdueBefore time.Time) (Syn
 	}
 	return f, nil
 }
+
+// LinkDataCounts is what one link has stored: its accounts (Closed of them
+// marked inactive) and its transactions (Removed of them removed by the
+// bank since).
+type LinkDataCounts struct {
+	Accounts, ClosedAccounts       int
+	Transactions, Removed, Pending int
+}
+
+// LinkDataCounts counts the accounts and transactions stored for a link.
+func (s *Store) LinkDataCounts(ctx context.Context, linkID string) (LinkDataCounts, error) {
+	var c LinkDataCounts
+	err := s.db.QueryRow(ctx, `
+		SELECT
+			(SELECT count(*) FROM accounts WHERE link_id = $1),
+			(SELECT count(*) FROM accounts WHERE link_id = $1 AND inactive_at IS NOT NULL),
+			count(t.id) FILTER (WHERE t.removed_at IS NULL),
+			count(t.id) FILTER (WHERE t.removed_at IS NOT NULL),
+			count(t.id) FILTER (WHERE t.removed_at IS NULL AND t.pending)
+		FROM accounts a JOIN transactions t ON t.account_id = a.id
+		WHERE a.link_id = $1`, linkID).Scan(&c.Accounts, &c.ClosedAccounts, &c.Transactions, &c.Removed, &c.Pending)
+	return c, translate(err, "count link %s data", linkID)
+}

@@ -87,7 +87,7 @@ var rules = []rule{
 	{Pkg: "telemetry/telemetrytest", Group: testOnly},
 	{Pkg: "deploycheck", Group: testOnly, Note: "compose file check"},
 
-	{Pkg: "cmd/demo", Group: devTool, Imports: append(e("store", "tokenseal", "pfm", "sandbox"), edge{To: "linkserver", Note: "link tokens"}), Note: "runs the three binaries"},
+	{Pkg: "cmd/demo", Group: devTool, Imports: append(e("store", "tokenseal", "sandbox"), edge{To: "linkserver", Note: "link tokens"}), Note: "runs the three binaries"},
 	{Pkg: "tools/rivermigrations", Group: devTool, Note: "go generate: River's migrations"},
 	{Pkg: "tools/archcheck", Group: devTool, Note: "this check"},
 	{Pkg: "tools/schemadump", Group: devTool, Imports: e("store", "config"), Note: "writes docs/schema.sql"},
