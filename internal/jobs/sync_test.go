@@ -14,7 +14,6 @@ import (
 	"github.com/pfmsync/pfmsync/internal/jobs"
 	"github.com/pfmsync/pfmsync/internal/pfm"
 	"github.com/pfmsync/pfmsync/internal/sandbox"
-	"github.com/pfmsync/pfmsync/internal/store"
 	"github.com/pfmsync/pfmsync/internal/synctest"
 )
 
@@ -41,7 +40,7 @@ func TestSyncMatchesGroundTruthAsTheBankChanges(t *testing.T) {
 	require.Equal(t, maxUpdated, b.count(t, `SELECT count(*) FROM transactions WHERE updated_at > now() - interval '1 hour'`))
 	runs, err := b.Store.SyncRuns(context.Background(), link.ID, 1)
 	require.NoError(t, err)
-	require.Equal(t, store.OutcomeSuccess, runs[0].Outcome)
+	require.Equal(t, pfm.OutcomeSuccess, runs[0].Outcome)
 	require.Zero(t, runs[0].Added+runs[0].Modified+runs[0].Removed)
 	require.Positive(t, runs[0].APICalls)
 
@@ -105,11 +104,11 @@ func TestRevokedConsentNeedsReauthWithoutRetries(t *testing.T) {
 	require.Equal(t, "cancelled", b.waitJob(t, b.enqueue(t, worker, link.ID, jobs.TriggerManual), time.Minute))
 	l := b.linkRow(t, link.ID)
 	require.Equal(t, pfm.LinkReauthRequired, l.Status)
-	require.Equal(t, "consent_revoked", l.LastErrorClass)
+	require.Equal(t, pfm.ClassConsentRevoked, l.LastErrorClass)
 	require.Nil(t, l.NextSyncAt)
 	runs, err := b.Store.SyncRuns(context.Background(), link.ID, 1)
 	require.NoError(t, err)
-	require.Equal(t, store.OutcomeReauthRequired, runs[0].Outcome)
+	require.Equal(t, pfm.OutcomeReauthRequired, runs[0].Outcome)
 	// Nothing already stored is lost.
 	require.Equal(t, stored, b.count(t, `SELECT count(*) FROM transactions`))
 
@@ -140,7 +139,7 @@ func TestPartialConsentSyncsWhatIsGranted(t *testing.T) {
 	require.Zero(t, b.count(t, `SELECT count(*) FROM transactions`))
 	runs, err := b.Store.SyncRuns(context.Background(), link.ID, 1)
 	require.NoError(t, err)
-	require.Equal(t, store.OutcomePartial, runs[0].Outcome)
+	require.Equal(t, pfm.OutcomePartial, runs[0].Outcome)
 }
 
 func TestFaultyBankEventuallyExactWithoutDuplicates(t *testing.T) {
@@ -191,9 +190,9 @@ func TestRateLimitedSyncSnoozesAndHonoursTheRate(t *testing.T) {
 	require.NoError(t, err)
 	require.GreaterOrEqual(t, len(runs), 2)
 	last, first := runs[0], runs[len(runs)-1]
-	require.Equal(t, store.OutcomeSnoozed, first.Outcome)
-	require.Equal(t, "rate_limited", first.ErrorClass)
-	require.Equal(t, store.OutcomeSuccess, last.Outcome)
+	require.Equal(t, pfm.OutcomeSnoozed, first.Outcome)
+	require.Equal(t, pfm.ClassRateLimited, first.ErrorClass)
+	require.Equal(t, pfm.OutcomeSuccess, last.Outcome)
 	require.GreaterOrEqual(t, last.StartedAt.Sub(*first.FinishedAt), 2*time.Second, "the snooze honoured Retry-After")
 	// Snoozes are not failures.
 	require.Zero(t, b.linkRow(t, link.ID).ConsecutiveFailures)
