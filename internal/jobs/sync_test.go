@@ -31,6 +31,7 @@ func TestSyncMatchesGroundTruthAsTheBankChanges(t *testing.T) {
 	require.True(t, l.NextSyncAt.After(time.Now().Add(5*time.Hour)), "next sync a sync interval away")
 	firstAdded := b.count(t, `SELECT count(*) FROM transaction_changes WHERE link_id = $1 AND change = 'added'`, link.ID)
 	require.Equal(t, b.count(t, `SELECT count(*) FROM transactions t JOIN accounts a ON a.id = t.account_id WHERE a.link_id = $1`, link.ID), firstAdded)
+	requireSignRule(t, b, link)
 
 	// A re-sync with nothing changed writes no transaction rows.
 	before := b.count(t, `SELECT count(*) FROM transaction_changes`)
@@ -284,4 +285,32 @@ func TestSyncSurvivesACappedPageSizeAndAResumedBackfill(t *testing.T) {
 	require.Zero(t, b.linkRow(t, link.ID).ConsecutiveFailures)
 	// The same sync also caught up with what changed meanwhile.
 	b.requireMatchesTruth(t, link, 1)
+}
+
+// requireSignRule checks the stored user-perspective amounts and the
+// schema's is_liability against pfm's sign rule, on every account type the
+// link has (the sandbox serves deposit, credit card and loan accounts).
+func requireSignRule(t *testing.T, b *testBundle, link pfm.Link) {
+	t.Helper()
+	rows, err := b.Pool.Query(context.Background(), `
+		SELECT a.account_type, a.is_liability, bool_and(t.signed_amount = t.amount), bool_and(t.signed_amount = -t.amount)
+		FROM transactions t JOIN accounts a ON a.id = t.account_id
+		WHERE a.link_id = $1 AND t.amount <> 0 GROUP BY 1, 2`, link.ID)
+	require.NoError(t, err)
+	defer rows.Close()
+	liabilities := 0
+	for rows.Next() {
+		var typ string
+		var liability, same, negated bool
+		require.NoError(t, rows.Scan(&typ, &liability, &same, &negated))
+		require.Equal(t, pfm.IsLiability(typ), liability, "accounts.is_liability of %q", typ)
+		if pfm.UserSign(typ) < 0 {
+			liabilities++
+			require.True(t, negated, "signed amounts of %q accounts are negated", typ)
+		} else {
+			require.True(t, same, "signed amounts of %q accounts are as sent", typ)
+		}
+	}
+	require.NoError(t, rows.Err())
+	require.Positive(t, liabilities, "the link has a liability account")
 }
