@@ -68,7 +68,7 @@ type LinkView struct {
 	MissingScopes  []string        `json:"missing_scopes"`
 	LastSyncAt     *time.Time      `json:"last_sync_at"`
 	LastAttemptAt  *time.Time      `json:"last_attempt_at"`
-	LastErrorClass string          `json:"last_error_class,omitempty"`
+	LastErrorClass pfm.ErrorClass  `json:"last_error_class,omitempty"`
 	NextSyncAt     *time.Time      `json:"next_sync_at"`
 	CreatedAt      time.Time       `json:"created_at"`
 	ConsentedAt    time.Time       `json:"consented_at"`
@@ -283,17 +283,17 @@ func (s *Server) revokeLinkToken(ctx context.Context, log *slog.Logger, link pfm
 	in := s.bySlug[link.InstitutionSlug]
 	if in == nil {
 		log.Warn("cannot revoke: the institution is no longer configured")
-		return "failed", "institution_not_configured"
+		return "failed", string(pfm.ClassInstitutionNotConfigured)
 	}
 	secret, err := linktoken.Open(ctx, s.sealer, t)
 	if err != nil {
 		log.Error("cannot revoke: the sealed token does not open", "key_id", t.KeyID, "error", err)
-		return "failed", "token_unreadable"
+		return "failed", string(pfm.ClassTokenUnreadable)
 	}
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), revokeTimeout)
 	defer cancel()
 	if err := in.Client.Revoke(rctx, secret, consumerapi.HintRefreshToken); err != nil {
-		class := consumerapi.Classify(err).String()
+		class := string(jobs.ErrorClassOf(err))
 		log.Warn("revocation at the institution failed; unlinking anyway", "error_class", class, "error", err)
 		return "failed", class
 	}

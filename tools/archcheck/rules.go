@@ -66,7 +66,7 @@ var rules = []rule{
 	{Pkg: "jobs", Group: production, Imports: e("linktoken", "store", "consumerapi", "tokenseal", "pfm")},
 	{Pkg: "linktoken", Group: production, Imports: e("store", "consumerapi", "tokenseal", "pfm"), Note: "the refresh token's whole life"},
 	{Pkg: "statuspage", Group: production, Imports: e("store", "httpsec", "pfm")},
-	{Pkg: "telemetry", Group: production, Imports: e("config", "store")},
+	{Pkg: "telemetry", Group: production, Imports: e("config", "store", "pfm")},
 	{Pkg: "store", Group: production, Imports: e("pfm", "config", "migrations"), Note: "all SQL"},
 	{Pkg: "migrations", Group: production, Note: "embedded SQL files"},
 	{Pkg: "consumerapi", Group: production, Note: "the only code that speaks Banno's wire format"},
