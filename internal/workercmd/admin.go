@@ -164,16 +164,21 @@ func (a *Admin) links(ctx context.Context, asJSON bool) error {
 	tw := tabwriter.NewWriter(a.Out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tAPP USER\tINSTITUTION\tSTATUS\tLAST SUCCESS\tNEXT SYNC\tLAST ERROR")
 	for _, r := range rows {
-		lastErr := r.LastError
-		if lastErr == "" {
-			lastErr = "-"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.AppUserRef, r.Institution, r.Status, when(r.LastSuccess, "never"), when(r.NextSync, "-"), lastErr)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, orDash(r.AppUserRef), r.Institution, r.Status,
+			when(r.LastSuccess, "never"), when(r.NextSync, "-"), orDash(r.LastError))
 	}
 	if err := tw.Flush(); err != nil {
 		return fmt.Errorf("write links: %w", err)
 	}
 	return nil
+}
+
+// orDash keeps an empty cell visible.
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }
 
 // when renders an optional time in UTC to the second, or none.
