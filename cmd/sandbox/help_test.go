@@ -1,28 +1,14 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"testing"
 
-	"github.com/stretchr/testify/require"
+	"github.com/pfmsync/pfmsync/internal/testsupport"
 )
 
-// TestHelpPrintsUsageOnStdout checks -h, --help and help print the usage
-// on stdout and succeed, without reading the configuration.
+// TestHelpPrintsUsageOnStdout checks -h, --help and help print the flags
+// on stdout and succeed (the admin token variable is a flag's default).
 func TestHelpPrintsUsageOnStdout(t *testing.T) {
 	t.Parallel()
-
-	for _, arg := range []string{"-h", "-help", "--help", "help"} {
-		var stdout, stderr bytes.Buffer
-		getenv := func(k string) string {
-			if k != "PFMSYNC_SANDBOX_ADMIN_TOKEN" { // the sandbox reads it as a flag default
-				t.Errorf("%s: read %s", arg, k)
-			}
-			return ""
-		}
-		require.NoError(t, run(context.Background(), []string{arg}, getenv, &stdout, &stderr), arg)
-		require.Contains(t, stdout.String(), "-addr", arg)
-		require.Empty(t, stderr.String(), arg)
-	}
+	testsupport.RequireHelp(t, run, "-addr", "PFMSYNC_SANDBOX_ADMIN_TOKEN")
 }

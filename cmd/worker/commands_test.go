@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"os/exec"
 	"strings"
 	"testing"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/pfmsync/pfmsync/internal/synctest"
 	"github.com/pfmsync/pfmsync/internal/testdb"
+	"github.com/pfmsync/pfmsync/internal/testsupport"
 	"github.com/pfmsync/pfmsync/internal/workercmd"
 )
 
@@ -48,12 +50,10 @@ func envVars(env *synctest.Env) map[string]string {
 func TestHelpPrintsUsageWithoutConfiguration(t *testing.T) {
 	t.Parallel()
 
-	for _, args := range [][]string{{"-h"}, {"-help"}, {"--help"}, {"help"}, {"links", "-h"}} {
-		var stdout, stderr bytes.Buffer
-		require.NoError(t, run(context.Background(), args, noConfig(t), &stdout, &stderr), args)
-		require.Equal(t, workercmd.Usage, stdout.String(), args)
-		require.Empty(t, stderr.String(), args)
-	}
+	testsupport.RequireHelp(t, run, workercmd.Usage)
+	var stdout bytes.Buffer
+	require.NoError(t, run(context.Background(), []string{"links", "-h"}, noConfig(t), &stdout, io.Discard))
+	require.Equal(t, workercmd.Usage, stdout.String())
 
 	// The real binary, with an empty environment: exit status 0, usage on
 	// stdout.
@@ -168,24 +168,18 @@ func TestLinksListing(t *testing.T) {
 
 	stdout, _, err = command(t, vars, "links", "-json")
 	require.NoError(t, err)
-	var listed []struct {
-		ID          string     `json:"id"`
-		AppUserRef  string     `json:"app_user_ref"`
-		Institution string     `json:"institution"`
-		Status      string     `json:"status"`
-		LastSuccess *time.Time `json:"last_success_at"`
-		NextSync    *time.Time `json:"next_sync_at"`
-	}
+	var listed []map[string]any
 	require.NoError(t, json.Unmarshal([]byte(stdout), &listed))
 	require.Len(t, listed, 2)
-	byID := map[string]int{listed[0].ID: 0, listed[1].ID: 1}
-	f, s := listed[byID[first.ID]], listed[byID[second.ID]]
-	require.Equal(t, "active", f.Status)
-	require.Equal(t, synctest.AppUserRef(1), f.AppUserRef)
-	require.True(t, f.LastSuccess.Equal(time.Date(2026, 11, 2, 10, 30, 0, 0, time.UTC)))
-	require.Equal(t, "disabled", s.Status)
-	require.Nil(t, s.LastSuccess)
-	require.Nil(t, s.NextSync)
+	byID := map[any]map[string]any{listed[0]["id"]: listed[0], listed[1]["id"]: listed[1]}
+	require.Equal(t, map[string]any{
+		"id": first.ID, "app_user_ref": synctest.AppUserRef(1), "institution": synctest.InstitutionSlug, "status": "active",
+		"last_success_at": "2026-11-02T10:30:00Z", "next_sync_at": "2026-11-02T16:30:00Z",
+	}, byID[first.ID])
+	require.Equal(t, map[string]any{
+		"id": second.ID, "app_user_ref": synctest.AppUserRef(2), "institution": synctest.InstitutionSlug, "status": "disabled",
+		"last_success_at": nil, "next_sync_at": nil,
+	}, byID[second.ID])
 }
 
 // TestResyncHasItsOwnTrigger resets a synced link, checks the re-sync is

@@ -154,7 +154,7 @@ func (a *Admin) links(ctx context.Context, asJSON bool) error {
 	rows := make([]linkRow, 0, len(links))
 	for _, l := range links {
 		rows = append(rows, linkRow{ID: l.ID, AppUserRef: l.AppUserRef, Institution: l.InstitutionSlug, Status: string(l.Status),
-			LastSuccess: l.LastSuccessAt, NextSync: l.NextSyncAt, LastError: l.LastErrorClass})
+			LastSuccess: utc(l.LastSuccessAt), NextSync: utc(l.NextSyncAt), LastError: l.LastErrorClass})
 	}
 	if asJSON {
 		enc := json.NewEncoder(a.Out)
@@ -171,6 +171,15 @@ func (a *Admin) links(ctx context.Context, asJSON bool) error {
 		return fmt.Errorf("write links: %w", err)
 	}
 	return nil
+}
+
+// utc returns t in UTC (nil stays nil).
+func utc(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
 }
 
 // orDash keeps an empty cell visible.
