@@ -1,0 +1,1 @@
+DROP INDEX transactions_reporting_month_idx;
