@@ -1,1 +1,1 @@
-DROP INDEX transactions_reporting_month_idx;
+DROP INDEX transactions_reporting_month_account_idx;
