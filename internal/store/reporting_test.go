@@ -23,6 +23,7 @@ var reportingViews = []string{
 	"link_status",
 	"monthly_cash_flow",
 	"net_worth_daily",
+	"recurring",
 	"spending_by_category",
 	"spending_by_merchant",
 	"transaction_changes",
