@@ -106,7 +106,7 @@ func newLineChart(days []reporting.NetWorthDay) *lineChart {
 		p := pts[i]
 		return chartPoint{
 			X: x(p.Day), Y: y(p.NetWorth.InexactFloat64()), Kind: kind,
-			Day: p.Day.Format(time.DateOnly), Value: p.NetWorth.String(), Label: formatMoney(p.NetWorth, currency),
+			Day: p.Day.Format(time.DateOnly), Value: exactString(p.NetWorth), Label: formatMoney(p.NetWorth, currency),
 		}
 	}
 	c.First, c.Last, c.Min, c.Max = point(0, "first"), point(len(pts)-1, "last"), point(minI, "min"), point(maxI, "max")
@@ -180,7 +180,7 @@ func newCashFlowChart(months []reporting.CashFlowMonth) *barChart {
 			bh := h(kv.v.InexactFloat64())
 			c.Bars = append(c.Bars, bar{
 				X: x0 - w - 1 + float64(j)*(w+2), Y: c.Baseline - bh, W: w, H: bh,
-				Kind: kv.kind, Month: month, Amount: kv.v.String(), Label: formatMoney(kv.v, currency),
+				Kind: kv.kind, Month: month, Amount: exactString(kv.v), Label: formatMoney(kv.v, currency),
 			})
 		}
 		c.XTicks = append(c.XTicks, tick{Pos: x0, Label: monthLabel(m.Month, len(ms))})
@@ -224,7 +224,7 @@ func newCategoryBars(cats []reporting.CategorySpending) []categoryBar {
 			w = c.Amount.Div(maxV).InexactFloat64() * 100
 		}
 		out = append(out, categoryBar{
-			Category: c.Category, DisplayName: c.DisplayName, Amount: c.Amount.String(),
+			Category: c.Category, DisplayName: c.DisplayName, Amount: exactString(c.Amount),
 			Label: formatMoney(c.Amount, c.Currency), Count: c.Transactions, Width: w,
 		})
 	}

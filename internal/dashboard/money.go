@@ -60,3 +60,13 @@ func compactMoney(v float64, currency string) string {
 	}
 	return sign + currencySymbol(currency) + s
 }
+
+// exactString renders an amount with every digit it was read with
+// (6500.00 stays 6500.00, 13665.8654 keeps its sub-cent digits): the
+// value of the charts' data attributes.
+func exactString(d decimal.Decimal) string {
+	if e := d.Exponent(); e < 0 {
+		return d.StringFixed(-e)
+	}
+	return d.String()
+}
