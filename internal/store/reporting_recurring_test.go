@@ -48,10 +48,6 @@ func TestReportingRecurring(t *testing.T) {
 			acct, fmt.Sprint("t", n), amount, day.Add(14*time.Hour), merchant, category)
 		require.NoError(t, err)
 	}
-	type series struct {
-		merchant, category string
-		days               []time.Time
-	}
 	monthly := func(last time.Time, count int) []time.Time {
 		var out []time.Time
 		for i := count - 1; i >= 0; i-- {
