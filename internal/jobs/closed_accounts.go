@@ -2,6 +2,8 @@ package jobs
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"log/slog"
 	"strings"
 
@@ -21,6 +23,12 @@ func (s *Syncer) closedAtLink(ctx context.Context, session *consumerapi.Session,
 			continue
 		}
 		a, err := session.Account(ctx, id)
+		if consumerapi.IsNotFound(err) {
+			// Some banks stop serving a closed account but still serve its
+			// transactions: the account is stored from what its
+			// transactions page says.
+			a, err = closedFromTransactions(ctx, session, id)
+		}
 		switch {
 		case err == nil:
 		case consumerapi.IsRateLimited(err), consumerapi.IsConsentRevoked(err), ctx.Err() != nil:
@@ -100,4 +108,23 @@ func partialReason(outcome, class string, obs *syncObservations) (string, string
 		}
 	}
 	return outcome, class, strings.Join(reasons, ",")
+}
+
+// closedFromTransactions builds a closed account from its transactions
+// page (its id and type) when the bank no longer serves the account.
+func closedFromTransactions(ctx context.Context, session *consumerapi.Session, id string) (*consumerapi.Account, error) {
+	page, _, err := session.TransactionsTolerant(ctx, id, consumerapi.TransactionQuery{Limit: 1})
+	if err != nil {
+		return nil, err
+	}
+	if page.Account == nil || page.Account.AccountType == "" {
+		return nil, fmt.Errorf("%w: transactions of closed account %s carry no account type", errMalformed, id)
+	}
+	raw, err := json.Marshal(map[string]string{"id": id, "accountType": string(page.Account.AccountType),
+		"accountSubType": page.Account.AccountSubType, "accountStatus": string(consumerapi.AccountStatusClosed)})
+	if err != nil {
+		return nil, err
+	}
+	return &consumerapi.Account{ID: id, AccountType: page.Account.AccountType, AccountSubType: page.Account.AccountSubType,
+		AccountStatus: consumerapi.AccountStatusClosed, Raw: raw}, nil
 }
