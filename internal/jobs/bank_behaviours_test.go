@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pfmsync/pfmsync/internal/jobs"
+	"github.com/pfmsync/pfmsync/internal/pfm"
 	"github.com/pfmsync/pfmsync/internal/sandbox"
 	"github.com/pfmsync/pfmsync/internal/store"
 )
@@ -82,13 +83,17 @@ func TestSilentPendingDriftIsRepairedByOneReconciliation(t *testing.T) {
 
 func TestMalformedRecordIsQuarantinedAndTheRestStored(t *testing.T) {
 	t.Parallel()
-	b := setup(t, withProfile(t, "sloppy-records"))
+	// Every page carries one record whose amount is not a decimal.
+	b := setup(t, setupOptions{sandbox: func(o *sandbox.Options) {
+		o.Behaviour = sandbox.Behaviour{PendingDatePosted: sandbox.DatePostedNull,
+			MalformedRecord: &sandbox.MalformedRecord{Kind: sandbox.MalformedAmount, Position: -1}}
+	}})
 	link := b.consent(t, 1)
 	ctx := context.Background()
 	require.NoError(t, b.syncer(t, jobs.SyncConfig{}, 4).Sync(ctx, jobs.SyncArgs{LinkID: link.ID, Trigger: jobs.TriggerLink}, 0, 1))
 	runs, err := b.Store.SyncRuns(ctx, link.ID, 1)
 	require.NoError(t, err)
-	require.Equal(t, store.OutcomePartial, runs[0].Outcome)
+	require.Equal(t, pfm.OutcomePartial, runs[0].Outcome)
 	require.Equal(t, "quarantined", runs[0].PartialReason)
 	require.Positive(t, runs[0].Quarantined)
 	q, err := b.Store.LinkQuarantine(ctx, link.ID, 100)

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/pfmsync/pfmsync/internal/consumerapi"
+	"github.com/pfmsync/pfmsync/internal/pfm"
 	"github.com/pfmsync/pfmsync/internal/store"
 )
 
@@ -93,18 +94,18 @@ func shrunk(before map[string]store.StoredAccount, list *consumerapi.AccountList
 
 // partialReason turns a successful run that set records aside into a
 // partial one, and says why a partial run is partial.
-func partialReason(outcome, class string, obs *syncObservations) (string, string, string) {
-	if outcome != store.OutcomeSuccess && outcome != store.OutcomePartial {
+func partialReason(outcome pfm.SyncOutcome, class pfm.ErrorClass, obs *syncObservations) (pfm.SyncOutcome, pfm.ErrorClass, string) {
+	if outcome != pfm.OutcomeSuccess && outcome != pfm.OutcomePartial {
 		return outcome, class, ""
 	}
 	var reasons []string
-	if outcome == store.OutcomePartial {
-		reasons = append(reasons, class)
+	if outcome == pfm.OutcomePartial {
+		reasons = append(reasons, string(class))
 	}
 	if obs.quarantined > 0 {
 		reasons = append(reasons, "quarantined")
-		if outcome == store.OutcomeSuccess {
-			outcome, class = store.OutcomePartial, classQuarantined
+		if outcome == pfm.OutcomeSuccess {
+			outcome, class = pfm.OutcomePartial, pfm.ClassQuarantined
 		}
 	}
 	return outcome, class, strings.Join(reasons, ",")

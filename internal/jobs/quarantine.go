@@ -3,22 +3,16 @@ package jobs
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/pfmsync/pfmsync/internal/consumerapi"
 	"github.com/pfmsync/pfmsync/internal/store"
 )
 
-// errRepeatedPage means the bank served the same page for a later offset:
-// it ignores offset, and paging would never end.
-var errRepeatedPage = fmt.Errorf("%w: the bank served the same transactions page for a later offset (offset ignored)", errMalformed)
-
 // syncObservations is what a link's sync noticed along the way: records set
 // aside, and suspicious signs that call for a reconciliation.
 type syncObservations struct {
-	quarantined  int
-	repeatedPage bool
+	quarantined int
 	// shrunkCount: an account the bank listed before vanished from the
 	// list without being inactivated.
 	shrunkCount bool
@@ -38,21 +32,6 @@ func quarantined(rejected []consumerapi.RejectedTransaction) []store.Quarantined
 // faithfully (no amount, no date).
 func unmappable(t consumerapi.Transaction, err error) consumerapi.RejectedTransaction {
 	return consumerapi.RejectedTransaction{ID: t.ID, Raw: t.Raw, Reason: err.Error()}
-}
-
-// pageKey identifies a page's content well enough to notice the same page
-// served again: its size and first and last ids.
-type pageKey struct {
-	n           int
-	first, last string
-}
-
-func keyOf(page *consumerapi.TransactionPage, rejected int) pageKey {
-	k := pageKey{n: len(page.Transactions) + rejected}
-	if len(page.Transactions) > 0 {
-		k.first, k.last = page.Transactions[0].ID, page.Transactions[len(page.Transactions)-1].ID
-	}
-	return k
 }
 
 // isMalformed reports whether err means the bank sent something pfmsync

@@ -13,10 +13,9 @@ import (
 
 // Why a reconciliation pass ran.
 const (
-	reconcileScheduled    = "scheduled"
-	reconcileOldPending   = "old_pending"
-	reconcileRepeatedPage = "repeated_page"
-	reconcileShrunkCount  = "shrunk_count"
+	reconcileScheduled   = "scheduled"
+	reconcileOldPending  = "old_pending"
+	reconcileShrunkCount = "shrunk_count"
 )
 
 // reconcileLead widens the re-read window into the past, so a row whose
@@ -81,8 +80,6 @@ func (s *Syncer) repairAccount(ctx context.Context, session *consumerapi.Session
 // "" when it need not be.
 func (s *Syncer) reconcileReason(ctx context.Context, t accountTarget, ref time.Time, obs *syncObservations) (string, error) {
 	switch {
-	case obs.repeatedPage:
-		return reconcileRepeatedPage, nil
 	case obs.shrunkCount:
 		return reconcileShrunkCount, nil
 	}

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/pfmsync/pfmsync/internal/pfm"
 )
 
 // SyncRun is one sync attempt of a link.
@@ -16,8 +18,8 @@ type SyncRun struct {
 	Trigger    string
 	StartedAt  time.Time
 	FinishedAt *time.Time
-	Outcome    string
-	ErrorClass string
+	Outcome    pfm.SyncOutcome
+	ErrorClass pfm.ErrorClass
 	Error      string
 	Accounts   int
 	Added      int
@@ -51,16 +53,6 @@ type ReconcileResult struct {
 // Repairs is the total number of rows repaired.
 func (r ReconcileResult) Repairs() int { return r.Removed + r.Modified + r.Added }
 
-// Sync run outcomes.
-const (
-	OutcomeSuccess        = "success"
-	OutcomePartial        = "partial"
-	OutcomeSnoozed        = "snoozed"
-	OutcomeFailed         = "failed"
-	OutcomeReauthRequired = "reauth_required"
-	OutcomeSkipped        = "skipped"
-)
-
 // StartSyncRun records the start of a sync attempt and returns its id.
 func (s *Store) StartSyncRun(ctx context.Context, linkID string, jobID int64, attempt int, trigger string) (int64, error) {
 	var id int64
@@ -82,7 +74,7 @@ func (s *Store) FinishSyncRun(ctx context.Context, r SyncRun) error {
 			partial_reason = nullif($10, ''), quarantined = $11, stale_pending_removed = $12, reconciled = $13,
 			reconcile_reason = nullif($14, ''), repaired_removed = $15, repaired_modified = $16, repaired_added = $17
 		WHERE id = $1`,
-		r.ID, r.Outcome, r.ErrorClass, r.Error, r.Accounts, r.Added, r.Modified, r.Removed, r.APICalls,
+		r.ID, string(r.Outcome), string(r.ErrorClass), r.Error, r.Accounts, r.Added, r.Modified, r.Removed, r.APICalls,
 		r.PartialReason, r.Quarantined, r.StalePendingRemoved, r.Reconcile.Ran, r.Reconcile.Reason,
 		r.Reconcile.Removed, r.Reconcile.Modified, r.Reconcile.Added)
 	return translate(err, "finish sync run %d", r.ID)
@@ -123,11 +115,11 @@ func (s *Store) RecordSyncSuccess(ctx context.Context, linkID string, missingSco
 
 // RecordSyncFailure records a failed attempt: the error class and message,
 // one more consecutive failure.
-func (s *Store) RecordSyncFailure(ctx context.Context, linkID, errClass, errMsg string) error {
+func (s *Store) RecordSyncFailure(ctx context.Context, linkID string, errClass pfm.ErrorClass, errMsg string) error {
 	_, err := s.db.Exec(ctx, `
 		UPDATE links SET consecutive_failures = consecutive_failures + 1, last_error_class = nullif($2, ''),
 			last_error = nullif($3, ''), updated_at = now()
-		WHERE id = $1`, linkID, errClass, errMsg)
+		WHERE id = $1`, linkID, string(errClass), errMsg)
 	return translate(err, "record sync failure of link %s", linkID)
 }
 
