@@ -368,15 +368,15 @@ CREATE VIEW reporting.transactions AS
                 CASE
                     WHEN ((lower(btrim(t.category)) = 'income'::text) OR (t.signed_amount = (0)::numeric)) THEN false
                     WHEN (((lower(btrim(t.category)) = ANY (ARRAY[''::text, 'uncategorized'::text, 'transfer'::text, 'payment'::text])) OR (upper(t.type) = 'TRANSFER'::text)) AND (EXISTS ( SELECT 1
-                       FROM ((public.transactions c
-                         JOIN public.accounts ca ON ((ca.id = c.account_id)))
-                         JOIN public.links cl ON ((cl.id = ca.link_id)))
-                      WHERE ((c.removed_at IS NULL) AND ((lower(btrim(c.category)) = ANY (ARRAY['transfer'::text, 'payment'::text])) OR (upper(c.type) = 'TRANSFER'::text)) AND (c.signed_amount = (- t.signed_amount)) AND (c.posted_at >= (((((t.posted_at AT TIME ZONE 'UTC'::text))::date - 3))::timestamp without time zone AT TIME ZONE 'UTC'::text)) AND (c.posted_at < (((((t.posted_at AT TIME ZONE 'UTC'::text))::date + 4))::timestamp without time zone AT TIME ZONE 'UTC'::text)) AND (c.account_id <> t.account_id) AND (lower(btrim(c.category)) <> 'income'::text) AND (cl.app_user_ref = l.app_user_ref))))) THEN true
+                       FROM ((public.links cl
+                         JOIN public.accounts ca ON ((ca.link_id = cl.id)))
+                         JOIN public.transactions c ON ((c.account_id = ca.id)))
+                      WHERE ((cl.app_user_ref = l.app_user_ref) AND (ca.id <> t.account_id) AND (c.removed_at IS NULL) AND ((lower(btrim(c.category)) = ANY (ARRAY['transfer'::text, 'payment'::text])) OR (upper(c.type) = 'TRANSFER'::text)) AND (c.signed_amount = (- t.signed_amount)) AND (c.posted_at >= (((((t.posted_at AT TIME ZONE 'UTC'::text))::date - 3))::timestamp without time zone AT TIME ZONE 'UTC'::text)) AND (c.posted_at < (((((t.posted_at AT TIME ZONE 'UTC'::text))::date + 4))::timestamp without time zone AT TIME ZONE 'UTC'::text)) AND (c.account_id <> t.account_id) AND (lower(btrim(c.category)) <> 'income'::text))))) THEN true
                     WHEN (((lower(btrim(t.category)) = ANY (ARRAY['transfer'::text, 'payment'::text])) OR (upper(t.type) = 'TRANSFER'::text)) AND (EXISTS ( SELECT 1
-                       FROM ((public.transactions c
-                         JOIN public.accounts ca ON ((ca.id = c.account_id)))
-                         JOIN public.links cl ON ((cl.id = ca.link_id)))
-                      WHERE ((c.removed_at IS NULL) AND ((lower(btrim(c.category)) = ANY (ARRAY[''::text, 'uncategorized'::text, 'transfer'::text, 'payment'::text])) OR (upper(c.type) = 'TRANSFER'::text)) AND (c.signed_amount = (- t.signed_amount)) AND (c.posted_at >= (((((t.posted_at AT TIME ZONE 'UTC'::text))::date - 3))::timestamp without time zone AT TIME ZONE 'UTC'::text)) AND (c.posted_at < (((((t.posted_at AT TIME ZONE 'UTC'::text))::date + 4))::timestamp without time zone AT TIME ZONE 'UTC'::text)) AND (c.account_id <> t.account_id) AND (lower(btrim(c.category)) <> 'income'::text) AND (cl.app_user_ref = l.app_user_ref))))) THEN true
+                       FROM ((public.links cl
+                         JOIN public.accounts ca ON ((ca.link_id = cl.id)))
+                         JOIN public.transactions c ON ((c.account_id = ca.id)))
+                      WHERE ((cl.app_user_ref = l.app_user_ref) AND (ca.id <> t.account_id) AND (c.removed_at IS NULL) AND ((lower(btrim(c.category)) = ANY (ARRAY[''::text, 'uncategorized'::text, 'transfer'::text, 'payment'::text])) OR (upper(c.type) = 'TRANSFER'::text)) AND (c.signed_amount = (- t.signed_amount)) AND (c.posted_at >= (((((t.posted_at AT TIME ZONE 'UTC'::text))::date - 3))::timestamp without time zone AT TIME ZONE 'UTC'::text)) AND (c.posted_at < (((((t.posted_at AT TIME ZONE 'UTC'::text))::date + 4))::timestamp without time zone AT TIME ZONE 'UTC'::text)) AND (c.account_id <> t.account_id) AND (lower(btrim(c.category)) <> 'income'::text))))) THEN true
                     WHEN ((t.memo ~ '[0-9]{4}'::text) AND (EXISTS ( SELECT 1
                        FROM (public.accounts oa
                          JOIN public.links ol ON ((ol.id = oa.link_id)))
@@ -549,6 +549,7 @@ COMMENT ON COLUMN reporting.transaction_changes.is_transfer IS 'Current transfer
 
 CREATE FUNCTION reporting.transaction_changes_since(app_user_ref text, after_seq bigint DEFAULT 0, max_rows integer DEFAULT 500) RETURNS SETOF reporting.transaction_changes
     LANGUAGE sql STABLE
+    SET jit TO 'off'
     AS $$
     SELECT *
     FROM reporting.transaction_changes c
@@ -1921,16 +1922,22 @@ CREATE INDEX transaction_changes_user_idx ON public.transaction_changes USING bt
 CREATE INDEX transactions_account_posted_idx ON public.transactions USING btree (account_id, posted_at) WHERE (removed_at IS NULL);
 
 --
+-- Name: transactions_reporting_counterpart_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX transactions_reporting_counterpart_idx ON public.transactions USING btree (account_id, signed_amount, posted_at) WHERE ((removed_at IS NULL) AND ((lower(btrim(category)) = ANY (ARRAY[''::text, 'uncategorized'::text, 'transfer'::text, 'payment'::text])) OR (upper(type) = 'TRANSFER'::text)));
+
+--
+-- Name: transactions_reporting_month_account_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX transactions_reporting_month_account_idx ON public.transactions USING btree (((date_trunc('month'::text, (((posted_at AT TIME ZONE 'UTC'::text))::date)::timestamp without time zone))::date), account_id) WHERE (removed_at IS NULL);
+
+--
 -- Name: transactions_reporting_replaces_idx; Type: INDEX; Schema: public; Owner: -
 --
 
 CREATE INDEX transactions_reporting_replaces_idx ON public.transactions USING btree (account_id, replaces_provider_transaction_id) WHERE ((replaces_provider_transaction_id IS NOT NULL) AND (removed_at IS NULL));
-
---
--- Name: transactions_reporting_transfer_idx; Type: INDEX; Schema: public; Owner: -
---
-
-CREATE INDEX transactions_reporting_transfer_idx ON public.transactions USING btree (signed_amount, posted_at) WHERE ((removed_at IS NULL) AND ((lower(btrim(category)) = ANY (ARRAY['transfer'::text, 'payment'::text])) OR (upper(type) = 'TRANSFER'::text)));
 
 --
 -- Name: accounts accounts_link_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
