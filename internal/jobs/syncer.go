@@ -141,10 +141,13 @@ func (s *Syncer) Sync(ctx context.Context, args SyncArgs, jobID int64, attempt i
 	}
 	started := s.now()
 	run := store.SyncRun{ID: runID, LinkID: link.ID, Trigger: string(args.Trigger)}
-	missing, syncErr := s.syncLink(ctx, link, inst, args.Trigger, &run, logger)
+	obs := &syncObservations{}
+	missing, syncErr := s.syncLink(ctx, link, inst, args.Trigger, &run, obs, logger)
 	run.APICalls = int(calls.Load())
+	run.Quarantined = obs.quarantined
 
 	outcome, class, result := s.classify(syncErr, missing)
+	outcome, class, run.PartialReason = partialReason(outcome, class, obs)
 	run.Outcome, run.ErrorClass = outcome, class
 	if syncErr != nil {
 		run.Error = truncate(syncErr.Error(), 500)
@@ -200,7 +203,7 @@ func (s *Syncer) classify(err error, missing []string) (outcome pfm.SyncOutcome,
 		return pfm.OutcomeSnoozed, pfm.ClassRateLimited, river.JobSnooze(wait)
 	case errors.Is(err, tokenseal.ErrOpen), errors.Is(err, tokenseal.ErrUnknownKey), errors.Is(err, tokenseal.ErrMalformed):
 		return pfm.OutcomeFailed, pfm.ClassTokenUnreadable, err
-	case errors.Is(err, errMalformed):
+	case isMalformed(err):
 		return pfm.OutcomeFailed, pfm.ClassMalformed, err
 	case errors.Is(err, errRepeatedPage):
 		return pfm.OutcomeFailed, pfm.ClassRepeatedPage, err
@@ -233,7 +236,7 @@ func (s *Syncer) Jitter(d time.Duration) time.Duration { return s.jitter(d) }
 
 // syncLink refreshes the token, optionally asks the bank to refresh, and
 // syncs accounts and transactions. It returns the scopes it could not use.
-func (s *Syncer) syncLink(ctx context.Context, link pfm.Link, inst *institutionSlots, trigger Trigger, run *store.SyncRun, logger *slog.Logger) ([]string, error) {
+func (s *Syncer) syncLink(ctx context.Context, link pfm.Link, inst *institutionSlots, trigger Trigger, run *store.SyncRun, obs *syncObservations, logger *slog.Logger) ([]string, error) {
 	tokens := linktoken.NewSource(s.store, s.sealer, inst.Client, link.ID, s.now)
 	// The refresh comes first: a rotated refresh token is committed before
 	// any other call.
@@ -293,7 +296,13 @@ func (s *Syncer) syncLink(ctx context.Context, link pfm.Link, inst *institutionS
 	if err != nil {
 		return missing, err
 	}
-	stored, err := s.store.UpsertAccounts(ctx, link.ID, inputs)
+	// Accounts already closed when first seen are stored too (inactive,
+	// with their history).
+	closedAtLink, err := s.closedAtLink(ctx, session, list.InactivatedAccountIDs, before, logger)
+	if err != nil {
+		return missing, err
+	}
+	stored, err := s.store.UpsertAccounts(ctx, link.ID, append(slices.Clip(inputs), closedAtLink...))
 	if err != nil {
 		return missing, err
 	}
@@ -326,9 +335,21 @@ func (s *Syncer) syncLink(ctx context.Context, link pfm.Link, inst *institutionS
 			targets = append(targets, accountTarget{stored: prev})
 		}
 	}
+	more, err := s.closedTargets(ctx, list.InactivatedAccountIDs, before, closedAtLink, stored)
+	if err != nil {
+		return missing, err
+	}
+	targets = append(targets, more...)
+	if shrunk(before, list) {
+		obs.shrunkCount = true
+	}
 	forbidden := false
 	for _, t := range targets {
+		t.obs = obs
 		counts, err := s.syncTransactions(ctx, session, link, t)
+		if err == nil && t.input.ProviderID != "" && !t.closed {
+			err = s.repairAccount(ctx, session, link, t, run, obs, logger)
+		}
 		run.Added += counts.Added
 		run.Modified += counts.Modified
 		run.Removed += counts.Removed

@@ -40,6 +40,9 @@ const (
 	// ClassMalformed: a record from the bank cannot be stored faithfully
 	// (no id, amount or date).
 	ClassMalformed ErrorClass = "malformed"
+	// ClassQuarantined: the sync stored everything but records it set
+	// aside in quarantine (a partial run, not a failure).
+	ClassQuarantined ErrorClass = "quarantined"
 
 	// ClassTokenUnreadable: the sealed refresh token does not open (key
 	// ring problem).
@@ -60,7 +63,7 @@ const (
 func ErrorClasses() []ErrorClass {
 	return []ErrorClass{
 		ClassUnauthorized, ClassForbidden, ClassNotFound, ClassRateLimited, ClassTransient, ClassPermanent,
-		ClassConsentRevoked, ClassCanceled, ClassRepeatedPage, ClassMalformed,
+		ClassConsentRevoked, ClassCanceled, ClassRepeatedPage, ClassMalformed, ClassQuarantined,
 		ClassTokenUnreadable, ClassInstitutionNotConfigured, ClassLinkGone, ClassInternal, ClassUnknown,
 	}
 }

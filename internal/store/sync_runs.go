@@ -26,7 +26,32 @@ type SyncRun struct {
 	Modified   int
 	Removed    int
 	APICalls   int
+	// PartialReason says why a partial run is partial (forbidden,
+	// quarantined, or both comma-separated).
+	PartialReason string
+	// Quarantined counts bank records set aside in quarantined_records.
+	Quarantined int
+	// StalePendingRemoved counts pending rows tombstoned as stale.
+	StalePendingRemoved int
+	// Reconcile is what the reconciliation pass did, if it ran.
+	Reconcile ReconcileResult
 }
+
+// ReconcileResult is what a reconciliation pass repaired.
+type ReconcileResult struct {
+	// Ran is true when the run included a reconciliation pass; Reason
+	// says why (scheduled, old_pending, repeated_page, shrunk_count).
+	Ran    bool
+	Reason string
+	// Removed, Modified and Added are the repairs: live rows the bank no
+	// longer returns, rows it returns changed, rows the feed never gave.
+	Removed, Modified, Added int
+	// RowsRead counts the stored rows compared; Requests the bank calls.
+	RowsRead, Requests int
+}
+
+// Repairs is the total number of rows repaired.
+func (r ReconcileResult) Repairs() int { return r.Removed + r.Modified + r.Added }
 
 // StartSyncRun records the start of a sync attempt and returns its id.
 func (s *Store) StartSyncRun(ctx context.Context, linkID string, jobID int64, attempt int, trigger string) (int64, error) {
@@ -45,9 +70,13 @@ func (s *Store) StartSyncRun(ctx context.Context, linkID string, jobID int64, at
 func (s *Store) FinishSyncRun(ctx context.Context, r SyncRun) error {
 	_, err := s.db.Exec(ctx, `
 		UPDATE sync_runs SET finished_at = now(), outcome = $2, error_class = nullif($3, ''), error = nullif($4, ''),
-			accounts = $5, transactions_added = $6, transactions_modified = $7, transactions_removed = $8, api_calls = $9
+			accounts = $5, transactions_added = $6, transactions_modified = $7, transactions_removed = $8, api_calls = $9,
+			partial_reason = nullif($10, ''), quarantined = $11, stale_pending_removed = $12, reconciled = $13,
+			reconcile_reason = nullif($14, ''), repaired_removed = $15, repaired_modified = $16, repaired_added = $17
 		WHERE id = $1`,
-		r.ID, string(r.Outcome), string(r.ErrorClass), r.Error, r.Accounts, r.Added, r.Modified, r.Removed, r.APICalls)
+		r.ID, string(r.Outcome), string(r.ErrorClass), r.Error, r.Accounts, r.Added, r.Modified, r.Removed, r.APICalls,
+		r.PartialReason, r.Quarantined, r.StalePendingRemoved, r.Reconcile.Ran, r.Reconcile.Reason,
+		r.Reconcile.Removed, r.Reconcile.Modified, r.Reconcile.Added)
 	return translate(err, "finish sync run %d", r.ID)
 }
 
@@ -56,7 +85,8 @@ func (s *Store) SyncRuns(ctx context.Context, linkID string, limit int) ([]SyncR
 	rows, err := s.db.Query(ctx, `
 		SELECT id, link_id, coalesce(job_id, 0), attempt, trigger, started_at, finished_at, coalesce(outcome, ''),
 			coalesce(error_class, ''), coalesce(error, ''), accounts, transactions_added, transactions_modified,
-			transactions_removed, api_calls
+			transactions_removed, api_calls, coalesce(partial_reason, ''), quarantined, stale_pending_removed,
+			reconciled, coalesce(reconcile_reason, ''), repaired_removed, repaired_modified, repaired_added
 		FROM sync_runs WHERE link_id = $1 ORDER BY started_at DESC, id DESC LIMIT $2`, linkID, limit)
 	if err != nil {
 		return nil, translate(err, "list sync runs of link %s", linkID)
@@ -64,7 +94,9 @@ func (s *Store) SyncRuns(ctx context.Context, linkID string, limit int) ([]SyncR
 	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (SyncRun, error) {
 		var r SyncRun
 		err := row.Scan(&r.ID, &r.LinkID, &r.JobID, &r.Attempt, &r.Trigger, &r.StartedAt, &r.FinishedAt, &r.Outcome,
-			&r.ErrorClass, &r.Error, &r.Accounts, &r.Added, &r.Modified, &r.Removed, &r.APICalls)
+			&r.ErrorClass, &r.Error, &r.Accounts, &r.Added, &r.Modified, &r.Removed, &r.APICalls,
+			&r.PartialReason, &r.Quarantined, &r.StalePendingRemoved, &r.Reconcile.Ran, &r.Reconcile.Reason,
+			&r.Reconcile.Removed, &r.Reconcile.Modified, &r.Reconcile.Added)
 		return r, err
 	})
 	return out, translate(err, "list sync runs of link %s", linkID)

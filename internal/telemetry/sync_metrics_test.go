@@ -64,7 +64,7 @@ func TestSyncVocabularyLabels(t *testing.T) {
 		pfm.ClassUnauthorized: "unauthorized", pfm.ClassForbidden: "forbidden", pfm.ClassNotFound: "not_found",
 		pfm.ClassRateLimited: "rate_limited", pfm.ClassTransient: "transient", pfm.ClassPermanent: "permanent",
 		pfm.ClassConsentRevoked: "consent_revoked", pfm.ClassCanceled: "canceled", pfm.ClassRepeatedPage: "repeated_page",
-		pfm.ClassMalformed: "malformed", pfm.ClassTokenUnreadable: "token_unreadable",
+		pfm.ClassMalformed: "malformed", pfm.ClassQuarantined: "quarantined", pfm.ClassTokenUnreadable: "token_unreadable",
 		pfm.ClassInstitutionNotConfigured: "institution_not_configured", pfm.ClassLinkGone: "link_gone",
 		pfm.ClassInternal: "internal", pfm.ClassUnknown: "unknown",
 	}
