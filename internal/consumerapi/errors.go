@@ -385,6 +385,23 @@ func messagesText(raw json.RawMessage) string {
 // carry a secret goes through a redactor instead.
 func limitText(s string) string { return capText(s, 512) }
 
+// IsAuthFailure reports a refresh (or code exchange) the token endpoint
+// refused with a non-standard authentication answer: a 400 or 401 whose
+// error is neither invalid_grant (that is ErrConsentRevoked) nor a client
+// configuration problem (invalid_client, unauthorized_client). Some
+// providers answer an unknown refresh token with invalid_request or
+// invalid_token; repeated, it means the grant is gone.
+func IsAuthFailure(err error) bool {
+	var ae *APIError
+	if !errors.As(err, &ae) || ae.Endpoint != tokenEndpoint || ae.Kind != KindPermanent {
+		return false
+	}
+	if ae.StatusCode != http.StatusBadRequest && ae.StatusCode != http.StatusUnauthorized {
+		return false
+	}
+	return ae.OAuthError != "invalid_client" && ae.OAuthError != "unauthorized_client"
+}
+
 // RequestIDOf returns the institution's x-request-id carried by err, or "".
 func RequestIDOf(err error) string {
 	var ae *APIError

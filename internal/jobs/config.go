@@ -41,6 +41,10 @@ type SyncConfig struct {
 	Jitter float64
 	// MaxRateLimitSnooze caps a snooze asked for by Retry-After (default 1h).
 	MaxRateLimitSnooze time.Duration
+	// AuthFailureThreshold is how many refreshes in a row may be refused
+	// with a non-standard authentication error before the link moves to
+	// reauth_required (default config.DefaultAuthFailures).
+	AuthFailureThreshold int
 }
 
 // DefaultSyncConfig is the sync configuration of an unconfigured worker:
@@ -68,6 +72,8 @@ func SyncConfigFrom(w config.Worker) SyncConfig {
 		FetchOnScheduled:   w.FetchOnScheduled,
 		FetchMaxWait:       w.FetchMaxWait,
 		JobTimeout:         w.JobTimeout,
+
+		AuthFailureThreshold: w.AuthFailureThreshold,
 	}.withDefaults()
 }
 
@@ -96,6 +102,9 @@ func (c SyncConfig) withDefaults() SyncConfig {
 	}
 	if c.Jitter <= 0 {
 		c.Jitter = 0.1
+	}
+	if c.AuthFailureThreshold <= 0 {
+		c.AuthFailureThreshold = config.DefaultAuthFailures
 	}
 	return c
 }
