@@ -122,6 +122,9 @@ func BankClients(ctx context.Context, cfg config.Config, logger *slog.Logger, tr
 		c, err := consumerapi.New(ctx, consumerapi.Institution{
 			Slug:              in.Slug,
 			BaseURL:           in.BaseURL,
+			Issuer:            in.Issuer,
+			Scopes:            in.Scopes,
+			ClockSkew:         cfg.Link.IDTokenClockSkew,
 			ClientID:          in.ClientID,
 			ClientSecret:      consumerapi.Secret(in.ClientSecret),
 			RedirectURL:       cfg.Link.PublicURL + CallbackPath,

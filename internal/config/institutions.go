@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -20,6 +21,12 @@ type Institution struct {
 	Name string `json:"name"`
 	// BaseURL is the Consumer API base, https://{host}/a/consumer/api/v0.
 	BaseURL string `json:"base_url"`
+	// Issuer is the OpenID issuer, when it is not {base_url}/oidc (an
+	// institution served from another host, or a non-Banno provider).
+	Issuer string `json:"issuer,omitempty"`
+	// Scopes replaces the Banno scopes requested at consent; it must
+	// contain "openid".
+	Scopes []string `json:"scopes,omitempty"`
 	// ClientID is pfmsync's OAuth client id there.
 	ClientID string `json:"client_id"`
 	// ClientSecretEnv names the environment variable holding the secret.
@@ -111,6 +118,20 @@ func (r *reader) completeInstitution(in *Institution) error {
 		errs = append(errs, errors.New("base_url must be an absolute URL like https://host/a/consumer/api/v0"))
 	}
 	in.BaseURL = strings.TrimRight(in.BaseURL, "/")
+	if in.Issuer != "" {
+		if u, err := url.Parse(in.Issuer); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			errs = append(errs, errors.New("issuer must be an absolute URL like https://host/a/consumer/api/v0/oidc"))
+		}
+		in.Issuer = strings.TrimRight(in.Issuer, "/")
+	}
+	if in.Scopes != nil && !slices.Contains(in.Scopes, "openid") {
+		errs = append(errs, errors.New(`scopes must contain "openid"`))
+	}
+	for _, sc := range in.Scopes {
+		if sc == "" || strings.ContainsAny(sc, " \t\n\"\\") {
+			errs = append(errs, fmt.Errorf("scope %q is not a valid scope token", sc))
+		}
+	}
 	if in.ClientID == "" {
 		errs = append(errs, errors.New("client_id is required"))
 	}

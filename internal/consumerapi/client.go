@@ -262,11 +262,12 @@ func (c *Client) attempt(ctx context.Context, r apiRequest, endpoint string) *AP
 	body, readErr := readBody(resp, c.inst.MaxBodyBytes)
 
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		e := &APIError{StatusCode: resp.StatusCode, Endpoint: endpoint}
+		red := c.newRedactor(r.token)
+		e := &APIError{StatusCode: resp.StatusCode, Endpoint: endpoint, RequestID: red.code(requestIDOf(resp.Header))}
 		e.RetryAfter, e.retryAfterSet = parseRetryAfter(resp.Header.Get("Retry-After"), c.now())
 		e.Kind = kindForStatus(resp.StatusCode, e.retryAfterSet)
 		if readErr == nil {
-			e.fillFromBody(body)
+			e.fillFromBody(body, red)
 		}
 		return e
 	}
@@ -275,7 +276,8 @@ func (c *Client) attempt(ctx context.Context, r apiRequest, endpoint string) *AP
 		if errors.Is(readErr, ErrBodyTooLarge) {
 			kind = KindPermanent
 		}
-		return &APIError{Kind: kind, StatusCode: resp.StatusCode, Endpoint: endpoint, Err: readErr}
+		return &APIError{Kind: kind, StatusCode: resp.StatusCode, Endpoint: endpoint, Err: readErr,
+			RequestID: c.newRedactor(r.token).code(requestIDOf(resp.Header))}
 	}
 	if r.decode == nil {
 		return nil
@@ -286,7 +288,9 @@ func (c *Client) attempt(ctx context.Context, r apiRequest, endpoint string) *AP
 		if errors.Is(err, ErrTruncatedBody) {
 			kind = KindTransient
 		}
-		return &APIError{Kind: kind, StatusCode: resp.StatusCode, Endpoint: endpoint, Err: err}
+		red := c.newRedactor(r.token)
+		return &APIError{Kind: kind, StatusCode: resp.StatusCode, Endpoint: endpoint, Err: red.err(err),
+			RequestID: red.code(requestIDOf(resp.Header))}
 	}
 	return nil
 }

@@ -58,6 +58,10 @@ type SyncConfig struct {
 	SuspectPendingAge time.Duration
 	// DisableReconcile turns every reconciliation pass off.
 	DisableReconcile bool
+	// AuthFailureThreshold is how many refreshes in a row may be refused
+	// with a non-standard authentication error before the link moves to
+	// reauth_required (default config.DefaultAuthFailures).
+	AuthFailureThreshold int
 }
 
 // DefaultSyncConfig is the sync configuration of an unconfigured worker:
@@ -85,6 +89,8 @@ func SyncConfigFrom(w config.Worker) SyncConfig {
 		FetchOnScheduled:   w.FetchOnScheduled,
 		FetchMaxWait:       w.FetchMaxWait,
 		JobTimeout:         w.JobTimeout,
+
+		AuthFailureThreshold: w.AuthFailureThreshold,
 	}.withDefaults()
 }
 
@@ -121,6 +127,9 @@ func (c SyncConfig) withDefaults() SyncConfig {
 	}
 	if c.Jitter <= 0 {
 		c.Jitter = 0.1
+	}
+	if c.AuthFailureThreshold <= 0 {
+		c.AuthFailureThreshold = config.DefaultAuthFailures
 	}
 	return c
 }

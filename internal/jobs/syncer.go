@@ -151,6 +151,7 @@ func (s *Syncer) Sync(ctx context.Context, args SyncArgs, jobID int64, attempt i
 	run.Outcome, run.ErrorClass = outcome, class
 	if syncErr != nil {
 		run.Error = truncate(syncErr.Error(), 500)
+		run.RequestID = consumerapi.RequestIDOf(syncErr)
 	}
 	s.bookkeep(ctx, func(ctx context.Context) error { return s.store.FinishSyncRun(ctx, run) })
 	switch outcome {
@@ -175,11 +176,37 @@ func (s *Syncer) Sync(ctx context.Context, args SyncArgs, jobID int64, attempt i
 	case pfm.OutcomeSnoozed:
 		logger.Info("sync snoozed", "error_class", class, "error", run.Error)
 	default:
+		if consumerapi.IsAuthFailure(syncErr) {
+			if s.recordAuthFailure(ctx, link, class, run, syncErr, logger) {
+				result = river.JobCancel(syncErr)
+			}
+			break
+		}
 		s.bookkeep(ctx, func(ctx context.Context) error { return s.store.RecordSyncFailure(ctx, link.ID, class, run.Error) })
-		logger.Warn("sync failed", "error_class", class, "error", run.Error)
+		logger.Warn("sync failed", "error_class", class, "error", run.Error, "request_id", run.RequestID)
 	}
 	s.metrics.SyncFinished(link.InstitutionSlug, outcome, class, s.now().Sub(started), run)
 	return result
+}
+
+// recordAuthFailure counts a refresh refused with a non-standard
+// authentication error; at the threshold the link asks for a new consent.
+// It reports whether the link left the active status.
+func (s *Syncer) recordAuthFailure(ctx context.Context, link pfm.Link, class pfm.ErrorClass, run store.SyncRun, syncErr error, logger *slog.Logger) bool {
+	var moved bool
+	s.bookkeep(ctx, func(ctx context.Context) error {
+		var err error
+		moved, err = s.store.RecordAuthFailure(ctx, link.ID, link.ConsentedAt, s.cfg.AuthFailureThreshold, class, run.Error)
+		return err
+	})
+	if moved {
+		logger.Warn("link needs re-consent: the bank kept refusing the refresh token", "error_class", class,
+			"oauth_error", consumerapi.OAuthErrorOf(syncErr), "threshold", s.cfg.AuthFailureThreshold, "request_id", run.RequestID)
+		return true
+	}
+	logger.Warn("sync failed: refresh refused", "error_class", class, "oauth_error", consumerapi.OAuthErrorOf(syncErr),
+		"error", run.Error, "request_id", run.RequestID)
+	return false
 }
 
 // classify maps a sync error to an outcome, an error class and River's

@@ -52,6 +52,10 @@ const (
 	ClassInstitutionNotConfigured ErrorClass = "institution_not_configured"
 	// ClassLinkGone: the link was deleted while it synced.
 	ClassLinkGone ErrorClass = "link_gone"
+	// ClassJobDiscarded: a sync job used up its attempts (failures or
+	// rescues after a crash) and was discarded; the link was scheduled
+	// again.
+	ClassJobDiscarded ErrorClass = "job_discarded"
 	// ClassInternal: any other failure on pfmsync's side.
 	ClassInternal ErrorClass = "internal"
 	// ClassUnknown stands for a failure recorded without a class (reports
@@ -64,6 +68,6 @@ func ErrorClasses() []ErrorClass {
 	return []ErrorClass{
 		ClassUnauthorized, ClassForbidden, ClassNotFound, ClassRateLimited, ClassTransient, ClassPermanent,
 		ClassConsentRevoked, ClassCanceled, ClassRepeatedPage, ClassMalformed, ClassQuarantined,
-		ClassTokenUnreadable, ClassInstitutionNotConfigured, ClassLinkGone, ClassInternal, ClassUnknown,
+		ClassTokenUnreadable, ClassInstitutionNotConfigured, ClassLinkGone, ClassJobDiscarded, ClassInternal, ClassUnknown,
 	}
 }

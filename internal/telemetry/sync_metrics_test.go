@@ -66,7 +66,7 @@ func TestSyncVocabularyLabels(t *testing.T) {
 		pfm.ClassConsentRevoked: "consent_revoked", pfm.ClassCanceled: "canceled", pfm.ClassRepeatedPage: "repeated_page",
 		pfm.ClassMalformed: "malformed", pfm.ClassQuarantined: "quarantined", pfm.ClassTokenUnreadable: "token_unreadable",
 		pfm.ClassInstitutionNotConfigured: "institution_not_configured", pfm.ClassLinkGone: "link_gone",
-		pfm.ClassInternal: "internal", pfm.ClassUnknown: "unknown",
+		pfm.ClassJobDiscarded: "job_discarded", pfm.ClassInternal: "internal", pfm.ClassUnknown: "unknown",
 	}
 	require.ElementsMatch(t, pfm.SyncOutcomes(), keys(outcomes), "every outcome has its label here")
 	require.ElementsMatch(t, pfm.ErrorClasses(), keys(classes), "every error class has its label here")
