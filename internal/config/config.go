@@ -181,6 +181,12 @@ func Load(getenv func(string) string) (Config, error) {
 		r.fail(EnvRescueAfter, fmt.Sprintf("must exceed %s (%s), or River would rescue jobs that are still running", EnvJobTimeout, cfg.Worker.JobTimeout))
 	}
 	cfg.Institutions = r.institutions()
+	for i := range cfg.Institutions {
+		// One process at the default concurrency can use every slot.
+		if cfg.Institutions[i].MaxConcurrentSyncs == 0 {
+			cfg.Institutions[i].MaxConcurrentSyncs = cfg.Worker.Concurrency
+		}
+	}
 	cfg.Telemetry = r.telemetry()
 	if cfg.TokenKeys != "" && cfg.TokenKeysFile != "" {
 		r.fail(EnvTokenKeys, "and "+EnvTokenKeysFile+" are both set; use one")
