@@ -4,8 +4,9 @@ GO ?= go
 .PHONY: run test test-run sandbox lint fmt bench generate build
 
 ## run: the whole system against the sandbox institution, until Ctrl-C
+##      (RESET=1 drops the demo database and its keys first)
 run:
-	scripts/with-postgres.sh scripts/run.sh
+	RESET=$(RESET) scripts/with-postgres.sh scripts/run.sh
 
 ## test-run: check the run command end to end (start, summary, views, Ctrl-C)
 test-run:

@@ -30,6 +30,17 @@ spending=$(psql "$db" -XAtc "SELECT count(*) FROM reporting.spending_by_category
 echo "reporting views: $accounts accounts, $transactions transactions, $spending category-months"
 [ "$accounts" -gt 0 ] && [ "$transactions" -gt 0 ] && [ "$spending" -gt 0 ] || { echo "the reporting views are empty"; exit 1; }
 grep -q "spending in .* by category" "$log" || { echo "no spending summary printed"; exit 1; }
+grep -q "data runs to" "$log" || { echo "the summary does not say which date its data runs to"; exit 1; }
+
+# The dashboard role the demo prints reads the views, and nothing else.
+reader=$(sed -n "s/.*psql '\(postgres:[^']*\)'.*/\1/p" "$log" | head -1)
+[ -n "$reader" ] || { echo "no reader psql line in the demo's output"; exit 1; }
+readable=$(PGPASSWORD="$(cat .pfmsync-demo/dashboard-password)" psql "$reader" -XAtc "SELECT count(*) FROM reporting.accounts WHERE app_user_ref LIKE 'demo-user-%'")
+[ "$readable" = "$accounts" ] || { echo "the reader sees $readable accounts, want $accounts"; exit 1; }
+if PGPASSWORD="$(cat .pfmsync-demo/dashboard-password)" psql "$reader" -XAtc "SELECT count(*) FROM link_tokens" >/dev/null 2>&1; then
+  echo "the reader can read link_tokens"; exit 1
+fi
+echo "reader role: reads the views, not the tables"
 
 echo "== stopping with Ctrl-C"
 kill -INT -- -"$pid"
@@ -38,7 +49,7 @@ wait "$pid" || status=$?
 trap - EXIT
 tail -5 "$log"
 [ "$status" -eq 0 ] || { echo "make run exited with $status after Ctrl-C"; exit 1; }
-for port in 8080 8081 8082 9091; do
+for port in 8080 8081 8082 8083 9091; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "port $port still open after stop"; exit 1; fi
 done
 echo "run command: ok"

@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -29,6 +30,10 @@ const (
 	clientSecret    = "sandbox-secret"
 	// ReadyLine is printed once everything runs; scripts wait for it.
 	readyLine = "pfmsync is running. Press Ctrl-C to stop."
+	// Files in the state folder.
+	keysFileName = "token-keys"
+	appKeyFile   = "app-key"
+	passwordFile = "dashboard-password"
 )
 
 // options are the command line.
@@ -36,14 +41,24 @@ type options struct {
 	bin, state, database                      string
 	users, linked                             int
 	sandboxAddr, linkAddr, adminAddr, metrics string
+	dashboardAddr                             string
 	syncTimeout                               time.Duration
+	build, reset                              bool
+	// connectUser is set by the connect-url subcommand.
+	connectUser string
 }
+
+const usage = `usage: demo [flags]              run the demo until Ctrl-C
+       demo [flags] connect-url USER  print a fresh connect URL for app user USER`
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
 	var o options
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprintln(stderr, usage); fs.PrintDefaults() }
 	fs.StringVar(&o.bin, "bin", "bin", "folder holding the sandbox, linkserver and worker binaries")
+	fs.BoolVar(&o.build, "build", false, "build the binaries into -bin first (after checking the ports are free)")
+	fs.BoolVar(&o.reset, "reset", false, "drop the demo database and its keys first, and start afresh")
 	fs.StringVar(&o.state, "state", ".pfmsync-demo", "folder for the demo's keys and process logs")
 	fs.StringVar(&o.database, "database", "pfmsync_demo", "database created (if missing) for the demo")
 	fs.IntVar(&o.users, "users", 5, "demo users the sandbox offers")
@@ -51,13 +66,20 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.sandboxAddr, "sandbox-addr", "127.0.0.1:8080", "sandbox institution listener")
 	fs.StringVar(&o.linkAddr, "link-addr", "127.0.0.1:8081", "link server listener")
 	fs.StringVar(&o.adminAddr, "admin-addr", "127.0.0.1:8082", "link server admin listener (status page, metrics)")
+	fs.StringVar(&o.dashboardAddr, "dashboard-addr", "127.0.0.1:8083", "reference dashboard listener (when the dashboard is built)")
 	fs.StringVar(&o.metrics, "metrics-addr", "127.0.0.1:9091", "worker metrics listener")
 	fs.DurationVar(&o.syncTimeout, "sync-timeout", 3*time.Minute, "how long to wait for the first syncs")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
-	if fs.NArg() > 0 {
-		return o, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	switch rest := fs.Args(); {
+	case len(rest) == 0:
+	case rest[0] == "connect-url" && len(rest) == 2 && strings.TrimSpace(rest[1]) != "":
+		o.connectUser = rest[1]
+	case rest[0] == "connect-url":
+		return o, errors.New("connect-url takes one app user, e.g. `demo connect-url demo-user-9`")
+	default:
+		return o, fmt.Errorf("unexpected arguments: %v\n%s", rest, usage)
 	}
 	if o.linked < 1 || o.linked > o.users {
 		return o, fmt.Errorf("-link must be between 1 and -users (%d)", o.users)
@@ -70,16 +92,36 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
+	if o.connectUser != "" {
+		return printConnectURL(stdout, o)
+	}
 	adminURL := firstSet(getenv("PFMSYNC_DATABASE_URL"), getenv("DATABASE_URL"), "postgres://postgres@127.0.0.1:5432/postgres")
 	dbURL, err := withDatabase(adminURL, o.database)
 	if err != nil {
 		return err
 	}
-	created, err := store.EnsureDatabase(ctx, adminURL, o.database)
+	withDashboard := dashboardAvailable(o)
+	if err := checkPorts(o, withDashboard); err != nil {
+		return err
+	}
+	if o.build {
+		if err := build(ctx, o.bin, withDashboard, stdout, stderr); err != nil {
+			return err
+		}
+	}
+	if o.reset {
+		if err := reset(ctx, stdout, adminURL, o); err != nil {
+			return err
+		}
+	}
+	created, err := ensureDatabase(ctx, adminURL, o.database)
 	if err != nil {
 		return fmt.Errorf("prepare the demo database (is PostgreSQL running? `make run` finds or starts one): %w", err)
 	}
 	fmt.Fprintf(stdout, "database %s %s\n", o.database, map[bool]string{true: "created", false: "reused"}[created])
+	if err := checkKeysMatchDatabase(ctx, o, dbURL); err != nil {
+		return err
+	}
 
 	logs := filepath.Join(o.state, "logs")
 	if err := os.MkdirAll(logs, 0o700); err != nil {
@@ -89,19 +131,27 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
+	readerPassword, err := dashboardPassword(o.state)
+	if err != nil {
+		return err
+	}
+	names := []string{"sandbox", "linkserver", "worker"}
+	if withDashboard {
+		names = append(names, "dashboard")
+	}
 	bins := map[string]string{}
-	for _, name := range []string{"sandbox", "linkserver", "worker"} {
+	for _, name := range names {
 		p, err := filepath.Abs(filepath.Join(o.bin, name))
 		if err != nil {
 			return err
 		}
 		if _, err := os.Stat(p); err != nil {
-			return fmt.Errorf("binary %s not found (build with `go build -o %s/ ./cmd/...`, or run `make run`): %w", p, o.bin, err)
+			return fmt.Errorf("binary %s not found (pass -build, or run `make run`): %w", p, err)
 		}
 		bins[name] = p
 	}
 
-	sandboxURL, linkURL := "http://"+o.sandboxAddr, "http://"+o.linkAddr
+	sandboxURL, linkURL, dashboardURL := "http://"+o.sandboxAddr, "http://"+o.linkAddr, "http://"+o.dashboardAddr
 	institutions, _ := json.Marshal([]map[string]any{{
 		"slug": institutionSlug, "name": "Sandbox Community Bank", "base_url": sandboxURL + "/a/consumer/api/v0",
 		"client_id": clientID, "client_secret_env": "SANDBOX_CLIENT_SECRET",
@@ -120,6 +170,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		"PFMSYNC_WORKER_CONCURRENCY=4",
 		"PFMSYNC_SCHEDULE_EVERY=15s",
 	)
+	if withDashboard {
+		env = append(env, "PFMSYNC_DASHBOARD_URL="+dashboardURL)
+	}
 
 	var running []*process
 	defer func() {
@@ -129,8 +182,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			}
 		}
 	}()
-	start := func(name string, args []string, ready string) (*process, error) {
-		p, err := startProcess(logs, name, bins[name], args, env)
+	start := func(name string, args, extraEnv []string, ready string) (*process, error) {
+		p, err := startProcess(logs, name, bins[name], args, append(slices.Clip(env), extraEnv...))
 		if err != nil {
 			return nil, err
 		}
@@ -143,18 +196,41 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprintf(stdout, "started %-10s (log %s)\n", name, p.logPath)
 		return p, nil
 	}
+	// The sandbox's data runs to today (UTC midnight): the same data all
+	// day, so restarting the demo does not reshuffle what was synced.
+	dataStart := time.Now().UTC().Truncate(24 * time.Hour)
 	if _, err := start("sandbox", []string{
-		"-addr", o.sandboxAddr, "-users", fmt.Sprint(o.users), "-seed", "1",
+		"-addr", o.sandboxAddr, "-users", fmt.Sprint(o.users), "-seed", "1", "-start", dataStart.Format(time.RFC3339),
 		"-client-id", clientID, "-client-secret", clientSecret, "-redirect-uri", linkURL + "/link/callback", "-log-format", "json",
-	}, sandboxURL+"/a/consumer/api/v0/oidc/.well-known/openid-configuration"); err != nil {
+	}, nil, sandboxURL+"/a/consumer/api/v0/oidc/.well-known/openid-configuration"); err != nil {
 		return err
 	}
-	if _, err := start("linkserver", nil, linkURL+"/healthz"); err != nil {
+	if _, err := start("linkserver", nil, nil, linkURL+"/healthz"); err != nil {
 		return err
 	}
-	worker, err := start("worker", nil, "")
+	// The link server has migrated the database: pfm_reader exists.
+	if err := ensureDashboardRole(ctx, adminURL, o.database, readerPassword); err != nil {
+		return err
+	}
+	readerURL, err := asRole(dbURL, dashboardRole, "")
 	if err != nil {
 		return err
+	}
+	worker, err := start("worker", nil, nil, "")
+	if err != nil {
+		return err
+	}
+	if withDashboard {
+		readerWithPassword, err := asRole(dbURL, dashboardRole, readerPassword)
+		if err != nil {
+			return err
+		}
+		if _, err := start("dashboard", nil, []string{
+			"PFMSYNC_DASHBOARD_ADDR=" + o.dashboardAddr,
+			"PFMSYNC_DASHBOARD_DATABASE_URL=" + readerWithPassword,
+		}, dashboardURL+"/healthz"); err != nil {
+			return err
+		}
 	}
 
 	pool, err := pgxpool.New(ctx, dbURL)
@@ -180,22 +256,36 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	if err := printSummary(ctx, stdout, st, users, clock); err != nil {
+	if err := printSummary(ctx, stdout, pool, users, clock); err != nil {
 		return err
 	}
-
-	visitor, err := linkserver.SignLinkToken(appKey, linkserver.LinkClaims{Audience: linkserver.AudienceLink, AppUser: "demo-visitor", Expiry: time.Now().Add(time.Hour)})
+	apiToken, err := linkserver.SignLinkToken(appKey, linkserver.LinkClaims{Audience: linkserver.AudienceAPI, AppUser: users[0], Expiry: time.Now().Add(24 * time.Hour)})
 	if err != nil {
 		return err
 	}
+	visitor, err := connectURL(appKey, linkURL, "demo-visitor")
+	if err != nil {
+		return err
+	}
+	passwordPath := filepath.Join(o.state, passwordFile)
 	fmt.Fprintf(stdout, "\nOpen in a browser:\n")
-	fmt.Fprintf(stdout, "  connect a bank (valid 1 h):  %s/link?%s\n", linkURL, url.Values{"token": {visitor}}.Encode())
-	fmt.Fprintf(stdout, "    log in at the sandbox as user4 or user5, password %q\n", "sandbox")
+	if withDashboard {
+		fmt.Fprintf(stdout, "  dashboard:                   %s/?%s\n", dashboardURL, url.Values{"user": {users[0]}}.Encode())
+	}
+	fmt.Fprintf(stdout, "  connect a bank (valid 1 h):  %s\n", visitor)
+	fmt.Fprintf(stdout, "    log in at the sandbox as user%d … user%d, password %q\n", min(o.linked+1, o.users), o.users, "sandbox")
 	fmt.Fprintf(stdout, "  status page and job queue:   http://%s/\n", o.adminAddr)
 	fmt.Fprintf(stdout, "  metrics:                     http://%s/metrics and http://%s/metrics\n", o.adminAddr, o.metrics)
 	fmt.Fprintf(stdout, "  sandbox institution admin:   %s/sandbox/\n", sandboxURL)
 	fmt.Fprintf(stdout, "  database:                    %s\n", redact(dbURL))
-	fmt.Fprintf(stdout, "  process logs:                %s\n\n", logs)
+	fmt.Fprintf(stdout, "  process logs:                %s\n", logs)
+	fmt.Fprintf(stdout, "\nCopy and paste:\n")
+	fmt.Fprintf(stdout, "  # SQL as the dashboard role %s (reads the reporting views only; docs/sql.md)\n", dashboardRole)
+	fmt.Fprintf(stdout, "  PGPASSWORD=\"$(cat %s)\" psql '%s' -c 'SELECT * FROM reporting.accounts'\n", shellQuote(passwordPath), readerURL)
+	fmt.Fprintf(stdout, "  # the link API as %s (token valid 24 h; docs/linkserver.md)\n", users[0])
+	fmt.Fprintf(stdout, "  curl -s -H 'Authorization: Bearer %s' %s/api/links\n", apiToken, linkURL)
+	fmt.Fprintf(stdout, "  # a fresh connect URL for another app user\n")
+	fmt.Fprintf(stdout, "  bin/demo -state %s -link-addr %s connect-url demo-user-9\n\n", shellQuote(o.state), o.linkAddr)
 	fmt.Fprintln(stdout, readyLine)
 
 	for _, p := range running {
@@ -284,24 +374,24 @@ func sandboxClock(ctx context.Context, sandboxURL string) (time.Time, error) {
 // folder, creating them on first use: the demo database keeps sealed tokens
 // between runs, so the keys must persist too. They are for local use only.
 func demoSecrets(state string) (keysFile string, appKey []byte, err error) {
-	keysFile = filepath.Join(state, "token-keys")
+	keysFile = filepath.Join(state, keysFileName)
 	if _, err := os.Stat(keysFile); errors.Is(err, os.ErrNotExist) {
 		line := "demo-1:" + tokenseal.GenerateKey() + "\n"
 		if err := os.WriteFile(keysFile, []byte("# local demo key ring; never use in production\n"+line), 0o600); err != nil {
 			return "", nil, fmt.Errorf("write %s: %w", keysFile, err)
 		}
 	}
-	appKeyFile := filepath.Join(state, "app-key")
-	if _, err := os.Stat(appKeyFile); errors.Is(err, os.ErrNotExist) {
+	appKeyPath := filepath.Join(state, appKeyFile)
+	if _, err := os.Stat(appKeyPath); errors.Is(err, os.ErrNotExist) {
 		b := make([]byte, 32)
 		_, _ = rand.Read(b)
-		if err := os.WriteFile(appKeyFile, []byte(base64.RawURLEncoding.EncodeToString(b)), 0o600); err != nil {
-			return "", nil, fmt.Errorf("write %s: %w", appKeyFile, err)
+		if err := os.WriteFile(appKeyPath, []byte(base64.RawURLEncoding.EncodeToString(b)), 0o600); err != nil {
+			return "", nil, fmt.Errorf("write %s: %w", appKeyPath, err)
 		}
 	}
-	appKey, err = os.ReadFile(appKeyFile)
+	appKey, err = os.ReadFile(appKeyPath)
 	if err != nil {
-		return "", nil, fmt.Errorf("read %s: %w", appKeyFile, err)
+		return "", nil, fmt.Errorf("read %s: %w", appKeyPath, err)
 	}
 	return keysFile, []byte(strings.TrimSpace(string(appKey))), nil
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/pfmsync/pfmsync/internal/config"
 	"github.com/pfmsync/pfmsync/internal/consumerapi"
 	"github.com/pfmsync/pfmsync/internal/linkserver"
+	"github.com/pfmsync/pfmsync/internal/linktoken"
 	"github.com/pfmsync/pfmsync/internal/logging"
 	"github.com/pfmsync/pfmsync/internal/statuspage"
 	"github.com/pfmsync/pfmsync/internal/store"
@@ -320,7 +321,7 @@ func resealTokens(ctx context.Context, getenv func(string) string, stdout, stder
 	}
 	defer e.close(ctx)
 	sealer := e.sealer
-	rep, err := linkserver.ResealTokens(ctx, e.store, sealer, batch, e.logger)
+	rep, err := linktoken.ResealAll(ctx, e.store, sealer, batch, e.logger)
 	fmt.Fprintf(stdout, "re-sealed %d tokens under key %s; %d changed meanwhile (already current); %d could not be opened\n",
 		rep.Resealed, sealer.CurrentKeyID(), rep.Changed, rep.Failed)
 	if err != nil {

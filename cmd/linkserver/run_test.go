@@ -21,6 +21,8 @@ import (
 
 	"github.com/pfmsync/pfmsync/internal/consumerapi"
 	"github.com/pfmsync/pfmsync/internal/linkserver"
+	"github.com/pfmsync/pfmsync/internal/linktoken"
+	"github.com/pfmsync/pfmsync/internal/pfm"
 	"github.com/pfmsync/pfmsync/internal/sandbox"
 	"github.com/pfmsync/pfmsync/internal/sandbox/authserver"
 	"github.com/pfmsync/pfmsync/internal/sandbox/bank"
@@ -205,7 +207,9 @@ func (b *testBundle) link(t *testing.T, user string) {
 	post.Body.Close()
 	require.Equal(t, http.StatusSeeOther, post.StatusCode)
 	cb, body := get(t, post.Header.Get("Location"))
-	require.Equal(t, http.StatusOK, cb.StatusCode, body)
+	require.Equal(t, http.StatusSeeOther, cb.StatusCode, body)
+	done, body := get(t, b.public+cb.Header.Get("Location"))
+	require.Equal(t, http.StatusOK, done.StatusCode, body)
 	require.Contains(t, body, `id="linked"`)
 }
 
@@ -336,7 +340,7 @@ func TestRunResealTokens(t *testing.T) {
 	require.Equal(t, "v1", keyID)
 	v1, err := tokenseal.ParseKeyRing("v1:" + key("v1"))
 	require.NoError(t, err)
-	refreshToken, err := tokenseal.New(v1).Open(ctx, sealed, tokenseal.Context{Purpose: tokenseal.PurposeRefreshToken, Subject: linkID})
+	refreshToken, err := linktoken.Open(ctx, tokenseal.New(v1), pfm.SealedToken{LinkID: linkID, Sealed: sealed})
 	require.NoError(t, err)
 
 	// Rotate: v2 becomes current, v1 stays to open old tokens.
@@ -354,7 +358,7 @@ func TestRunResealTokens(t *testing.T) {
 	// v2 alone opens it now, to the same token, which the bank accepts.
 	v2, err := tokenseal.ParseKeyRing("v2:" + key("v2"))
 	require.NoError(t, err)
-	got, err := tokenseal.New(v2).Open(ctx, sealed, tokenseal.Context{Purpose: tokenseal.PurposeRefreshToken, Subject: linkID})
+	got, err := linktoken.Open(ctx, tokenseal.New(v2), pfm.SealedToken{LinkID: linkID, Sealed: sealed})
 	require.NoError(t, err)
 	require.Equal(t, refreshToken, got)
 	client, err := consumerapi.New(ctx, consumerapi.Institution{

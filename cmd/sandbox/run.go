@@ -147,7 +147,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (fl
 	fs.IntVar(&f.historyDays, "history-days", 730, "days of history before the clock's start")
 	fs.IntVar(&f.futureDays, "future-days", 365, "days of data generated after the start, revealed as the clock advances")
 	fs.Float64Var(&f.density, "density", 1.0, "transaction volume multiplier (1.0 is a typical household)")
-	fs.StringVar(&f.start, "start", "", "the data clock's start, RFC 3339 (default 2026-01-15T12:00:00Z)")
+	fs.StringVar(&f.start, "start", "", "the data clock's start, RFC 3339, for data that never changes (default: the current hour, UTC)")
 	fs.StringVar(&f.clientID, "client-id", defaultClientID, "registered OAuth client id")
 	fs.StringVar(&f.clientSecret, "client-secret", defaultClientSecret, "registered OAuth client secret")
 	fs.Var(&f.redirectURIs, "redirect-uri", "registered redirect URI (repeatable; default "+strings.Join(defaultRedirectURIs, " and ")+")")

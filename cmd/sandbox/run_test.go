@@ -114,3 +114,25 @@ func TestBehaviourFlags(t *testing.T) {
 		require.Error(t, err, "%v", args)
 	}
 }
+
+func TestStartFlag(t *testing.T) {
+	t.Parallel()
+	getenv := func(string) string { return "" }
+	f, err := parseFlags([]string{"-start", "2025-06-01T08:30:00Z"}, getenv, io.Discard)
+	require.NoError(t, err)
+	opts, err := f.options(nil)
+	require.NoError(t, err)
+	require.Equal(t, time.Date(2025, 6, 1, 8, 30, 0, 0, time.UTC), opts.Bank.Start.UTC())
+
+	// Without -start the bank picks the current hour.
+	f, err = parseFlags(nil, getenv, io.Discard)
+	require.NoError(t, err)
+	opts, err = f.options(nil)
+	require.NoError(t, err)
+	require.True(t, opts.Bank.Start.IsZero())
+
+	f, err = parseFlags([]string{"-start", "June 1"}, getenv, io.Discard)
+	require.NoError(t, err)
+	_, err = f.options(nil)
+	require.ErrorContains(t, err, "-start")
+}

@@ -23,13 +23,6 @@ const (
 	AccountTypeUnknown      AccountType = "Unknown"
 )
 
-// IsLiability reports whether amounts of this account type are inverted:
-// for Debt and Line of Credit a positive balance is money owed and a
-// positive transaction amount raises the amount owed.
-func (t AccountType) IsLiability() bool {
-	return t == AccountTypeDebt || t == AccountTypeLineOfCredit
-}
-
 // Known reports whether t is one of the documented account types.
 func (t AccountType) Known() bool {
 	switch t {
@@ -62,8 +55,9 @@ type AccountInstitution struct {
 //
 // Sign convention of Balance (and AvailableBalance): for deposit accounts a
 // positive balance is money the user has; for Debt and Line of Credit
-// accounts a positive balance is money the user owes. [Account.NetBalance]
-// gives the user's perspective for every type.
+// accounts a positive balance is money the user owes. The client keeps
+// values as sent; pfmsync's sign rule (the user's perspective) is applied
+// by the sync when it stores them.
 type Account struct {
 	ID string `json:"id"`
 	// Name is trimmed of surrounding whitespace (Raw keeps the original).
@@ -102,15 +96,6 @@ func (a *Account) UnmarshalJSON(b []byte) error {
 	a.Name = strings.TrimSpace(a.Name)
 	a.Raw = append(json.RawMessage(nil), b...)
 	return nil
-}
-
-// NetBalance is the balance from the user's perspective: positive is an
-// asset, negative a debt (Debt and Line of Credit balances are negated).
-func (a *Account) NetBalance() Decimal {
-	if a.AccountType.IsLiability() {
-		return a.Balance.Neg()
-	}
-	return a.Balance
 }
 
 // AccountList is the response of GET /users/{userId}/accounts.

@@ -26,8 +26,8 @@
 //
 // A [Session] makes calls for one user with a [TokenSource] (a 401 renews
 // the access token and retries once): [Session.Profile], [Session.Accounts],
-// [Session.Account], [Session.Transactions] and the page iterator
-// [Session.TransactionPages], [Session.Fetch] and [Session.WaitForTask].
+// [Session.Account], [Session.Transactions] (one page; the caller moves
+// the offset), [Session.Fetch] and [Session.WaitForTask].
 // Idempotent GETs are retried on transient failures with jittered
 // exponential backoff, honouring Retry-After up to a cap.
 //

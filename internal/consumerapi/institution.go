@@ -125,9 +125,6 @@ type Institution struct {
 	// ClockSkew is the tolerance applied to ID token exp and iat.
 	// Default 60s (Banno's example allows 300s).
 	ClockSkew time.Duration
-	// PageSize is the limit the transaction page iterator sends when the
-	// query sets none. Default and maximum 500.
-	PageSize int
 	// TaskWait bounds the total time WaitForTask spends long-polling.
 	// Default 60s.
 	TaskWait time.Duration
@@ -178,9 +175,6 @@ func (inst Institution) WithDefaults() Institution {
 	setDefault(&inst.Retry.MaxDelay, 10*time.Second)
 	setDefault(&inst.Retry.MaxRetryAfter, 30*time.Second)
 	setDefault(&inst.ClockSkew, 60*time.Second)
-	if inst.PageSize == 0 {
-		inst.PageSize = maxTransactionsLimit
-	}
 	setDefault(&inst.TaskWait, 60*time.Second)
 	setDefault(&inst.TaskPollInterval, time.Second)
 	return inst
@@ -252,9 +246,6 @@ func (inst Institution) Validate() error {
 	}
 	if inst.Retry.MaxAttempts < 1 {
 		add("retry max attempts must be at least 1")
-	}
-	if inst.PageSize < 1 || inst.PageSize > maxTransactionsLimit {
-		add("page size must be between 1 and %d", maxTransactionsLimit)
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("institution %q: %w", inst.Slug, err)

@@ -22,7 +22,6 @@ func TestInstitutionDefaults(t *testing.T) {
 	require.Equal(t, []string{ClaimInstitutionID}, inst.IDTokenClaims)
 	require.Equal(t, AuthClientSecretPost, inst.TokenAuth)
 	require.Equal(t, int64(32<<20), inst.MaxBodyBytes)
-	require.Equal(t, 500, inst.PageSize)
 	require.Equal(t, 4, inst.Retry.MaxAttempts)
 	require.Equal(t, 30*time.Second, inst.HTTPTimeout)
 	require.Greater(t, inst.ResponseHeaderTimeout, 7*time.Second, "longer than the task long-poll")
@@ -48,7 +47,6 @@ func TestInstitutionValidate(t *testing.T) {
 		}, ""},
 		{"relative redirect", func(i *Institution) { i.RedirectURL = "/callback" }, "redirect URL"},
 		{"no openid", func(i *Institution) { i.Scopes = []string{ScopeAccounts} }, `must contain "openid"`},
-		{"limit too large", func(i *Institution) { i.PageSize = 501 }, "page size"},
 		{"unknown auth", func(i *Institution) { i.TokenAuth = "private_key_jwt" }, "token auth"},
 		{"negative burst", func(i *Institution) { i.Burst = -1 }, "burst"},
 	}

@@ -7,12 +7,9 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -364,121 +361,6 @@ func TestTokenEndpointErrors(t *testing.T) {
 			}
 		})
 	}
-}
-
-func TestRefreshingTokenSource(t *testing.T) {
-	t.Parallel()
-
-	newBank := func(t *testing.T) (*fakeBank, *atomic.Int32) {
-		bank := newFakeBank(t)
-		var n atomic.Int32
-		bank.handle(tokenRoute, func(w http.ResponseWriter, r *http.Request) {
-			require.NoError(t, r.ParseForm())
-			i := n.Add(1)
-			require.Equal(t, fmt.Sprintf("refresh-%d", i), r.PostForm.Get("refresh_token"), "always the latest refresh token")
-			writeJSON(w, http.StatusOK, tokenJSON(t, map[string]any{
-				"access_token":  fmt.Sprintf("access-%d", i+1),
-				"refresh_token": fmt.Sprintf("refresh-%d", i+1),
-			}))
-		})
-		bank.handle(accountsRoute, func(w http.ResponseWriter, r *http.Request) {
-			if r.Header.Get("Authorization") == "Bearer revoked-access" {
-				w.WriteHeader(http.StatusUnauthorized)
-				return
-			}
-			writeFixture(t, w, http.StatusOK, "accounts.json")
-		})
-		return bank, &n
-	}
-
-	t.Run("persist before use", func(t *testing.T) {
-		t.Parallel()
-		bank, _ := newBank(t)
-		c := bank.newClient(t)
-		var persisted []Secret
-		ts := c.NewRefreshingTokenSource("refresh-1", func(ctx context.Context, tok *Tokens) error {
-			require.NoError(t, ctx.Err())
-			require.True(t, tok.Rotated)
-			persisted = append(persisted, tok.RefreshToken)
-			require.Equal(t, 1, bank.hitCount(tokenRoute))
-			require.Zero(t, bank.hitCount(accountsRoute), "persisted before any API call")
-			return nil
-		})
-		_, err := c.Session(testUserID, ts).Accounts(context.Background())
-		require.NoError(t, err)
-		require.Equal(t, []Secret{"refresh-2"}, persisted)
-		require.Equal(t, Secret("refresh-2"), ts.RefreshToken())
-
-		// A second call reuses the access token.
-		_, err = c.Session(testUserID, ts).Accounts(context.Background())
-		require.NoError(t, err)
-		require.Equal(t, 1, bank.hitCount(tokenRoute))
-	})
-
-	t.Run("401 refreshes once and retries", func(t *testing.T) {
-		t.Parallel()
-		bank, _ := newBank(t)
-		c := bank.newClient(t)
-		ts := c.NewRefreshingTokenSource("refresh-1", nil)
-		ts.SetAccessToken("revoked-access", time.Now().Add(5*time.Minute))
-		_, err := c.Session(testUserID, ts).Accounts(context.Background())
-		require.NoError(t, err)
-		require.Equal(t, 1, bank.hitCount(tokenRoute))
-		require.Equal(t, 2, bank.hitCount(accountsRoute))
-	})
-
-	t.Run("persist failure withholds the token until persisted", func(t *testing.T) {
-		t.Parallel()
-		bank, _ := newBank(t)
-		c := bank.newClient(t)
-		fail := true
-		var persisted []Secret
-		ts := c.NewRefreshingTokenSource("refresh-1", func(_ context.Context, tok *Tokens) error {
-			if fail {
-				return errors.New("database down")
-			}
-			persisted = append(persisted, tok.RefreshToken)
-			return nil
-		})
-		_, err := ts.AccessToken(context.Background())
-		require.ErrorContains(t, err, "database down")
-		fail = false
-		tok, err := ts.AccessToken(context.Background())
-		require.NoError(t, err)
-		require.Equal(t, Secret("access-2"), tok)
-		require.Equal(t, []Secret{"refresh-2"}, persisted)
-		require.Equal(t, 1, bank.hitCount(tokenRoute), "no second refresh: the rotated token was kept")
-	})
-
-	t.Run("concurrent callers share one refresh", func(t *testing.T) {
-		t.Parallel()
-		bank, _ := newBank(t)
-		c := bank.newClient(t)
-		ts := c.NewRefreshingTokenSource("refresh-1", nil)
-		var wg sync.WaitGroup
-		for range 8 {
-			wg.Go(func() {
-				tok, err := ts.AccessToken(context.Background())
-				require.NoError(t, err)
-				require.Equal(t, Secret("access-2"), tok)
-			})
-		}
-		wg.Wait()
-		require.Equal(t, 1, bank.hitCount(tokenRoute))
-	})
-
-	t.Run("invalid_grant surfaces as consent revoked", func(t *testing.T) {
-		t.Parallel()
-		bank := newFakeBank(t)
-		bank.handle(tokenRoute, func(w http.ResponseWriter, r *http.Request) {
-			writeFixture(t, w, http.StatusBadRequest, "oauth_invalid_grant.json")
-		})
-		c := bank.newClient(t)
-		ts := c.NewRefreshingTokenSource("refresh-1", nil)
-		_, err := c.Session(testUserID, ts).Accounts(context.Background())
-		require.ErrorIs(t, err, ErrConsentRevoked)
-		require.Equal(t, 1, bank.hitCount(tokenRoute))
-	})
 }
 
 func TestRevoke(t *testing.T) {

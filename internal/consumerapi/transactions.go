@@ -115,8 +115,8 @@ type Transaction struct {
 	AccountID string `json:"accountId"`
 	// Amount follows the account's convention: for deposit accounts
 	// positive is money in; for Debt and Line of Credit accounts it is
-	// inverted (a purchase is positive: it raises the amount owed). See
-	// [Transaction.Inflow].
+	// inverted (a purchase is positive: it raises the amount owed). The
+	// client keeps it as sent.
 	Amount Decimal `json:"amount"`
 	// Currency is ISO 4217, e.g. "USD".
 	Currency   string  `json:"currency"`
@@ -169,16 +169,6 @@ func decodeTransaction(raw json.RawMessage, t *Transaction) error {
 
 // IsPending reports whether the transaction has not posted yet.
 func (t *Transaction) IsPending() bool { return t.PendingStatus.IsPending() }
-
-// Inflow is the amount from the user's perspective, for an account of type
-// accountType: positive is money in for every account type (Debt and Line
-// of Credit amounts are negated).
-func (t *Transaction) Inflow(accountType AccountType) Decimal {
-	if accountType.IsLiability() {
-		return t.Amount.Neg()
-	}
-	return t.Amount
-}
 
 // TransactionsAccount is the account summary a transactions page carries.
 type TransactionsAccount struct {

@@ -64,7 +64,7 @@ func TestSessionTransactions(t *testing.T) {
 	pending := page.Transactions[4]
 	require.True(t, pending.IsPending())
 	require.False(t, pending.RunningBalance.Valid(), "null running balance")
-	require.Equal(t, "-18.99", pending.Inflow(page.Account.AccountType).String())
+	require.Equal(t, "-18.99", pending.Amount.String())
 }
 
 func TestTransactionsCreditCardSign(t *testing.T) {
@@ -79,8 +79,7 @@ func TestTransactionsCreditCardSign(t *testing.T) {
 	at := page.Account.AccountType
 	require.Equal(t, AccountTypeLineOfCredit, at)
 	require.Equal(t, "64.2500", page.Transactions[0].Amount.String(), "a purchase raises the amount owed")
-	require.Equal(t, "-64.2500", page.Transactions[0].Inflow(at).String(), "and is money out for the user")
-	require.Equal(t, "500.00", page.Transactions[1].Inflow(at).String(), "a payment is money in")
+	require.Equal(t, "-500.00", page.Transactions[1].Amount.String(), "a payment lowers it")
 }
 
 func TestTransactionsEmptyForms(t *testing.T) {
@@ -167,131 +166,26 @@ func TestTransactionQueryRefusedClientSide(t *testing.T) {
 			require.ErrorIs(t, err, tt.target)
 			require.ErrorIs(t, err, ErrInvalidQuery)
 			require.True(t, IsPermanent(err))
-
-			var pages int
-			for page, err := range s.TransactionPages(context.Background(), testAccount, tt.q) {
-				require.Nil(t, page)
-				require.ErrorIs(t, err, tt.target)
-				pages++
-			}
-			require.Equal(t, 1, pages, "the error is yielded once")
 			require.Zero(t, bank.totalHits(), "refused before any request")
 		})
 	}
 }
 
-func TestTransactionPagesPagination(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		name        string
-		total       int
-		limit       int // requested; 0 = default page size
-		serverCap   int // the institution's own cap, reported as limit
-		wantPages   []int
-		wantOffsets []int
-	}{
-		{"1234 rows in 3 pages", 1234, 0, 0, []int{500, 500, 234}, []int{0, 500, 1000}},
-		{"exactly 1000 rows needs an empty page", 1000, 0, 0, []int{500, 500, 0}, []int{0, 500, 1000}},
-		{"exactly 500 rows", 500, 0, 0, []int{500, 0}, []int{0, 500}},
-		{"no rows", 0, 0, 0, []int{0}, []int{0}},
-		{"short first page", 42, 0, 0, []int{42}, []int{0}},
-		{"smaller requested limit", 250, 100, 0, []int{100, 100, 50}, []int{0, 100, 200}},
-		{"server caps the limit", 600, 500, 250, []int{250, 250, 100}, []int{0, 250, 500}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			bank := newFakeBank(t)
-			bank.handle(transactionsRoute, func(w http.ResponseWriter, r *http.Request) {
-				offset, err := strconv.Atoi(r.URL.Query().Get("offset"))
-				require.NoError(t, err)
-				limit, err := strconv.Atoi(r.URL.Query().Get("limit"))
-				require.NoError(t, err)
-				require.LessOrEqual(t, limit, 500)
-				if tt.serverCap > 0 {
-					limit = min(limit, tt.serverCap)
-				}
-				n := max(0, min(limit, tt.total-offset))
-				writeJSON(w, http.StatusOK, transactionsBody(t, offset, n, limit))
-			})
-			c := bank.newClient(t)
-			s := c.Session(testUserID, StaticToken(testAccess))
-
-			var sizes []int
-			seen := map[string]bool{}
-			for page, err := range s.TransactionPages(context.Background(), testAccount, TransactionQuery{Limit: tt.limit}) {
-				require.NoError(t, err)
-				sizes = append(sizes, len(page.Transactions))
-				for _, tx := range page.Transactions {
-					require.False(t, seen[tx.ID], "duplicate %s", tx.ID)
-					seen[tx.ID] = true
-				}
-			}
-			require.Equal(t, tt.wantPages, sizes)
-			require.Len(t, seen, tt.total, "every row exactly once")
-			var offsets []int
-			for _, q := range bank.queriesOf(transactionsRoute) {
-				v, err := url.ParseQuery(q)
-				require.NoError(t, err)
-				o, err := strconv.Atoi(v.Get("offset"))
-				require.NoError(t, err)
-				offsets = append(offsets, o)
-			}
-			require.Equal(t, tt.wantOffsets, offsets)
-		})
-	}
-}
-
-func TestTransactionPagesStopsAtError(t *testing.T) {
+func TestTruncatedPageIsRetriedThenTransient(t *testing.T) {
 	t.Parallel()
 	bank := newFakeBank(t)
 	bank.handle(transactionsRoute, func(w http.ResponseWriter, r *http.Request) {
 		offset, _ := strconv.Atoi(r.URL.Query().Get("offset"))
-		if offset == 500 {
-			body := transactionsBody(t, offset, 500, 500)
-			writeJSON(w, http.StatusOK, body[:len(body)/2]) // valid HTTP, JSON cut short
-			return
-		}
-		writeJSON(w, http.StatusOK, transactionsBody(t, offset, 500, 500))
+		body := transactionsBody(t, offset, 500, 500)
+		writeJSON(w, http.StatusOK, body[:len(body)/2]) // valid HTTP, JSON cut short
 	})
 	c := bank.newClient(t)
 
-	var pages, errs int
-	for page, err := range c.Session(testUserID, StaticToken(testAccess)).TransactionPages(context.Background(), testAccount, TransactionQuery{}) {
-		if err != nil {
-			errs++
-			require.Nil(t, page, "no partial page")
-			require.ErrorIs(t, err, ErrTruncatedBody)
-			require.True(t, IsTransient(err))
-			continue
-		}
-		require.Len(t, page.Transactions, 500)
-		pages++
-	}
-	require.Equal(t, 1, pages)
-	require.Equal(t, 1, errs)
-	require.Equal(t, 1+3, bank.hitCount(transactionsRoute), "the truncated page was retried up to MaxAttempts")
-}
-
-func TestTransactionPagesRepeatedPage(t *testing.T) {
-	t.Parallel()
-	bank := newFakeBank(t)
-	bank.handle(transactionsRoute, func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, transactionsBody(t, 0, 500, 500)) // ignores offset
-	})
-	c := bank.newClient(t)
-	var pages int
-	var lastErr error
-	for page, err := range c.Session(testUserID, StaticToken(testAccess)).TransactionPages(context.Background(), testAccount, TransactionQuery{}) {
-		if err != nil {
-			lastErr = err
-			break
-		}
-		require.NotNil(t, page)
-		pages++
-	}
-	require.Equal(t, 1, pages)
-	require.ErrorIs(t, lastErr, ErrMalformedBody)
+	page, err := c.Session(testUserID, StaticToken(testAccess)).Transactions(context.Background(), testAccount, TransactionQuery{Offset: 500, Limit: 500})
+	require.Nil(t, page, "no partial page")
+	require.ErrorIs(t, err, ErrTruncatedBody)
+	require.True(t, IsTransient(err))
+	require.Equal(t, 3, bank.hitCount(transactionsRoute), "the truncated page was tried MaxAttempts times")
 }
 
 func TestTransactionPageTooLong(t *testing.T) {
@@ -303,18 +197,4 @@ func TestTransactionPageTooLong(t *testing.T) {
 	c := bank.newClient(t)
 	_, err := c.Session(testUserID, StaticToken(testAccess)).Transactions(context.Background(), testAccount, TransactionQuery{Limit: 10})
 	require.ErrorIs(t, err, ErrMalformedBody)
-}
-
-func TestAllTransactions(t *testing.T) {
-	t.Parallel()
-	bank := newFakeBank(t)
-	bank.handle(transactionsRoute, func(w http.ResponseWriter, r *http.Request) {
-		offset, _ := strconv.Atoi(r.URL.Query().Get("offset"))
-		writeJSON(w, http.StatusOK, transactionsBody(t, offset, max(0, min(500, 700-offset)), 500))
-	})
-	c := bank.newClient(t)
-	all, err := c.Session(testUserID, StaticToken(testAccess)).AllTransactions(context.Background(), testAccount, TransactionQuery{})
-	require.NoError(t, err)
-	require.Len(t, all.Transactions, 700)
-	require.Equal(t, "tx-000699", all.Transactions[699].ID)
 }

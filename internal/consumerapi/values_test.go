@@ -128,17 +128,3 @@ func TestInstantAndDateJSON(t *testing.T) {
 	var i Instant
 	require.Error(t, json.Unmarshal([]byte(`1700000000`), &i))
 }
-
-func TestAccountTypeSigns(t *testing.T) {
-	t.Parallel()
-	for _, at := range []AccountType{AccountTypeDebt, AccountTypeLineOfCredit} {
-		require.True(t, at.IsLiability())
-	}
-	for _, at := range []AccountType{AccountTypeDeposit, AccountTypeInvestment, AccountTypeBillPay, AccountTypeOther, AccountTypeUnknown, "Something New"} {
-		require.False(t, at.IsLiability())
-	}
-	tx := Transaction{Amount: MustParseDecimal("25.10")}
-	require.Equal(t, "25.10", tx.Inflow(AccountTypeDeposit).String())
-	require.Equal(t, "-25.10", tx.Inflow(AccountTypeDebt).String())
-	require.False(t, (&Transaction{}).Inflow(AccountTypeDebt).Valid())
-}

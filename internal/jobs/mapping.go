@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/pfmsync/pfmsync/internal/consumerapi"
+	"github.com/pfmsync/pfmsync/internal/pfm"
 	"github.com/pfmsync/pfmsync/internal/store"
 )
 
@@ -102,8 +103,9 @@ func accountInput(a consumerapi.Account, newer map[string]balanceReading) (store
 	return in, nil
 }
 
-// transactionInput maps a transaction of an account of type accountType.
-func transactionInput(t consumerapi.Transaction, accountType consumerapi.AccountType) (store.TransactionInput, error) {
+// transactionInput maps a transaction of an account of type accountType
+// (Banno's accountType, which decides the sign rule: pfm.UserSign).
+func transactionInput(t consumerapi.Transaction, accountType string) (store.TransactionInput, error) {
 	posted := t.DatePosted.Time
 	if posted.IsZero() {
 		posted = t.Date.Time
@@ -114,7 +116,7 @@ func transactionInput(t consumerapi.Transaction, accountType consumerapi.Account
 	in := store.TransactionInput{
 		ProviderID:     t.ID,
 		Amount:         t.Amount.String(),
-		SignedAmount:   t.Inflow(accountType).String(),
+		SignedAmount:   userPerspective(t.Amount, accountType).String(),
 		Currency:       t.Currency,
 		PostedAt:       posted,
 		Pending:        t.IsPending(),
@@ -141,6 +143,15 @@ func transactionInput(t consumerapi.Transaction, accountType consumerapi.Account
 		in.ProviderUpdatedAt = &u
 	}
 	return in, nil
+}
+
+// userPerspective applies the sign rule to an amount or balance the bank
+// reports for an account of type accountType: money in and assets positive.
+func userPerspective(d consumerapi.Decimal, accountType string) consumerapi.Decimal {
+	if pfm.UserSign(accountType) < 0 {
+		return d.Neg()
+	}
+	return d
 }
 
 func cleanMemo(t consumerapi.Transaction) string {

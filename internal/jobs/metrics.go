@@ -3,6 +3,7 @@ package jobs
 import (
 	"time"
 
+	"github.com/pfmsync/pfmsync/internal/pfm"
 	"github.com/pfmsync/pfmsync/internal/store"
 )
 
@@ -10,7 +11,7 @@ import (
 // with OpenTelemetry.
 type Metrics interface {
 	// SyncFinished is called once per sync attempt.
-	SyncFinished(institution, outcome, errorClass string, d time.Duration, run store.SyncRun)
+	SyncFinished(institution string, outcome pfm.SyncOutcome, errorClass pfm.ErrorClass, d time.Duration, run store.SyncRun)
 	// SlotWaitSnoozed is called when a sync found no free slot for its
 	// institution and was snoozed.
 	SlotWaitSnoozed(institution string)
@@ -21,6 +22,7 @@ type Metrics interface {
 // noMetrics discards everything.
 type noMetrics struct{}
 
-func (noMetrics) SyncFinished(string, string, string, time.Duration, store.SyncRun) {}
-func (noMetrics) SlotWaitSnoozed(string)                                            {}
-func (noMetrics) LinksScheduled(int, int, int, time.Duration)                       {}
+func (noMetrics) SyncFinished(string, pfm.SyncOutcome, pfm.ErrorClass, time.Duration, store.SyncRun) {
+}
+func (noMetrics) SlotWaitSnoozed(string)                      {}
+func (noMetrics) LinksScheduled(int, int, int, time.Duration) {}

@@ -14,7 +14,6 @@ import (
 	"github.com/pfmsync/pfmsync/internal/jobs"
 	"github.com/pfmsync/pfmsync/internal/pfm"
 	"github.com/pfmsync/pfmsync/internal/sandbox"
-	"github.com/pfmsync/pfmsync/internal/store"
 	"github.com/pfmsync/pfmsync/internal/synctest"
 )
 
@@ -32,6 +31,7 @@ func TestSyncMatchesGroundTruthAsTheBankChanges(t *testing.T) {
 	require.True(t, l.NextSyncAt.After(time.Now().Add(5*time.Hour)), "next sync a sync interval away")
 	firstAdded := b.count(t, `SELECT count(*) FROM transaction_changes WHERE link_id = $1 AND change = 'added'`, link.ID)
 	require.Equal(t, b.count(t, `SELECT count(*) FROM transactions t JOIN accounts a ON a.id = t.account_id WHERE a.link_id = $1`, link.ID), firstAdded)
+	requireSignRule(t, b, link)
 
 	// A re-sync with nothing changed writes no transaction rows.
 	before := b.count(t, `SELECT count(*) FROM transaction_changes`)
@@ -41,7 +41,7 @@ func TestSyncMatchesGroundTruthAsTheBankChanges(t *testing.T) {
 	require.Equal(t, maxUpdated, b.count(t, `SELECT count(*) FROM transactions WHERE updated_at > now() - interval '1 hour'`))
 	runs, err := b.Store.SyncRuns(context.Background(), link.ID, 1)
 	require.NoError(t, err)
-	require.Equal(t, store.OutcomeSuccess, runs[0].Outcome)
+	require.Equal(t, pfm.OutcomeSuccess, runs[0].Outcome)
 	require.Zero(t, runs[0].Added+runs[0].Modified+runs[0].Removed)
 	require.Positive(t, runs[0].APICalls)
 
@@ -105,11 +105,11 @@ func TestRevokedConsentNeedsReauthWithoutRetries(t *testing.T) {
 	require.Equal(t, "cancelled", b.waitJob(t, b.enqueue(t, worker, link.ID, jobs.TriggerManual), time.Minute))
 	l := b.linkRow(t, link.ID)
 	require.Equal(t, pfm.LinkReauthRequired, l.Status)
-	require.Equal(t, "consent_revoked", l.LastErrorClass)
+	require.Equal(t, pfm.ClassConsentRevoked, l.LastErrorClass)
 	require.Nil(t, l.NextSyncAt)
 	runs, err := b.Store.SyncRuns(context.Background(), link.ID, 1)
 	require.NoError(t, err)
-	require.Equal(t, store.OutcomeReauthRequired, runs[0].Outcome)
+	require.Equal(t, pfm.OutcomeReauthRequired, runs[0].Outcome)
 	// Nothing already stored is lost.
 	require.Equal(t, stored, b.count(t, `SELECT count(*) FROM transactions`))
 
@@ -140,7 +140,7 @@ func TestPartialConsentSyncsWhatIsGranted(t *testing.T) {
 	require.Zero(t, b.count(t, `SELECT count(*) FROM transactions`))
 	runs, err := b.Store.SyncRuns(context.Background(), link.ID, 1)
 	require.NoError(t, err)
-	require.Equal(t, store.OutcomePartial, runs[0].Outcome)
+	require.Equal(t, pfm.OutcomePartial, runs[0].Outcome)
 }
 
 func TestFaultyBankEventuallyExactWithoutDuplicates(t *testing.T) {
@@ -191,9 +191,9 @@ func TestRateLimitedSyncSnoozesAndHonoursTheRate(t *testing.T) {
 	require.NoError(t, err)
 	require.GreaterOrEqual(t, len(runs), 2)
 	last, first := runs[0], runs[len(runs)-1]
-	require.Equal(t, store.OutcomeSnoozed, first.Outcome)
-	require.Equal(t, "rate_limited", first.ErrorClass)
-	require.Equal(t, store.OutcomeSuccess, last.Outcome)
+	require.Equal(t, pfm.OutcomeSnoozed, first.Outcome)
+	require.Equal(t, pfm.ClassRateLimited, first.ErrorClass)
+	require.Equal(t, pfm.OutcomeSuccess, last.Outcome)
 	require.GreaterOrEqual(t, last.StartedAt.Sub(*first.FinishedAt), 2*time.Second, "the snooze honoured Retry-After")
 	// Snoozes are not failures.
 	require.Zero(t, b.linkRow(t, link.ID).ConsecutiveFailures)
@@ -285,4 +285,32 @@ func TestSyncSurvivesACappedPageSizeAndAResumedBackfill(t *testing.T) {
 	require.Zero(t, b.linkRow(t, link.ID).ConsecutiveFailures)
 	// The same sync also caught up with what changed meanwhile.
 	b.requireMatchesTruth(t, link, 1)
+}
+
+// requireSignRule checks the stored user-perspective amounts and the
+// schema's is_liability against pfm's sign rule, on every account type the
+// link has (the sandbox serves deposit, credit card and loan accounts).
+func requireSignRule(t *testing.T, b *testBundle, link pfm.Link) {
+	t.Helper()
+	rows, err := b.Pool.Query(context.Background(), `
+		SELECT a.account_type, a.is_liability, bool_and(t.signed_amount = t.amount), bool_and(t.signed_amount = -t.amount)
+		FROM transactions t JOIN accounts a ON a.id = t.account_id
+		WHERE a.link_id = $1 AND t.amount <> 0 GROUP BY 1, 2`, link.ID)
+	require.NoError(t, err)
+	defer rows.Close()
+	liabilities := 0
+	for rows.Next() {
+		var typ string
+		var liability, same, negated bool
+		require.NoError(t, rows.Scan(&typ, &liability, &same, &negated))
+		require.Equal(t, pfm.IsLiability(typ), liability, "accounts.is_liability of %q", typ)
+		if pfm.UserSign(typ) < 0 {
+			liabilities++
+			require.True(t, negated, "signed amounts of %q accounts are negated", typ)
+		} else {
+			require.True(t, same, "signed amounts of %q accounts are as sent", typ)
+		}
+	}
+	require.NoError(t, rows.Err())
+	require.Positive(t, liabilities, "the link has a liability account")
 }

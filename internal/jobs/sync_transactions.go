@@ -2,6 +2,9 @@ package jobs
 
 import (
 	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
 	"time"
 
 	"github.com/pfmsync/pfmsync/internal/consumerapi"
@@ -35,14 +38,34 @@ func (t accountTarget) newlyRemoved(ids []string) (fresh []string, unmark func()
 	}
 }
 
-func (t accountTarget) accountType() consumerapi.AccountType {
+// accountType is the account's type as listed, or for an account the bank
+// has just inactivated a type with the sign rule its stored row recorded.
+func (t accountTarget) accountType() string {
 	if t.input.Type != "" {
-		return consumerapi.AccountType(t.input.Type)
+		return t.input.Type
 	}
 	if t.stored.IsLiability {
-		return consumerapi.AccountType("Debt")
+		return pfm.AccountTypeDebt
 	}
-	return consumerapi.AccountType("Deposit")
+	return "Deposit"
+}
+
+// errRepeatedPage marks a transactions page that repeats the previous one:
+// the bank ignores offset, and reading on would never end.
+var errRepeatedPage = errors.New("the bank returned the previous transactions page again (offset ignored?)")
+
+// pageFingerprint identifies a page by its transaction ids, in order.
+type pageFingerprint [sha256.Size]byte
+
+func fingerprint(page *consumerapi.TransactionPage) pageFingerprint {
+	h := sha256.New()
+	for _, tx := range page.Transactions {
+		h.Write([]byte(tx.ID))
+		h.Write([]byte{0})
+	}
+	var f pageFingerprint
+	h.Sum(f[:0])
+	return f
 }
 
 // syncTransactions brings one account's transactions up to date.
@@ -164,15 +187,26 @@ func (s *Syncer) readPages(ctx context.Context, session *consumerapi.Session, t 
 	q consumerapi.TransactionQuery, finish func(tx *store.Store, maxSeen *time.Time) error) (store.WriteCounts, error) {
 	var total store.WriteCounts
 	var maxSeen *time.Time
+	var prev pageFingerprint
 	for offset, step := 0, 0; ; offset += step {
 		q.Offset, q.Limit = offset, s.cfg.PageSize
 		page, err := session.Transactions(ctx, t.stored.ProviderID, q)
 		if err != nil {
 			return total, err
 		}
+		// Consecutive pages share PageOverlap rows, but a page is never
+		// the previous one again once offset moved past it: a bank that
+		// ignores offset would otherwise be read until the job times out.
+		if len(page.Transactions) > 0 {
+			f := fingerprint(page)
+			if offset > 0 && f == prev {
+				return total, fmt.Errorf("read transactions of account %s at offset %d: %w", t.stored.ID, offset, errRepeatedPage)
+			}
+			prev = f
+		}
 		accountType := t.accountType()
 		if page.Account != nil && page.Account.AccountType != "" {
-			accountType = page.Account.AccountType
+			accountType = string(page.Account.AccountType)
 		}
 		inputs := make([]store.TransactionInput, 0, len(page.Transactions))
 		for _, tx := range page.Transactions {

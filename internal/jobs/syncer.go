@@ -13,6 +13,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/pfmsync/pfmsync/internal/consumerapi"
+	"github.com/pfmsync/pfmsync/internal/linktoken"
 	"github.com/pfmsync/pfmsync/internal/pfm"
 	"github.com/pfmsync/pfmsync/internal/store"
 	"github.com/pfmsync/pfmsync/internal/tokenseal"
@@ -126,15 +127,6 @@ func afterPause(d time.Duration) time.Duration {
 	return d + time.Duration(rand.Int64N(int64(spread)))
 }
 
-// Error classes recorded on links and sync runs besides the client's.
-const (
-	classInternal       = "internal"
-	classTokenUnusable  = "token_unreadable"
-	classUnknownInst    = "institution_not_configured"
-	classConsentRevoked = "consent_revoked"
-	classMalformed      = "malformed"
-)
-
 // Sync runs one attempt of a link's sync and returns what River should do:
 // nil (done), a JobSnooze (rate limited or no free slot), a JobCancel
 // (consent revoked, link gone or not active: never retried), or an error
@@ -156,7 +148,9 @@ func (s *Syncer) Sync(ctx context.Context, args SyncArgs, jobID int64, attempt i
 	if inst == nil {
 		// Configuration may be fixed by a redeploy: retry with backoff.
 		msg := "institution " + link.InstitutionSlug + " is not configured in this worker"
-		s.bookkeep(ctx, func(ctx context.Context) error { return s.store.RecordSyncFailure(ctx, link.ID, classUnknownInst, msg) })
+		s.bookkeep(ctx, func(ctx context.Context) error {
+			return s.store.RecordSyncFailure(ctx, link.ID, pfm.ClassInstitutionNotConfigured, msg)
+		})
 		return errors.New(msg)
 	}
 	if paused := inst.pausedFor(); paused > 0 {
@@ -192,17 +186,17 @@ func (s *Syncer) Sync(ctx context.Context, args SyncArgs, jobID int64, attempt i
 	}
 	s.bookkeep(ctx, func(ctx context.Context) error { return s.store.FinishSyncRun(ctx, run) })
 	switch outcome {
-	case store.OutcomeSuccess, store.OutcomePartial:
+	case pfm.OutcomeSuccess, pfm.OutcomePartial:
 		next := s.now().Add(link.SyncInterval + s.jitter(link.SyncInterval))
 		s.bookkeep(ctx, func(ctx context.Context) error { return s.store.RecordSyncSuccess(ctx, link.ID, missing, next) })
 		logger.Info("link synced", "outcome", outcome, "accounts", run.Accounts, "added", run.Added,
 			"modified", run.Modified, "removed", run.Removed, "api_calls", run.APICalls, "missing_scopes", missing,
 			"duration", s.now().Sub(started).Round(time.Millisecond))
-	case store.OutcomeReauthRequired:
+	case pfm.OutcomeReauthRequired:
 		var changed bool
 		s.bookkeep(ctx, func(ctx context.Context) error {
 			var err error
-			changed, err = s.store.MarkReauthRequired(ctx, link.ID, link.ConsentedAt, classConsentRevoked, "the bank refused the refresh token: the user must consent again")
+			changed, err = s.store.MarkReauthRequired(ctx, link.ID, link.ConsentedAt, pfm.ClassConsentRevoked, "the bank refused the refresh token: the user must consent again")
 			return err
 		})
 		if changed {
@@ -210,7 +204,7 @@ func (s *Syncer) Sync(ctx context.Context, args SyncArgs, jobID int64, attempt i
 		} else {
 			logger.Info("refresh refused, but the user consented again meanwhile: the link stays active", "error_class", class)
 		}
-	case store.OutcomeSnoozed:
+	case pfm.OutcomeSnoozed:
 		logger.Info("sync snoozed", "error_class", class, "error", run.Error)
 	default:
 		s.bookkeep(ctx, func(ctx context.Context) error { return s.store.RecordSyncFailure(ctx, link.ID, class, run.Error) })
@@ -224,34 +218,33 @@ func (s *Syncer) Sync(ctx context.Context, args SyncArgs, jobID int64, attempt i
 // instruction.
 // paused is what remains of the institution's pause: a rate-limited sync
 // runs again after it.
-func (s *Syncer) classify(err error, missing []string, paused time.Duration) (outcome, class string, result error) {
+func (s *Syncer) classify(err error, missing []string, paused time.Duration) (outcome pfm.SyncOutcome, class pfm.ErrorClass, result error) {
 	switch {
 	case err == nil && len(missing) > 0:
-		return store.OutcomePartial, "forbidden", nil
+		return pfm.OutcomePartial, pfm.ClassForbidden, nil
 	case err == nil:
-		return store.OutcomeSuccess, "", nil
+		return pfm.OutcomeSuccess, "", nil
 	case consumerapi.IsConsentRevoked(err):
-		return store.OutcomeReauthRequired, classConsentRevoked, river.JobCancel(err)
+		return pfm.OutcomeReauthRequired, pfm.ClassConsentRevoked, river.JobCancel(err)
 	case errors.Is(err, errLinkGone):
-		return store.OutcomeSkipped, "link_gone", river.JobCancel(err)
+		return pfm.OutcomeSkipped, pfm.ClassLinkGone, river.JobCancel(err)
 	case consumerapi.IsRateLimited(err):
 		wait, ok := consumerapi.RetryAfter(err)
 		if !ok || wait <= 0 {
 			wait = 30 * time.Second
 		}
 		wait = afterPause(min(max(wait, paused), s.cfg.MaxRateLimitSnooze))
-		return store.OutcomeSnoozed, "rate_limited", river.JobSnooze(wait)
+		return pfm.OutcomeSnoozed, pfm.ClassRateLimited, river.JobSnooze(wait)
 	case errors.Is(err, tokenseal.ErrOpen), errors.Is(err, tokenseal.ErrUnknownKey), errors.Is(err, tokenseal.ErrMalformed):
-		return store.OutcomeFailed, classTokenUnusable, err
+		return pfm.OutcomeFailed, pfm.ClassTokenUnreadable, err
 	case errors.Is(err, errMalformed):
-		return store.OutcomeFailed, classMalformed, err
+		return pfm.OutcomeFailed, pfm.ClassMalformed, err
+	case errors.Is(err, errRepeatedPage):
+		return pfm.OutcomeFailed, pfm.ClassRepeatedPage, err
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		return store.OutcomeFailed, "canceled", err
+		return pfm.OutcomeFailed, pfm.ClassCanceled, err
 	}
-	if k := consumerapi.Classify(err); k != consumerapi.KindUnknown {
-		return store.OutcomeFailed, k.String(), err
-	}
-	return store.OutcomeFailed, classInternal, err
+	return pfm.OutcomeFailed, ErrorClassOf(err), err
 }
 
 // bookkeep runs a datastore write that must happen even when the job's
@@ -278,7 +271,7 @@ func (s *Syncer) Jitter(d time.Duration) time.Duration { return s.jitter(d) }
 // syncLink refreshes the token, optionally asks the bank to refresh, and
 // syncs accounts and transactions. It returns the scopes it could not use.
 func (s *Syncer) syncLink(ctx context.Context, link pfm.Link, inst *institutionSlots, trigger Trigger, run *store.SyncRun, logger *slog.Logger) ([]string, error) {
-	tokens := &linkTokens{store: s.store, sealer: s.sealer, client: inst.Client, linkID: link.ID, now: s.now}
+	tokens := linktoken.NewSource(s.store, s.sealer, inst.Client, link.ID, s.now)
 	// The refresh comes first: a rotated refresh token is committed before
 	// any other call.
 	if _, err := tokens.AccessToken(ctx); err != nil {
@@ -288,8 +281,8 @@ func (s *Syncer) syncLink(ctx context.Context, link pfm.Link, inst *institutionS
 		return nil, err
 	}
 	granted := link.GrantedScopes
-	if len(tokens.granted) > 0 {
-		granted = tokens.granted
+	if g := tokens.GrantedScopes(); len(g) > 0 {
+		granted = g
 	}
 	var missing []string
 	for _, scope := range []string{consumerapi.ScopeAccounts, consumerapi.ScopeTransactions} {
@@ -313,7 +306,7 @@ func (s *Syncer) syncLink(ctx context.Context, link pfm.Link, inst *institutionS
 		default:
 			// The refresh at the bank is an optimisation; the data it
 			// already has is still worth syncing.
-			logger.Warn("data refresh at the bank failed; syncing what it has", "error_class", consumerapi.Classify(err).String(), "error", err)
+			logger.Warn("data refresh at the bank failed; syncing what it has", "error_class", ErrorClassOf(err), "error", err)
 		}
 	}
 

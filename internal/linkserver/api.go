@@ -13,9 +13,9 @@ import (
 
 	"github.com/pfmsync/pfmsync/internal/consumerapi"
 	"github.com/pfmsync/pfmsync/internal/jobs"
+	"github.com/pfmsync/pfmsync/internal/linktoken"
 	"github.com/pfmsync/pfmsync/internal/pfm"
 	"github.com/pfmsync/pfmsync/internal/store"
-	"github.com/pfmsync/pfmsync/internal/tokenseal"
 )
 
 // apiTimeout bounds one API request (an unlink revokes at the institution).
@@ -68,7 +68,7 @@ type LinkView struct {
 	MissingScopes  []string        `json:"missing_scopes"`
 	LastSyncAt     *time.Time      `json:"last_sync_at"`
 	LastAttemptAt  *time.Time      `json:"last_attempt_at"`
-	LastErrorClass string          `json:"last_error_class,omitempty"`
+	LastErrorClass pfm.ErrorClass  `json:"last_error_class,omitempty"`
 	NextSyncAt     *time.Time      `json:"next_sync_at"`
 	CreatedAt      time.Time       `json:"created_at"`
 	ConsentedAt    time.Time       `json:"consented_at"`
@@ -283,19 +283,17 @@ func (s *Server) revokeLinkToken(ctx context.Context, log *slog.Logger, link pfm
 	in := s.bySlug[link.InstitutionSlug]
 	if in == nil {
 		log.Warn("cannot revoke: the institution is no longer configured")
-		return "failed", "institution_not_configured"
+		return "failed", string(pfm.ClassInstitutionNotConfigured)
 	}
-	plain, err := s.sealer.Open(ctx, t.Sealed, tokenseal.Context{Purpose: tokenseal.PurposeRefreshToken, Subject: link.ID})
+	secret, err := linktoken.Open(ctx, s.sealer, t)
 	if err != nil {
 		log.Error("cannot revoke: the sealed token does not open", "key_id", t.KeyID, "error", err)
-		return "failed", "token_unreadable"
+		return "failed", string(pfm.ClassTokenUnreadable)
 	}
-	secret := consumerapi.Secret(plain)
-	clear(plain)
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), revokeTimeout)
 	defer cancel()
 	if err := in.Client.Revoke(rctx, secret, consumerapi.HintRefreshToken); err != nil {
-		class := consumerapi.Classify(err).String()
+		class := string(jobs.ErrorClassOf(err))
 		log.Warn("revocation at the institution failed; unlinking anyway", "error_class", class, "error", err)
 		return "failed", class
 	}
@@ -339,7 +337,24 @@ func readJSON(r *http.Request, v any) error {
 	if err := dec.Decode(v); err != nil {
 		return errors.New("the body must be a JSON object with known fields")
 	}
+	if _, err := dec.Token(); err != io.EOF {
+		return errors.New("the body must hold one JSON object and nothing after it")
+	}
 	return nil
+}
+
+// methodNotAllowed answers a known API path with another method: 405, as
+// JSON like every API error.
+func methodNotAllowed(allow string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", allow)
+		writeJSON(w, http.StatusMethodNotAllowed, apiError{Error: "method_not_allowed", Message: r.Method + " is not allowed here; use " + allow})
+	})
+}
+
+// apiNotFound answers an unknown API path: 404, as JSON.
+func apiNotFound(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusNotFound, apiError{Error: "not_found", Message: "no such API endpoint"})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -49,15 +49,24 @@ func (s *Server) setBindingCookie(w http.ResponseWriter, stateHash []byte, value
 	})
 }
 
-// browserMatches reports whether the request carries the binding cookie of
-// the consent request with this state hash, and clears the cookie.
-func (s *Server) browserMatches(w http.ResponseWriter, r *http.Request, stateHash, want []byte) bool {
+// clearBindingCookie removes the binding cookie of a state hash and
+// returns the value the browser presented ("" when absent).
+func (s *Server) clearBindingCookie(w http.ResponseWriter, r *http.Request, stateHash []byte) string {
 	name := bindingCookieName(stateHash)
 	http.SetCookie(w, &http.Cookie{Name: name, Value: "", Path: CallbackPath, MaxAge: -1, HttpOnly: true, Secure: isHTTPS(s.publicURL), SameSite: http.SameSiteLaxMode})
 	c, err := r.Cookie(name)
-	if err != nil || len(want) == 0 {
+	if err != nil {
+		return ""
+	}
+	return c.Value
+}
+
+// bindingMatches reports whether a presented binding value hashes to the
+// one stored with the consent request.
+func bindingMatches(value string, want []byte) bool {
+	if value == "" || len(want) == 0 {
 		return false
 	}
-	got := sha256.Sum256([]byte(c.Value))
+	got := sha256.Sum256([]byte(value))
 	return subtle.ConstantTimeCompare(got[:], want) == 1
 }

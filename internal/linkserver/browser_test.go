@@ -67,7 +67,8 @@ func TestBrowser(t *testing.T) {
 		linkID := run(t, ctx, chromedp.AttributeValue(css("#result"), "data-link-id")).Value
 		location := run(t, ctx, chromedp.Location())
 		require.Contains(t, text, "is connected")
-		require.Contains(t, location, b.url+CallbackPath)
+		require.Contains(t, location, b.url+DonePath+"?r=")
+		require.NotContains(t, location, "code=")
 
 		link, err := b.store.Link(context.Background(), linkID)
 		require.NoError(t, err)

@@ -133,8 +133,26 @@ func TestCallbackReplayedState(t *testing.T) {
 	b := setup(t)
 	cb := b.authorize(t, b.start(t, b.linkToken(t, "app-user-x")), 1, "allow", nil)
 	first := get(t, cb.String())
-	require.Equal(t, http.StatusOK, first.status, first.body)
-	id := linkIDFromPage(t, first.body)
+	require.Equal(t, http.StatusSeeOther, first.status, first.body)
+	done := first.location(t)
+	require.Equal(t, DonePath, done.Path)
+	require.Empty(t, done.Query().Get("code"))
+	require.Empty(t, done.Query().Get("state"))
+	page := get(t, b.url+done.String())
+	require.Equal(t, http.StatusOK, page.status, page.body)
+	id := linkIDFromPage(t, page.body)
+
+	// Reloading the success page shows it again; nothing is written.
+	reload := get(t, b.url+done.String())
+	require.Equal(t, http.StatusOK, reload.status, reload.body)
+	require.Equal(t, id, linkIDFromPage(t, reload.body))
+	require.NotContains(t, reload.body, "already completed")
+	// A success URL for another link, or altered, shows nothing.
+	forged := *done
+	forged.RawQuery = "r=" + b.sign(t, LinkClaims{Audience: AudienceLink, AppUser: "app-user-x", LinkID: id})
+	require.Equal(t, http.StatusForbidden, get(t, b.url+forged.String()).status)
+
+	// Replaying the callback itself is refused.
 
 	second := get(t, cb.String())
 	require.Equal(t, http.StatusBadRequest, second.status)
@@ -322,7 +340,7 @@ func TestCallbackReconsent(t *testing.T) {
 	start := get(t, rc.URL)
 	require.Equal(t, http.StatusSeeOther, start.status, start.body)
 	cb := b.authorize(t, start.location(t), 2, "allow", nil)
-	done := get(t, cb.String())
+	done := b.followDone(t, get(t, cb.String()))
 	require.Equal(t, http.StatusOK, done.status, done.body)
 	require.Equal(t, id, linkIDFromPage(t, done.body))
 

@@ -11,12 +11,20 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /link", s.handleConnect)
 	mux.HandleFunc("GET /link/start", s.handleStart)
 	mux.HandleFunc("GET "+CallbackPath, s.handleCallback)
+	mux.HandleFunc("GET "+DonePath, s.handleDone)
+	mux.HandleFunc("GET /{$}", s.handleHome)
 
 	// Link management, for the PFM app's backend.
 	mux.Handle("GET /api/links", s.apiAuth(s.handleListLinks))
 	mux.Handle("POST /api/links/{id}/reconsent", s.apiAuth(s.handleReconsent))
 	mux.Handle("POST /api/links/{id}/sync", s.apiAuth(s.handleSync))
 	mux.Handle("DELETE /api/links/{id}", s.apiAuth(s.handleUnlink))
+	// Other methods and paths get JSON errors too.
+	mux.Handle("/api/links", methodNotAllowed(http.MethodGet))
+	mux.Handle("/api/links/{id}/reconsent", methodNotAllowed(http.MethodPost))
+	mux.Handle("/api/links/{id}/sync", methodNotAllowed(http.MethodPost))
+	mux.Handle("/api/links/{id}", methodNotAllowed(http.MethodDelete))
+	mux.HandleFunc("/api/", apiNotFound)
 
 	// Operations.
 	mux.HandleFunc("GET /healthz", s.handleHealthz)

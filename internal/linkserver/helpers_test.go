@@ -27,6 +27,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pfmsync/pfmsync/internal/consumerapi"
+	"github.com/pfmsync/pfmsync/internal/linktoken"
 	"github.com/pfmsync/pfmsync/internal/logging"
 	"github.com/pfmsync/pfmsync/internal/pfm"
 	"github.com/pfmsync/pfmsync/internal/sandbox"
@@ -446,7 +447,16 @@ func (b *testBundle) link(t testing.TB, appUser string, n int, granted ...string
 		granted = nil
 	}
 	cb := b.authorize(t, b.start(t, b.linkToken(t, appUser)), n, "allow", granted)
-	return get(t, cb.String())
+	return b.followDone(t, get(t, cb.String()))
+}
+
+// followDone follows a callback's redirect to the success page.
+func (b *testBundle) followDone(t testing.TB, resp *response) *response {
+	t.Helper()
+	if resp.status != http.StatusSeeOther || !strings.HasPrefix(resp.header.Get("Location"), DonePath+"?") {
+		return resp
+	}
+	return get(t, b.url+resp.header.Get("Location"))
 }
 
 // linkedID runs the flow and returns the new link's id from the success page.
@@ -511,9 +521,9 @@ func (b *testBundle) openToken(t testing.TB, linkID string) (string, pfm.SealedT
 	t.Helper()
 	st, err := b.store.LinkToken(context.Background(), linkID)
 	require.NoError(t, err)
-	plain, err := b.sealer.Open(context.Background(), st.Sealed, tokenseal.Context{Purpose: tokenseal.PurposeRefreshToken, Subject: linkID})
+	plain, err := linktoken.Open(context.Background(), b.sealer, st)
 	require.NoError(t, err)
-	return string(plain), st
+	return plain.Reveal(), st
 }
 
 // authStats returns the sandbox provider's counters.

@@ -20,6 +20,9 @@ const (
 	// AudienceAPI tokens authenticate the link management API
 	// (Authorization: Bearer …).
 	AudienceAPI = "api"
+	// audienceDone tokens are made by the server itself: they name the
+	// link the success page shows (query parameter r=…).
+	audienceDone = "done"
 )
 
 // Limits of link tokens.
@@ -86,6 +89,11 @@ func SignLinkToken(key []byte, c LinkClaims) (string, error) {
 	if c.Audience != AudienceLink && c.Audience != AudienceAPI {
 		return "", fmt.Errorf("sign link token: audience %q is not %q or %q", c.Audience, AudienceLink, AudienceAPI)
 	}
+	return signToken(key, c)
+}
+
+// signToken signs claims of any audience.
+func signToken(key []byte, c LinkClaims) (string, error) {
 	if c.AppUser == "" || len(c.AppUser) > maxAppUserLen {
 		return "", fmt.Errorf("sign link token: app user must be 1 to %d bytes", maxAppUserLen)
 	}

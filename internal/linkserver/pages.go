@@ -25,6 +25,7 @@ const (
 	pageConnect = "connect.html"
 	pageSuccess = "success.html"
 	pageMessage = "message.html"
+	pageHome    = "home.html"
 )
 
 // pages holds one template set per page, each with the shared layout.
@@ -34,7 +35,7 @@ type pages struct {
 
 func parsePages() (*pages, error) {
 	p := &pages{sets: map[string]*template.Template{}}
-	for _, name := range []string{pageConnect, pageSuccess, pageMessage} {
+	for _, name := range []string{pageConnect, pageSuccess, pageMessage, pageHome} {
 		t, err := template.New(name).ParseFS(templateFS, "templates/layout.html", "templates/"+name)
 		if err != nil {
 			return nil, fmt.Errorf("parse page %s: %w", name, err)
@@ -65,6 +66,8 @@ type page struct {
 	Missing []scopeNote
 	// ReturnURL, when set, is offered as a way back to the app.
 	ReturnURL string
+	// DashboardURL, when set, is offered on the success page.
+	DashboardURL string
 }
 
 // choice is one institution on the connect page.
@@ -108,13 +111,6 @@ func (s *Server) render(w http.ResponseWriter, status int, name string, data pag
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())
-}
-
-// renderMessage renders the message page.
-func (s *Server) renderMessage(w http.ResponseWriter, status int, kind, title, message, detail, returnURL string) {
-	s.render(w, status, pageMessage, page{
-		Title: title, Kind: kind, Message: message, Detail: detail, ReturnURL: returnURL,
-	})
 }
 
 // handleStylesheet serves the embedded stylesheet.

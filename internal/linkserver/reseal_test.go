@@ -9,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/pfmsync/pfmsync/internal/linktoken"
 	"github.com/pfmsync/pfmsync/internal/tokenseal"
 )
 
@@ -56,23 +57,23 @@ func TestKeyRotation(t *testing.T) {
 	require.Equal(t, revocations+1, b.authStats(t).Revocations)
 
 	// Re-sealing moves the rest to v2, once.
-	rep, err := ResealTokens(ctx, b.store, sealer, 1, b.logger)
+	rep, err := linktoken.ResealAll(ctx, b.store, sealer, 1, b.logger)
 	require.NoError(t, err)
-	require.Equal(t, ResealReport{Resealed: 1}, rep)
+	require.Equal(t, linktoken.ResealReport{Resealed: 1}, rep)
 	after, err := b.store.LinkToken(ctx, kept)
 	require.NoError(t, err)
 	require.Equal(t, "v2", after.KeyID)
 	require.Equal(t, before.Version+1, after.Version)
-	rep, err = ResealTokens(ctx, b.store, sealer, 1, b.logger)
+	rep, err = linktoken.ResealAll(ctx, b.store, sealer, 1, b.logger)
 	require.NoError(t, err)
-	require.Equal(t, ResealReport{}, rep)
+	require.Equal(t, linktoken.ResealReport{}, rep)
 
 	// v2 alone opens it, to the same refresh token, which the bank accepts;
 	// v1 alone no longer can.
-	got, err := tokenseal.New(testRing(t, "v2")).Open(ctx, after.Sealed, tokenseal.Context{Purpose: tokenseal.PurposeRefreshToken, Subject: kept})
+	got, err := linktoken.Open(ctx, tokenseal.New(testRing(t, "v2")), after)
 	require.NoError(t, err)
 	require.Equal(t, plain, string(got))
-	_, err = tokenseal.New(testRing(t, "v1")).Open(ctx, after.Sealed, tokenseal.Context{Purpose: tokenseal.PurposeRefreshToken, Subject: kept})
+	_, err = linktoken.Open(ctx, tokenseal.New(testRing(t, "v1")), after)
 	require.ErrorIs(t, err, tokenseal.ErrUnknownKey)
 	b.requireRefreshWorks(t, string(got))
 }
@@ -91,14 +92,14 @@ func TestMovedCiphertextDoesNotOpen(t *testing.T) {
 	require.NoError(t, err)
 	moved, err := b.store.LinkToken(ctx, attacker)
 	require.NoError(t, err)
-	_, err = b.sealer.Open(ctx, moved.Sealed, tokenseal.Context{Purpose: tokenseal.PurposeRefreshToken, Subject: attacker})
+	_, err = linktoken.Open(ctx, b.sealer, moved)
 	require.ErrorIs(t, err, tokenseal.ErrOpen)
 
 	// Re-sealing reports it and leaves it alone.
 	_, sealer := b.withRing(t, "v2", "v1")
-	rep, err := ResealTokens(ctx, b.store, sealer, 10, b.logger)
+	rep, err := linktoken.ResealAll(ctx, b.store, sealer, 10, b.logger)
 	require.NoError(t, err)
-	require.Equal(t, ResealReport{Resealed: 1, Failed: 1}, rep)
+	require.Equal(t, linktoken.ResealReport{Resealed: 1, Failed: 1}, rep)
 	require.Contains(t, b.logs.String(), "token does not open; left as is")
 
 	// Unlinking the link with the moved token cannot revoke it but unlinks.

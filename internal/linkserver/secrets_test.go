@@ -52,7 +52,7 @@ func TestNoSecretInDatabaseOrLogs(t *testing.T) {
 	decodeJSON(t, do(t, http.MethodPost, b.url+"/api/links/"+first+"/reconsent", api, nil).body, &rc)
 	start := get(t, rc.URL)
 	states = append(states, start.location(t).Query().Get("state"))
-	require.Equal(t, http.StatusOK, get(t, b.authorize(t, start.location(t), 1, "allow", nil).String()).status)
+	require.Equal(t, http.StatusOK, b.followDone(t, get(t, b.authorize(t, start.location(t), 1, "allow", nil).String())).status)
 	do(t, http.MethodPost, b.url+"/api/links/"+first+"/sync", api, nil)
 	require.Equal(t, http.StatusOK, do(t, http.MethodDelete, b.url+"/api/links/"+second, api, nil).status)
 	rt, sealed := b.openToken(t, first)

@@ -64,6 +64,9 @@ type Options struct {
 	PublicURL string
 	// ReturnURLs are the URL prefixes a token may name as its return URL.
 	ReturnURLs []string
+	// DashboardURL, when set, is linked from the success page (the
+	// reference dashboard, PFMSYNC_DASHBOARD_URL).
+	DashboardURL string
 	// ConsentTTL is how long a started consent stays valid (default 10
 	// minutes).
 	ConsentTTL time.Duration
@@ -86,6 +89,7 @@ type Server struct {
 	appKey     []byte
 	publicURL  string
 	returnURLs []string
+	dashboard  string
 	consentTTL time.Duration
 	logger     *slog.Logger
 	now        func() time.Time
@@ -115,6 +119,11 @@ func New(o Options) (*Server, error) {
 	if u, err := url.Parse(o.PublicURL); err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
 		errs = append(errs, errors.New("the public URL must be an absolute http(s) URL"))
 	}
+	if o.DashboardURL != "" {
+		if _, err := parseAbsoluteURL(o.DashboardURL); err != nil {
+			errs = append(errs, fmt.Errorf("dashboard URL: %w", err))
+		}
+	}
 	for _, p := range o.ReturnURLs {
 		if _, err := parseAbsoluteURL(p); err != nil {
 			errs = append(errs, fmt.Errorf("return URL prefix %q: %w", p, err))
@@ -130,6 +139,7 @@ func New(o Options) (*Server, error) {
 		appKey:     append([]byte(nil), o.AppKey...),
 		publicURL:  o.PublicURL,
 		returnURLs: append([]string(nil), o.ReturnURLs...),
+		dashboard:  o.DashboardURL,
 		consentTTL: o.ConsentTTL,
 		logger:     o.Logger,
 		now:        o.Now,

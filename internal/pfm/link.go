@@ -42,7 +42,7 @@ type Link struct {
 	NextSyncAt          *time.Time
 	LastAttemptAt       *time.Time
 	LastSuccessAt       *time.Time
-	LastErrorClass      string
+	LastErrorClass      ErrorClass
 	LastError           string
 	ConsecutiveFailures int
 	ConsentedAt         time.Time

@@ -18,7 +18,7 @@ import (
 // over real HTTP on loopback: clients walk 500-row pages of large accounts,
 // decoding each response as a client would.
 func BenchmarkServeTransactions(b *testing.B) {
-	tb := setupBench(b, bank.Config{Seed: 1, Users: 4, HistoryDays: 730, FutureDays: 30, Density: 4})
+	tb := setupBench(b, bank.Config{Start: bank.FixedStart, Seed: 1, Users: 4, HistoryDays: 730, FutureDays: 30, Density: 4})
 	type target struct{ user, account string }
 	var targets []target
 	var toks []string
@@ -73,7 +73,7 @@ func BenchmarkServeTransactions(b *testing.B) {
 func BenchmarkStartAtScale(b *testing.B) {
 	for range b.N {
 		start := time.Now()
-		s, err := New(Options{BaseURL: "http://127.0.0.1:1", Clients: []authserver.Client{{ID: "c", Secret: "s", RedirectURIs: []string{"http://127.0.0.1:1/cb"}}}, Bank: bank.Config{Seed: 1, Users: 10000, HistoryDays: 730, FutureDays: 30, Density: 0.1}})
+		s, err := New(Options{BaseURL: "http://127.0.0.1:1", Clients: []authserver.Client{{ID: "c", Secret: "s", RedirectURIs: []string{"http://127.0.0.1:1/cb"}}}, Bank: bank.Config{Start: bank.FixedStart, Seed: 1, Users: 10000, HistoryDays: 730, FutureDays: 30, Density: 0.1}})
 		if err != nil {
 			b.Fatal(err)
 		}

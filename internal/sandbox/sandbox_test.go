@@ -46,7 +46,7 @@ type testBundle struct {
 func setup(t testing.TB, mutate ...func(*Options)) *testBundle {
 	t.Helper()
 	opts := Options{
-		Bank:    bank.Config{Seed: 42, Users: 5, HistoryDays: 120, FutureDays: 60, Density: 1},
+		Bank:    bank.Config{Start: bank.FixedStart, Seed: 42, Users: 5, HistoryDays: 120, FutureDays: 60, Density: 1},
 		Clients: []authserver.Client{{ID: testClientID, Secret: testClientSecret, RedirectURIs: []string{testRedirect}}},
 		Faults:  Faults{TaskDelay: Duration(150 * time.Millisecond)},
 	}

@@ -10,7 +10,7 @@
 //	GET /                        overview: links by status, data freshness, queues, institutions, the last 20 sync runs
 //	GET /links?status=…&page=…   links, 100 a page, the most recently attempted first
 //	GET /links/{id}              one link and its 50 most recent sync runs
-//	GET /runs                    the last 100 sync runs of every link
+//	GET /runs                    the 100 most recent sync runs across all links
 //	GET /assets/statuspage.css   the only stylesheet
 //	GET /assets/favicon.svg      the pages' icon
 //

@@ -126,8 +126,9 @@ func (h *handler) handleLinks(w http.ResponseWriter, r *http.Request) {
 
 // linkDetail is the data of one link's page.
 type linkDetail struct {
-	Link pfm.Link
-	Runs []store.SyncRunView
+	Link   pfm.Link
+	Counts store.LinkDataCounts
+	Runs   []store.SyncRunView
 }
 
 // handleLink shows one link and its latest sync runs; 404 for an id that
@@ -154,8 +155,13 @@ func (h *handler) handleLink(w http.ResponseWriter, r *http.Request) {
 		h.databaseError(w, r, "link", err)
 		return
 	}
+	counts, err := h.store.LinkDataCounts(ctx, link.ID)
+	if err != nil {
+		h.databaseError(w, r, "link", err)
+		return
+	}
 	h.render(w, http.StatusOK, pageLink, page{
 		Title: "Link " + link.ID, Kind: "link", Nav: "links", Now: h.now(),
-		Content: linkDetail{Link: link, Runs: runs},
+		Content: linkDetail{Link: link, Counts: counts, Runs: runs},
 	})
 }

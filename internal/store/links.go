@@ -91,7 +91,7 @@ func (s *Store) LinksByAppUser(ctx context.Context, appUserRef string) ([]pfm.Li
 
 // SetLinkStatus moves a link to status, recording an error class and message
 // (empty for none). Only active links keep a next_sync_at.
-func (s *Store) SetLinkStatus(ctx context.Context, id string, status pfm.LinkStatus, errClass, errMsg string) error {
+func (s *Store) SetLinkStatus(ctx context.Context, id string, status pfm.LinkStatus, errClass pfm.ErrorClass, errMsg string) error {
 	tag, err := s.db.Exec(ctx, `
 		UPDATE links SET
 			status           = $2::link_status,
@@ -99,7 +99,7 @@ func (s *Store) SetLinkStatus(ctx context.Context, id string, status pfm.LinkSta
 			last_error_class = nullif($3, ''),
 			last_error       = nullif($4, ''),
 			updated_at       = now()
-		WHERE id = $1`, id, string(status), errClass, errMsg)
+		WHERE id = $1`, id, string(status), string(errClass), errMsg)
 	if err != nil {
 		return translate(err, "set status of link %s", id)
 	}
@@ -113,11 +113,11 @@ func (s *Store) SetLinkStatus(ctx context.Context, id string, status pfm.LinkSta
 // unless the user consented again after consentedAt (the consent the
 // failing sync started from): a re-consent racing a failing sync wins. It
 // reports whether the link changed.
-func (s *Store) MarkReauthRequired(ctx context.Context, id string, consentedAt time.Time, errClass, errMsg string) (bool, error) {
+func (s *Store) MarkReauthRequired(ctx context.Context, id string, consentedAt time.Time, errClass pfm.ErrorClass, errMsg string) (bool, error) {
 	tag, err := s.db.Exec(ctx, `
 		UPDATE links SET status = 'reauth_required', next_sync_at = NULL,
 			last_error_class = nullif($3, ''), last_error = nullif($4, ''), updated_at = now()
-		WHERE id = $1 AND status = 'active' AND consented_at <= $2`, id, consentedAt, errClass, errMsg)
+		WHERE id = $1 AND status = 'active' AND consented_at <= $2`, id, consentedAt, string(errClass), errMsg)
 	if err != nil {
 		return false, translate(err, "mark link %s reauth_required", id)
 	}

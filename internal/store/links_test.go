@@ -80,7 +80,7 @@ func TestLinkUpsertConsent(t *testing.T) {
 			require.NoError(t, err)
 			require.Equal(t, status, got.Status)
 			require.Nil(t, got.NextSyncAt)
-			require.Equal(t, "consent_revoked", got.LastErrorClass)
+			require.Equal(t, pfm.ClassConsentRevoked, got.LastErrorClass)
 
 			again, created, err := s.UpsertLinkConsent(ctx, c)
 			require.NoError(t, err)

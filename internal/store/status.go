@@ -166,7 +166,7 @@ func (s *Store) QueueStats(ctx context.Context, now time.Time) ([]QueueStat, err
 
 // ClassCount is how many runs failed with one error class.
 type ClassCount struct {
-	Class string
+	Class pfm.ErrorClass
 	Count int
 }
 
@@ -241,10 +241,10 @@ func (s *Store) InstitutionHealth(ctx context.Context, since time.Time) ([]Insti
 		LEFT JOIN (
 			SELECT institution_id,
 				count(*) AS runs,
-				count(*) FILTER (WHERE outcome IN ('success', 'partial')) AS succeeded,
-				count(*) FILTER (WHERE outcome IN ('failed', 'reauth_required')) AS failed,
-				count(*) FILTER (WHERE outcome = 'reauth_required') AS reauth,
-				count(*) FILTER (WHERE outcome = 'snoozed') AS snoozed,
+				count(*) FILTER (WHERE outcome = ANY($2::text[])) AS succeeded,
+				count(*) FILTER (WHERE outcome = ANY($3::text[])) AS failed,
+				count(*) FILTER (WHERE outcome = $4::text) AS reauth,
+				count(*) FILTER (WHERE outcome = $5::text) AS snoozed,
 				count(*) FILTER (WHERE outcome IS NULL) AS unfinished
 			FROM runs
 			GROUP BY institution_id
@@ -253,13 +253,15 @@ func (s *Store) InstitutionHealth(ctx context.Context, since time.Time) ([]Insti
 			SELECT array_agg(c.class ORDER BY c.n DESC, c.class) AS classes,
 				array_agg(c.n ORDER BY c.n DESC, c.class) AS counts
 			FROM (
-				SELECT coalesce(nullif(error_class, ''), 'unknown') AS class, count(*) AS n
+				SELECT coalesce(nullif(error_class, ''), $6::text) AS class, count(*) AS n
 				FROM runs
-				WHERE runs.institution_id = i.id AND outcome IN ('failed', 'reauth_required')
+				WHERE runs.institution_id = i.id AND outcome = ANY($3::text[])
 				GROUP BY 1
 			) c
 		) fc ON true
-		ORDER BY i.slug`, since)
+		ORDER BY i.slug`, since, outcomeNames(pfm.SyncOutcomes(), pfm.SyncOutcome.Succeeded),
+		outcomeNames(pfm.SyncOutcomes(), pfm.SyncOutcome.Failed), string(pfm.OutcomeReauthRequired),
+		string(pfm.OutcomeSnoozed), string(pfm.ClassUnknown))
 	if err != nil {
 		return nil, translate(err, "read institution health")
 	}
@@ -270,7 +272,7 @@ func (s *Store) InstitutionHealth(ctx context.Context, since time.Time) ([]Insti
 		err := row.Scan(&h.InstitutionID, &h.Slug, &h.Name, &h.Links, &h.ActiveLinks, &h.LastSuccessAt,
 			&h.Runs, &h.Succeeded, &h.Failed, &h.ReauthRequired, &h.Snoozed, &h.Unfinished, &classes, &counts)
 		for i := range min(len(classes), len(counts)) {
-			h.FailuresByClass = append(h.FailuresByClass, ClassCount{Class: classes[i], Count: counts[i]})
+			h.FailuresByClass = append(h.FailuresByClass, ClassCount{Class: pfm.ErrorClass(classes[i]), Count: counts[i]})
 		}
 		return h, err
 	})
@@ -312,4 +314,39 @@ func (s *Store) SyncFreshness(ctx context.Context, overdueBefore time.Time) (Syn
 		return SyncFreshness{}, translate(err, "read sync freshness")
 	}
 	return f, nil
+}
+
+// LinkDataCounts is what one link has stored: its accounts (Closed of them
+// marked inactive) and its transactions (Removed of them removed by the
+// bank since).
+type LinkDataCounts struct {
+	Accounts, ClosedAccounts       int
+	Transactions, Removed, Pending int
+}
+
+// LinkDataCounts counts the accounts and transactions stored for a link.
+func (s *Store) LinkDataCounts(ctx context.Context, linkID string) (LinkDataCounts, error) {
+	var c LinkDataCounts
+	err := s.db.QueryRow(ctx, `
+		SELECT
+			(SELECT count(*) FROM accounts WHERE link_id = $1),
+			(SELECT count(*) FROM accounts WHERE link_id = $1 AND inactive_at IS NOT NULL),
+			count(t.id) FILTER (WHERE t.removed_at IS NULL),
+			count(t.id) FILTER (WHERE t.removed_at IS NOT NULL),
+			count(t.id) FILTER (WHERE t.removed_at IS NULL AND t.pending)
+		FROM accounts a JOIN transactions t ON t.account_id = a.id
+		WHERE a.link_id = $1`, linkID).Scan(&c.Accounts, &c.ClosedAccounts, &c.Transactions, &c.Removed, &c.Pending)
+	return c, translate(err, "count link %s data", linkID)
+}
+
+// outcomeNames returns the outcomes for which keep is true, as text for a
+// query parameter.
+func outcomeNames(all []pfm.SyncOutcome, keep func(pfm.SyncOutcome) bool) []string {
+	var out []string
+	for _, o := range all {
+		if keep(o) {
+			out = append(out, string(o))
+		}
+	}
+	return out
 }

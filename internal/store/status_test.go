@@ -169,7 +169,7 @@ func TestStatusLinks(t *testing.T) {
 		require.Equal(t, "user-g-active", got[0].AppUserRef)
 		require.Equal(t, pfm.LinkActive, got[0].Status)
 		require.Equal(t, 2, got[0].ConsecutiveFailures)
-		require.Equal(t, "transient", got[0].LastErrorClass)
+		require.Equal(t, pfm.ClassTransient, got[0].LastErrorClass)
 	})
 
 	t.Run("ListPages", func(t *testing.T) {
@@ -245,7 +245,7 @@ func TestStatusRecentSyncRuns(t *testing.T) {
 		require.Zero(t, running.Duration())
 
 		ok := got[1]
-		require.Equal(t, "success", ok.Outcome)
+		require.Equal(t, pfm.OutcomeSuccess, ok.Outcome)
 		require.Equal(t, "garden", ok.InstitutionSlug)
 		require.Equal(t, "Garden Financial", ok.InstitutionName)
 		require.Equal(t, "user-g-active", ok.AppUserRef)
@@ -256,7 +256,7 @@ func TestStatusRecentSyncRuns(t *testing.T) {
 
 		failed := got[2]
 		require.Equal(t, f.links["r-active"], failed.LinkID)
-		require.Equal(t, "failed", failed.Outcome)
+		require.Equal(t, pfm.OutcomeFailed, failed.Outcome)
 		require.Empty(t, failed.ErrorClass)
 		require.Equal(t, "River Credit Union", failed.InstitutionName)
 	})

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/pfmsync/pfmsync/internal/pfm"
 )
 
 // SyncRun is one sync attempt of a link.
@@ -16,8 +18,8 @@ type SyncRun struct {
 	Trigger    string
 	StartedAt  time.Time
 	FinishedAt *time.Time
-	Outcome    string
-	ErrorClass string
+	Outcome    pfm.SyncOutcome
+	ErrorClass pfm.ErrorClass
 	Error      string
 	Accounts   int
 	Added      int
@@ -25,16 +27,6 @@ type SyncRun struct {
 	Removed    int
 	APICalls   int
 }
-
-// Sync run outcomes.
-const (
-	OutcomeSuccess        = "success"
-	OutcomePartial        = "partial"
-	OutcomeSnoozed        = "snoozed"
-	OutcomeFailed         = "failed"
-	OutcomeReauthRequired = "reauth_required"
-	OutcomeSkipped        = "skipped"
-)
 
 // StartSyncRun records the start of a sync attempt and returns its id.
 func (s *Store) StartSyncRun(ctx context.Context, linkID string, jobID int64, attempt int, trigger string) (int64, error) {
@@ -55,7 +47,7 @@ func (s *Store) FinishSyncRun(ctx context.Context, r SyncRun) error {
 		UPDATE sync_runs SET finished_at = now(), outcome = $2, error_class = nullif($3, ''), error = nullif($4, ''),
 			accounts = $5, transactions_added = $6, transactions_modified = $7, transactions_removed = $8, api_calls = $9
 		WHERE id = $1`,
-		r.ID, r.Outcome, r.ErrorClass, r.Error, r.Accounts, r.Added, r.Modified, r.Removed, r.APICalls)
+		r.ID, string(r.Outcome), string(r.ErrorClass), r.Error, r.Accounts, r.Added, r.Modified, r.Removed, r.APICalls)
 	return translate(err, "finish sync run %d", r.ID)
 }
 
@@ -91,11 +83,11 @@ func (s *Store) RecordSyncSuccess(ctx context.Context, linkID string, missingSco
 
 // RecordSyncFailure records a failed attempt: the error class and message,
 // one more consecutive failure.
-func (s *Store) RecordSyncFailure(ctx context.Context, linkID, errClass, errMsg string) error {
+func (s *Store) RecordSyncFailure(ctx context.Context, linkID string, errClass pfm.ErrorClass, errMsg string) error {
 	_, err := s.db.Exec(ctx, `
 		UPDATE links SET consecutive_failures = consecutive_failures + 1, last_error_class = nullif($2, ''),
 			last_error = nullif($3, ''), updated_at = now()
-		WHERE id = $1`, linkID, errClass, errMsg)
+		WHERE id = $1`, linkID, string(errClass), errMsg)
 	return translate(err, "record sync failure of link %s", linkID)
 }
 

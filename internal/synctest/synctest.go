@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pfmsync/pfmsync/internal/consumerapi"
+	"github.com/pfmsync/pfmsync/internal/linktoken"
 	"github.com/pfmsync/pfmsync/internal/pfm"
 	"github.com/pfmsync/pfmsync/internal/sandbox"
 	"github.com/pfmsync/pfmsync/internal/sandbox/authserver"
@@ -34,9 +35,6 @@ const (
 	RedirectURI     = "http://127.0.0.1:1/link/callback"
 	InstitutionSlug = "sandbox"
 )
-
-// PurposeRefreshToken matches the sealing purpose the jobs use.
-const PurposeRefreshToken = "refresh_token"
 
 // Env is a database, a sandbox institution and a client for it.
 type Env struct {
@@ -176,12 +174,7 @@ func (b *Env) Consent(t testing.TB, n int, granted ...string) pfm.Link {
 		if err != nil {
 			return err
 		}
-		sealed, err := b.Sealer.Seal(ctx, []byte(tokens.RefreshToken.Reveal()), tokenseal.Context{Purpose: PurposeRefreshToken, Subject: link.ID})
-		if err != nil {
-			return err
-		}
-		_, err = tx.PutLinkToken(ctx, link.ID, sealed, b.Sealer.CurrentKeyID())
-		return err
+		return linktoken.Save(ctx, tx, b.Sealer, link.ID, tokens.RefreshToken)
 	}))
 	return link
 }

@@ -16,6 +16,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 
 	"github.com/pfmsync/pfmsync/internal/config"
+	"github.com/pfmsync/pfmsync/internal/pfm"
 )
 
 // Labels of BankTransport.
@@ -197,7 +198,7 @@ func oauthErrorClass(resp *http.Response) string {
 	}
 	switch {
 	case resp.StatusCode == http.StatusTooManyRequests:
-		return "rate_limited"
+		return string(pfm.ClassRateLimited)
 	case resp.StatusCode >= 500:
 		return "http_5xx"
 	default:

@@ -4,16 +4,11 @@ import (
 	"context"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 
+	"github.com/pfmsync/pfmsync/internal/pfm"
 	"github.com/pfmsync/pfmsync/internal/store"
-)
-
-// Sync outcomes and error classes SyncMetrics gives meaning to (the
-// values internal/jobs reports).
-const (
-	outcomeSnoozed       = store.OutcomeSnoozed
-	classTokenUnreadable = "token_unreadable"
 )
 
 // SyncMetrics records what the sync jobs report. It implements
@@ -29,22 +24,22 @@ func (t *Telemetry) SyncMetrics() *SyncMetrics { return &SyncMetrics{in: t.instr
 // transactions it changed, a rate-limit snooze, and a refresh token that
 // could not be opened (a key ring problem, counted with the token refresh
 // failures; failures at the bank are counted by BankTransport).
-func (m *SyncMetrics) SyncFinished(institution, outcome, errorClass string, d time.Duration, run store.SyncRun) {
+func (m *SyncMetrics) SyncFinished(institution string, outcome pfm.SyncOutcome, errorClass pfm.ErrorClass, d time.Duration, run store.SyncRun) {
 	ctx := context.Background()
 	inst := keyInstitution.String(institution)
-	m.in.syncs.Add(ctx, 1, metric.WithAttributes(inst, keyOutcome.String(outcome), keyErrorClass.String(errorClass)))
-	m.in.syncDuration.Record(ctx, d.Seconds(), metric.WithAttributes(inst, keyOutcome.String(outcome)))
+	m.in.syncs.Add(ctx, 1, metric.WithAttributes(inst, outcomeLabel(outcome), errorClassLabel(errorClass)))
+	m.in.syncDuration.Record(ctx, d.Seconds(), metric.WithAttributes(inst, outcomeLabel(outcome)))
 	for _, c := range []struct {
 		change string
 		n      int
 	}{{"added", run.Added}, {"modified", run.Modified}, {"removed", run.Removed}} {
 		m.in.transactions.Add(ctx, int64(c.n), metric.WithAttributes(inst, keyChange.String(c.change)))
 	}
-	if outcome == outcomeSnoozed {
+	if outcome == pfm.OutcomeSnoozed {
 		m.in.rateLimitSnoozes.Add(ctx, 1, metric.WithAttributes(inst))
 	}
-	if errorClass == classTokenUnreadable {
-		m.in.tokenRefreshFailures.Add(ctx, 1, metric.WithAttributes(inst, keyErrorClass.String(errorClass)))
+	if errorClass == pfm.ClassTokenUnreadable {
+		m.in.tokenRefreshFailures.Add(ctx, 1, metric.WithAttributes(inst, errorClassLabel(errorClass)))
 	}
 }
 
@@ -64,3 +59,11 @@ func (m *SyncMetrics) LinksScheduled(claimed, inserted, skipped int, d time.Dura
 	}
 	m.in.scheduleDuration.Record(ctx, d.Seconds())
 }
+
+// outcomeLabel is the "outcome" label of a sync outcome: its value as
+// stored in sync_runs.
+func outcomeLabel(o pfm.SyncOutcome) attribute.KeyValue { return keyOutcome.String(string(o)) }
+
+// errorClassLabel is the "error_class" label of an error class: its value
+// as stored on links and sync runs ("" for none).
+func errorClassLabel(c pfm.ErrorClass) attribute.KeyValue { return keyErrorClass.String(string(c)) }

@@ -17,6 +17,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/pfmsync/pfmsync/internal/config"
+	"github.com/pfmsync/pfmsync/internal/pfm"
 	"github.com/pfmsync/pfmsync/internal/store"
 	"github.com/pfmsync/pfmsync/internal/testdb"
 )
@@ -30,9 +31,9 @@ func TestPrometheusNames(t *testing.T) {
 	ctx := context.Background()
 
 	m := b.tel.SyncMetrics()
-	m.SyncFinished("garden", store.OutcomeSuccess, "", time.Second, store.SyncRun{Added: 2})
-	m.SyncFinished("garden", store.OutcomeSnoozed, "rate_limited", time.Second, store.SyncRun{})
-	m.SyncFinished("garden", store.OutcomeFailed, "token_unreadable", time.Second, store.SyncRun{})
+	m.SyncFinished("garden", pfm.OutcomeSuccess, "", time.Second, store.SyncRun{Added: 2})
+	m.SyncFinished("garden", pfm.OutcomeSnoozed, "rate_limited", time.Second, store.SyncRun{})
+	m.SyncFinished("garden", pfm.OutcomeFailed, "token_unreadable", time.Second, store.SyncRun{})
 	m.SlotWaitSnoozed("garden")
 	m.LinksScheduled(1, 1, 0, time.Millisecond)
 	mw := b.tel.RiverMiddleware()

@@ -40,7 +40,9 @@ const DefaultURL = "postgres://postgres@127.0.0.1:5432/postgres"
 
 const (
 	templatePrefix = "pfmsync_tpl_"
-	testPrefix     = "pfmsync_test_"
+	// keptTemplates is how many templates of other schemas survive a build.
+	keptTemplates = 8
+	testPrefix    = "pfmsync_test_"
 )
 
 // AdminURL returns the administrative connection URL tests use.
@@ -157,8 +159,14 @@ func ensureTemplate() (string, error) {
 		return name, nil
 	}
 
-	// Templates of older schemas are useless now; drop them.
-	rows, err := admin.Query(ctx, "SELECT datname FROM pg_database WHERE datname LIKE $1", templatePrefix+"%")
+	// Templates of older schemas are dropped, but the newest few are kept:
+	// checkouts of several branches (each with its own schema) may be testing
+	// against the same server at once, and dropping a template another test
+	// binary is about to clone would fail its tests.
+	rows, err := admin.Query(ctx, `
+		SELECT datname FROM pg_database
+		WHERE datname LIKE $1 AND datname NOT LIKE '%\_building'
+		ORDER BY oid DESC OFFSET $2`, templatePrefix+"%", keptTemplates)
 	if err != nil {
 		return "", fmt.Errorf("list old templates: %w", err)
 	}

@@ -9,14 +9,14 @@ import (
 // 100,000 transactions, and that account's id.
 func bigAccount(b *testing.B) (*Bank, string, string) {
 	b.Helper()
-	bank := newTestBank(b, Config{Seed: 1, Users: 1, Density: 140})
+	bank := newTestBank(b, Config{Start: FixedStart, Seed: 1, Users: 1, Density: 140})
 	uid := bank.UserID(1)
 	u := bank.user(1)
 	return bank, uid, u.accounts[0].id
 }
 
 func BenchmarkGenerateUser(b *testing.B) {
-	cfg := Config{Seed: 1, Users: 1000}.withDefaults()
+	cfg := Config{Start: FixedStart, Seed: 1, Users: 1000}.withDefaults()
 	records := 0
 	n := 0
 	for b.Loop() {

@@ -16,9 +16,16 @@ const (
 	DefaultInstitutionName = "Sandbox Community Bank"
 )
 
-// DefaultStart is the clock's initial instant when Config.Start is zero. It is
-// fixed, never the wall clock, so that data is reproducible.
-var DefaultStart = time.Date(2026, time.January, 15, 12, 0, 0, 0, time.UTC)
+// FixedStart is a fixed clock start for reproducible data: tests and
+// benchmarks that compare generated values pass it as Config.Start.
+var FixedStart = time.Date(2026, time.January, 15, 12, 0, 0, 0, time.UTC)
+
+// DefaultStart returns the clock's initial instant when Config.Start is
+// zero: the wall clock's current hour (UTC), so that "the last 30 days" of a
+// freshly started sandbox are the real last 30 days. Flooring to the hour
+// keeps the data the same for every bank built within that hour; pass an
+// explicit Start (such as [FixedStart]) for data that never changes.
+func DefaultStart() time.Time { return time.Now().UTC().Truncate(time.Hour) }
 
 // Limits enforced by [New].
 const (
@@ -38,7 +45,8 @@ type Config struct {
 	Seed int64
 	// Users is the number of users, numbered 1..Users with usernames "user<N>".
 	Users int
-	// Start is the clock's initial instant; zero means [DefaultStart].
+	// Start is the clock's initial instant; zero means [DefaultStart], the
+	// current hour.
 	Start time.Time
 	// HistoryDays is how much history precedes Start; zero means 730.
 	HistoryDays int
@@ -58,7 +66,7 @@ type Config struct {
 // withDefaults returns cfg with zero fields replaced by their defaults.
 func (cfg Config) withDefaults() Config {
 	if cfg.Start.IsZero() {
-		cfg.Start = DefaultStart
+		cfg.Start = DefaultStart()
 	}
 	cfg.Start = time.UnixMilli(floorMillis(cfg.Start)).UTC()
 	if cfg.HistoryDays == 0 {

@@ -27,7 +27,7 @@ func snapshotJSON(t testing.TB, b *Bank, n int, now time.Time) []byte {
 
 func TestDeterminism(t *testing.T) {
 	t.Parallel()
-	cfg := Config{Seed: 99, Users: 50, HistoryDays: 60, FutureDays: 40, Density: 0.5}
+	cfg := Config{Start: FixedStart, Seed: 99, Users: 50, HistoryDays: 60, FutureDays: 40, Density: 0.5}
 	b1, b2 := newTestBank(t, cfg), newTestBank(t, cfg)
 	s := b1.Config().Start
 	nows := []time.Time{s.Add(-days(20)), s.Add(days(2.5)), s.Add(days(33))}
@@ -53,7 +53,7 @@ func TestDeterminism(t *testing.T) {
 		}
 	}
 
-	other := newTestBank(t, Config{Seed: 100, Users: 50, HistoryDays: 60, FutureDays: 40, Density: 0.5})
+	other := newTestBank(t, Config{Start: FixedStart, Seed: 100, Users: 50, HistoryDays: 60, FutureDays: 40, Density: 0.5})
 	require.NotEqual(t, b1.UserID(1), other.UserID(1))
 	require.NotEqual(t, b1.Config().InstitutionID, other.Config().InstitutionID)
 	require.NotEqual(t, string(snapshotJSON(t, b1, 1, s)), string(snapshotJSON(t, other, 1, s)))
@@ -61,7 +61,7 @@ func TestDeterminism(t *testing.T) {
 
 func TestSubMillisecondNowIsTruncated(t *testing.T) {
 	t.Parallel()
-	b := newTestBank(t, Config{Seed: 4, Users: 2, HistoryDays: 30, FutureDays: 10})
+	b := newTestBank(t, Config{Start: FixedStart, Seed: 4, Users: 2, HistoryDays: 30, FutureDays: 10})
 	s := b.Config().Start.Add(days(1.234))
 	require.Equal(t, string(snapshotJSON(t, b, 1, s)), string(snapshotJSON(t, b, 1, s.Add(999*time.Microsecond))))
 }
@@ -83,7 +83,7 @@ func lightSnapshot(t testing.TB, b *Bank, n int, now time.Time) []byte {
 
 func TestConcurrentAccess(t *testing.T) {
 	t.Parallel()
-	cfg := Config{Seed: 11, Users: 6, HistoryDays: 30, FutureDays: 10, Density: 0.5}
+	cfg := Config{Start: FixedStart, Seed: 11, Users: 6, HistoryDays: 30, FutureDays: 10, Density: 0.5}
 	b, ref := newTestBank(t, cfg), newTestBank(t, cfg)
 	s := b.Config().Start
 	nows := []time.Time{s, s.Add(days(1)), s.Add(days(2)), s.Add(days(3)), s.Add(days(4)), s.Add(days(5))}
@@ -116,7 +116,7 @@ func TestConcurrentAccess(t *testing.T) {
 
 func TestUserIdentity(t *testing.T) {
 	t.Parallel()
-	b := newTestBank(t, Config{Seed: -5, Users: 1000})
+	b := newTestBank(t, Config{Start: FixedStart, Seed: -5, Users: 1000})
 	seen := map[string]bool{}
 	for n := 1; n <= 1000; n++ {
 		id := b.UserID(n)
@@ -137,11 +137,11 @@ func TestUserIdentity(t *testing.T) {
 		require.False(t, ok, bad)
 	}
 	// Another bank's ids are not ours.
-	other := newTestBank(t, Config{Seed: 6, Users: 1000})
+	other := newTestBank(t, Config{Start: FixedStart, Seed: 6, Users: 1000})
 	_, ok := b.UserNumber(other.UserID(5))
 	require.False(t, ok)
 	// A user outside the range, with a well-formed id, is rejected.
-	big := newTestBank(t, Config{Seed: -5, Users: 2000})
+	big := newTestBank(t, Config{Start: FixedStart, Seed: -5, Users: 2000})
 	_, ok = b.UserNumber(big.UserID(1500))
 	require.False(t, ok)
 	for _, bad := range []string{"user0", "user", "user01", "user1001", "bob", "user-1", "user1x"} {
@@ -172,10 +172,14 @@ func TestNewValidates(t *testing.T) {
 		_, err := New(cfg)
 		require.ErrorIs(t, err, ErrInvalidConfig, name)
 	}
+	before := time.Now().UTC().Truncate(time.Hour)
 	b, err := New(Config{Users: 2})
 	require.NoError(t, err)
+	after := time.Now().UTC().Truncate(time.Hour)
 	cfg := b.Config()
-	require.Equal(t, DefaultStart, cfg.Start)
+	// Zero Start is the wall clock's current hour.
+	require.True(t, !cfg.Start.Before(before) && !cfg.Start.After(after), "start %s", cfg.Start)
+	require.Equal(t, cfg.Start, cfg.Start.Truncate(time.Hour))
 	require.Equal(t, 730, cfg.HistoryDays)
 	require.Equal(t, 365, cfg.FutureDays)
 	require.Equal(t, 1.0, cfg.Density)
@@ -187,7 +191,7 @@ func TestNewValidates(t *testing.T) {
 
 func TestSameTxnDetectsChanges(t *testing.T) {
 	t.Parallel()
-	b := newTestBank(t, Config{Seed: 1, Users: 1, HistoryDays: 30, FutureDays: 10})
+	b := newTestBank(t, Config{Start: FixedStart, Seed: 1, Users: 1, HistoryDays: 30, FutureDays: 10})
 	tr := truthAt(t, b, 1, b.Config().Start)
 	var x Transaction
 	for _, list := range tr.Transactions {

@@ -67,7 +67,7 @@ func goldenSample(t *testing.T, b *Bank, now time.Time) []Transaction {
 
 func TestGoldenJSON(t *testing.T) {
 	t.Parallel()
-	b := newTestBank(t, Config{Seed: 42, Users: 6, HistoryDays: 120, FutureDays: 30})
+	b := newTestBank(t, Config{Start: FixedStart, Seed: 42, Users: 6, HistoryDays: 120, FutureDays: 30})
 	now := b.Config().Start
 	id := b.UserID(1)
 	prof, ok := b.Profile(id)
@@ -142,7 +142,7 @@ func matches(re *regexp.Regexp, v any) bool {
 
 func TestWireFormat(t *testing.T) {
 	t.Parallel()
-	b := newTestBank(t, Config{Seed: 3, Users: 8, HistoryDays: 150, FutureDays: 30})
+	b := newTestBank(t, Config{Start: FixedStart, Seed: 3, Users: 8, HistoryDays: 150, FutureDays: 30})
 	now := b.Config().Start.Add(days(10.3))
 	seenType := map[string]bool{}
 	seenStatus := map[string]bool{}
@@ -245,7 +245,7 @@ func TestWireFormat(t *testing.T) {
 
 func TestAccountNamesSometimesPadded(t *testing.T) {
 	t.Parallel()
-	b := newTestBank(t, Config{Seed: 5, Users: 40, HistoryDays: 30, FutureDays: 10, Density: 0.05})
+	b := newTestBank(t, Config{Start: FixedStart, Seed: 5, Users: 40, HistoryDays: 30, FutureDays: 10, Density: 0.05})
 	padded := 0
 	for n := 1; n <= 40; n++ {
 		accts, _, ok := b.Accounts(b.UserID(n), b.Config().Start)

@@ -11,7 +11,7 @@ import (
 )
 
 // scaleConfig gives 10,000 users about a million transactions in total.
-var scaleConfig = Config{Seed: 2026, Users: 10_000, HistoryDays: 60, FutureDays: 30, Density: 0.4}
+var scaleConfig = Config{Start: FixedStart, Seed: 2026, Users: 10_000, HistoryDays: 60, FutureDays: 30, Density: 0.4}
 
 // touchAll generates every user of b and builds their account views at the
 // bank's start, as a server listing every user's accounts would. It returns

@@ -13,7 +13,7 @@ import (
 
 // invariantConfig is small enough to check exhaustively and long enough to
 // cover pending resolutions, modifications and closures.
-var invariantConfig = Config{Seed: 7, Users: 300, HistoryDays: 90, FutureDays: 120, Density: 0.5}
+var invariantConfig = Config{Start: FixedStart, Seed: 7, Users: 300, HistoryDays: 90, FutureDays: 120, Density: 0.5}
 
 // invariantBank is shared by the read-only invariant tests, so that its users
 // are generated once.
@@ -557,7 +557,7 @@ func TestSignConventions(t *testing.T) {
 
 func TestTransactionsErrors(t *testing.T) {
 	t.Parallel()
-	b := newTestBank(t, Config{Seed: 1, Users: 3, HistoryDays: 30, FutureDays: 10})
+	b := newTestBank(t, Config{Start: FixedStart, Seed: 1, Users: 3, HistoryDays: 30, FutureDays: 10})
 	now := b.Config().Start
 	u1, u2 := b.UserID(1), b.UserID(2)
 	accts, _, ok := b.Accounts(u1, now)
@@ -604,7 +604,7 @@ func TestTransactionsErrors(t *testing.T) {
 
 func TestViewCacheServesSpans(t *testing.T) {
 	t.Parallel()
-	b := newTestBank(t, Config{Seed: 8, Users: 1, HistoryDays: 30, FutureDays: 30})
+	b := newTestBank(t, Config{Start: FixedStart, Seed: 8, Users: 1, HistoryDays: 30, FutureDays: 30})
 	u := b.user(1)
 	a := u.accounts[0]
 	start := b.Config().Start.UnixMilli()

@@ -1,4 +1,4 @@
-package linkserver
+package linktoken
 
 import (
 	"context"
@@ -11,7 +11,7 @@ import (
 	"github.com/pfmsync/pfmsync/internal/tokenseal"
 )
 
-// ResealReport counts what ResealTokens did.
+// ResealReport counts what ResealAll did.
 type ResealReport struct {
 	// Resealed tokens now sit under the current key.
 	Resealed int
@@ -23,12 +23,22 @@ type ResealReport struct {
 	Failed int
 }
 
-// ResealTokens moves every link token not sealed under the sealer's
-// current key to it, batch by batch in link id order. A token written
-// meanwhile is left alone (it is counted as Changed). It returns an error
-// only when the datastore fails; tokens that do not open are logged by
-// link id and key id and counted as Failed.
-func ResealTokens(ctx context.Context, st *store.Store, sealer *tokenseal.Sealer, batch int, logger *slog.Logger) (ResealReport, error) {
+// reseal moves a stored token under the sealer's current key.
+func reseal(ctx context.Context, sealer *tokenseal.Sealer, t pfm.SealedToken) (tokenseal.Sealed, string, error) {
+	sealed, err := sealer.Reseal(ctx, t.Sealed, sealContext(t.LinkID))
+	if err != nil {
+		return nil, "", fmt.Errorf("re-seal the token of link %s: %w: %w", t.LinkID, ErrUnreadable, err)
+	}
+	id, err := keyID(t.LinkID, sealed)
+	return sealed, id, err
+}
+
+// ResealAll moves every link token not sealed under the sealer's current
+// key to it, batch by batch (default 100) in link id order. A token written
+// meanwhile is left alone (counted as Changed). It returns an error only
+// when the datastore fails or ctx ends; tokens that do not open are logged
+// by link id and key id and counted as Failed.
+func ResealAll(ctx context.Context, st *store.Store, sealer *tokenseal.Sealer, batch int, logger *slog.Logger) (ResealReport, error) {
 	if batch <= 0 {
 		batch = 100
 	}
@@ -48,20 +58,19 @@ func ResealTokens(ctx context.Context, st *store.Store, sealer *tokenseal.Sealer
 		}
 		for _, t := range toks {
 			after = t.LinkID
-			sealed, err := sealer.Reseal(ctx, t.Sealed, tokenseal.Context{Purpose: tokenseal.PurposeRefreshToken, Subject: t.LinkID})
+			sealed, id, err := reseal(ctx, sealer, t)
 			if err != nil {
 				if ctx.Err() != nil {
 					return rep, fmt.Errorf("re-seal tokens: %w", ctx.Err())
+				}
+				if !errors.Is(err, ErrUnreadable) {
+					return rep, err
 				}
 				logger.Error("token does not open; left as is", "link_id", t.LinkID, "key_id", t.KeyID, "error", err)
 				rep.Failed++
 				continue
 			}
-			keyID, err := tokenseal.KeyID(sealed)
-			if err != nil {
-				return rep, fmt.Errorf("re-seal token of link %s: %w", t.LinkID, err)
-			}
-			_, err = st.ReplaceLinkToken(ctx, t.LinkID, t.Version, sealed, keyID)
+			_, err = st.ReplaceLinkToken(ctx, t.LinkID, t.Version, sealed, id)
 			switch {
 			case errors.Is(err, pfm.ErrStaleToken):
 				rep.Changed++
@@ -69,7 +78,7 @@ func ResealTokens(ctx context.Context, st *store.Store, sealer *tokenseal.Sealer
 				return rep, fmt.Errorf("re-seal tokens: %w", err)
 			default:
 				rep.Resealed++
-				logger.Debug("token re-sealed", "link_id", t.LinkID, "from_key_id", t.KeyID, "key_id", keyID)
+				logger.Debug("token re-sealed", "link_id", t.LinkID, "from_key_id", t.KeyID, "key_id", id)
 			}
 		}
 		logger.Info("re-seal progress", "resealed", rep.Resealed, "changed", rep.Changed, "failed", rep.Failed)
