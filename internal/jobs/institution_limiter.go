@@ -248,7 +248,7 @@ func (l *InstitutionLimiter) acquireSlot(ctx context.Context, jobID int64, wait 
 		if !l.now().Before(deadline) {
 			return nil, false, nil
 		}
-		if err := l.sleep(context.WithoutCancel(ctx), min(250*time.Millisecond, deadline.Sub(l.now())), ""); err != nil || ctx.Err() != nil {
+		if err := l.sleep(ctx, min(250*time.Millisecond, deadline.Sub(l.now())), "no sync slot came free"); err != nil {
 			return nil, false, nil
 		}
 	}

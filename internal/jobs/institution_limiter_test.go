@@ -153,16 +153,12 @@ func TestRetryAfterPausesEveryLinkInEveryProcess(t *testing.T) {
 	b := setup(t, setupOptions{sandbox: func(o *sandbox.Options) {
 		// Every call is slow, so the other links' syncs are still running
 		// when the first link is told to wait.
-		o.Faults.Latency = sandbox.Duration(40 * time.Millisecond)
+		o.Faults.Latency = sandbox.Duration(60 * time.Millisecond)
 	}})
 	var links []pfm.Link
 	for n := 1; n <= 3; n++ {
 		links = append(links, b.consent(t, n))
 	}
-	victim := links[0]
-	f := b.Sandbox.Faults()
-	f.Rules = []sandbox.FaultRule{{Kind: sandbox.FaultRateLimit, Match: "/transactions", User: victim.BannoUserID, Limit: 1, RetryAfter: sandbox.Duration(pause)}}
-	require.NoError(t, b.Sandbox.SetFaults(f))
 
 	log := &wireLog{}
 	lc := jobs.LimiterConfig{RequestsPerSecond: 100, Burst: 100}
@@ -175,6 +171,20 @@ func TestRetryAfterPausesEveryLinkInEveryProcess(t *testing.T) {
 	for _, l := range links {
 		ids = append(ids, b.enqueue(t, p1.river, l.ID, jobs.TriggerLink))
 	}
+	// Once every link is syncing, the next transactions request gets a 429.
+	require.Eventually(t, func() bool {
+		users := map[string]bool{}
+		for _, e := range log.all() {
+			if e.user != "" {
+				users[e.user] = true
+			}
+		}
+		return len(users) == len(links)
+	}, time.Minute, 5*time.Millisecond)
+	f := b.Sandbox.Faults()
+	f.Rules = []sandbox.FaultRule{{Kind: sandbox.FaultRateLimit, Match: "/transactions", Limit: 1, RetryAfter: sandbox.Duration(pause)}}
+	require.NoError(t, b.Sandbox.SetFaults(f))
+
 	for _, id := range ids {
 		require.Equal(t, "completed", b.waitJob(t, id, 3*time.Minute))
 	}
@@ -191,7 +201,13 @@ func TestRetryAfterPausesEveryLinkInEveryProcess(t *testing.T) {
 		}
 	}
 	require.NotNil(t, hit, "the institution answered 429")
-	require.Equal(t, victim.BannoUserID, hit.user)
+	var victim pfm.Link
+	for _, l := range links {
+		if l.BannoUserID == hit.user {
+			victim = l
+		}
+	}
+	require.NotEmpty(t, victim.ID, "the 429 answered a link's request")
 	// A process learns of another's pause at its next take of tokens
 	// (within the limiter's hold, 250 ms here); requests already on their
 	// way are not recalled. From then until the pause ends, nobody calls.
