@@ -654,6 +654,70 @@ COMMENT ON COLUMN public.consent_requests.link_id IS 'Set for a re-consent of an
 COMMENT ON COLUMN public.consent_requests.browser_hash IS 'SHA-256 of the random value set as a cookie in the browser that started the consent; the callback requires the same cookie.';
 
 --
+-- Name: institution_budgets; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.institution_budgets (
+    institution_slug text NOT NULL,
+    tokens double precision NOT NULL,
+    refilled_at timestamp with time zone DEFAULT now() NOT NULL,
+    paused_until timestamp with time zone,
+    pause_reason text,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT institution_budgets_tokens_check CHECK ((tokens >= (0)::double precision))
+);
+
+--
+-- Name: TABLE institution_budgets; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE public.institution_budgets IS 'Deployment-wide token bucket of requests to an institution, shared by every worker process.';
+
+--
+-- Name: COLUMN institution_budgets.tokens; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.institution_budgets.tokens IS 'Requests that may be sent now, as of refilled_at; refilled at the configured requests_per_second up to the bucket size.';
+
+--
+-- Name: COLUMN institution_budgets.paused_until; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.institution_budgets.paused_until IS 'No request is sent to the institution before this instant (set from a Retry-After or a budget 429).';
+
+--
+-- Name: institution_sync_slots; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.institution_sync_slots (
+    institution_slug text NOT NULL,
+    slot integer NOT NULL,
+    lease_id uuid,
+    holder text,
+    expires_at timestamp with time zone,
+    CONSTRAINT institution_sync_slots_check CHECK (((lease_id IS NULL) = (expires_at IS NULL))),
+    CONSTRAINT institution_sync_slots_slot_check CHECK ((slot >= 1))
+);
+
+--
+-- Name: TABLE institution_sync_slots; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE public.institution_sync_slots IS 'Concurrent-sync slots of an institution (max_concurrent_syncs rows), leased by running syncs in any worker process.';
+
+--
+-- Name: COLUMN institution_sync_slots.holder; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.institution_sync_slots.holder IS 'Process and job that hold the lease, for operators.';
+
+--
+-- Name: COLUMN institution_sync_slots.expires_at; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.institution_sync_slots.expires_at IS 'The lease ends here unless its holder renews it; a slot of a killed process is free again after this.';
+
+--
 -- Name: institutions; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -2009,6 +2073,20 @@ ALTER TABLE ONLY public.consent_requests
     ADD CONSTRAINT consent_requests_state_hash_key UNIQUE (state_hash);
 
 --
+-- Name: institution_budgets institution_budgets_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.institution_budgets
+    ADD CONSTRAINT institution_budgets_pkey PRIMARY KEY (institution_slug);
+
+--
+-- Name: institution_sync_slots institution_sync_slots_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.institution_sync_slots
+    ADD CONSTRAINT institution_sync_slots_pkey PRIMARY KEY (institution_slug, slot);
+
+--
 -- Name: institutions institutions_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -2287,6 +2365,20 @@ ALTER TABLE ONLY public.consent_requests
 
 ALTER TABLE ONLY public.consent_requests
     ADD CONSTRAINT consent_requests_link_id_fkey FOREIGN KEY (link_id) REFERENCES public.links(id) ON DELETE CASCADE;
+
+--
+-- Name: institution_budgets institution_budgets_institution_slug_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.institution_budgets
+    ADD CONSTRAINT institution_budgets_institution_slug_fkey FOREIGN KEY (institution_slug) REFERENCES public.institutions(slug) ON UPDATE CASCADE ON DELETE CASCADE;
+
+--
+-- Name: institution_sync_slots institution_sync_slots_institution_slug_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.institution_sync_slots
+    ADD CONSTRAINT institution_sync_slots_institution_slug_fkey FOREIGN KEY (institution_slug) REFERENCES public.institutions(slug) ON UPDATE CASCADE ON DELETE CASCADE;
 
 --
 -- Name: link_tokens link_tokens_link_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -

@@ -36,11 +36,13 @@ type Institution struct {
 	// ClientSecret is loaded from ClientSecretEnv or ClientSecretFile.
 	ClientSecret string `json:"-"`
 	// RequestsPerSecond and Burst bound pfmsync's request rate to this
-	// institution, per process (0: 5 per second, burst 10).
+	// institution for the whole deployment: every worker process takes
+	// from one budget in the database (0: 5 per second, burst 10).
 	RequestsPerSecond float64 `json:"requests_per_second,omitempty"`
 	Burst             int     `json:"burst,omitempty"`
 	// MaxConcurrentSyncs bounds the syncs running at once against this
-	// institution, per worker process (0: 4).
+	// institution in every worker process together (0: the worker
+	// concurrency, PFMSYNC_WORKER_CONCURRENCY).
 	MaxConcurrentSyncs int `json:"max_concurrent_syncs,omitempty"`
 	// AllowInsecureHTTP permits an http:// base URL on a host other than
 	// loopback (a sandbox institution inside a private network, as in
@@ -163,9 +165,6 @@ func (r *reader) completeInstitution(in *Institution) error {
 	}
 	if in.Burst == 0 {
 		in.Burst = 10
-	}
-	if in.MaxConcurrentSyncs == 0 {
-		in.MaxConcurrentSyncs = 4
 	}
 	return errors.Join(errs...)
 }

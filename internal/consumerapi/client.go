@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
-	"golang.org/x/time/rate"
 )
 
 // Client talks to one Banno institution: its OIDC provider and its Consumer
@@ -25,7 +24,6 @@ type Client struct {
 	inst      Institution
 	http      *http.Client
 	base      http.RoundTripper
-	limiter   *rate.Limiter
 	logger    *slog.Logger
 	userAgent string
 
@@ -46,6 +44,7 @@ type options struct {
 	transport http.RoundTripper
 	otel      []otelhttp.Option
 	eager     bool
+	gate      RequestGate
 }
 
 // WithLogger sets the logger (default slog.Default()). Logs never contain
@@ -68,6 +67,12 @@ func WithTransport(rt http.RoundTripper) Option { return func(o *options) { o.tr
 func WithOTelOptions(opts ...otelhttp.Option) Option {
 	return func(o *options) { o.otel = append(o.otel, opts...) }
 }
+
+// WithRequestGate replaces the in-process request budget
+// (Institution.RequestsPerSecond and Burst) with g, e.g. one shared by every
+// process of a deployment. Every request, the token endpoint's included,
+// waits for g, and a response asking for a pause is reported to it.
+func WithRequestGate(g RequestGate) Option { return func(o *options) { o.gate = g } }
 
 // WithEagerDiscovery makes New fetch the discovery document immediately and
 // fail when it cannot. By default discovery is lazy: it happens on the first
@@ -98,13 +103,15 @@ func New(ctx context.Context, inst Institution, opts ...Option) (*Client, error)
 	if base == nil {
 		base = newBaseTransport(inst)
 	}
-	limiter := rate.NewLimiter(rate.Limit(inst.RequestsPerSecond), inst.Burst)
+	gate := o.gate
+	if gate == nil {
+		gate = newLocalGate(inst.RequestsPerSecond, inst.Burst)
+	}
 	ua := userAgent(o.version)
 	c := &Client{
 		inst:      inst,
-		http:      newHTTPClient(inst, base, limiter, ua, o.otel),
+		http:      newHTTPClient(inst, base, gate, ua, o.otel),
 		base:      base,
-		limiter:   limiter,
 		logger:    o.logger.With(slog.String("institution", inst.Slug)),
 		userAgent: ua,
 		now:       time.Now,
