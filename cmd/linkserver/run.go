@@ -204,6 +204,7 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 		ReturnURLs:   cfg.Link.ReturnURLs,
 		ConsentTTL:   cfg.Link.ConsentTTL,
 		Logger:       logger,
+		UnlinkPurge:  cfg.Data.UnlinkPurge,
 	})
 	if err != nil {
 		return err

@@ -123,9 +123,16 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 		Config:       jobs.SyncConfigFrom(w),
 	})
 	client, err := jobs.NewClient(pool, st, syncer, jobs.ClientConfig{
-		SyncConcurrency:      w.Concurrency,
-		ScheduleEvery:        w.ScheduleEvery,
-		Schedule:             jobs.ScheduleConfig{Batch: w.ScheduleBatch},
+		SyncConcurrency: w.Concurrency,
+		ScheduleEvery:   w.ScheduleEvery,
+		Schedule: jobs.ScheduleConfig{
+			Batch:        w.ScheduleBatch,
+			KeepSyncRuns: time.Duration(cfg.Data.SyncRunDays) * config.Day,
+			Retention: jobs.Retention{
+				RevokedLinks: time.Duration(cfg.Data.RevokedLinkDays) * config.Day,
+				ChangeFeed:   time.Duration(cfg.Data.ChangeFeedDays) * config.Day,
+			},
+		},
 		RescueStuckJobsAfter: w.RescueAfter,
 		Retry:                jobs.RetryPolicy{Base: w.RetryBase, Max: w.RetryMax},
 		Middleware:           []rivertype.Middleware{tel.RiverMiddleware()},
