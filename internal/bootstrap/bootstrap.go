@@ -107,6 +107,17 @@ func Sealer(cfg config.Config, logger *slog.Logger) (*tokenseal.Sealer, error) {
 	return tokenseal.New(ring), nil
 }
 
+// Scopes are the scopes requested at consent: those the sync uses, plus
+// the user profile scope only when the operator enables profile data
+// (PFMSYNC_PROFILE_DATA); the sync never reads the profile.
+func Scopes(profile bool) []string {
+	s := []string{consumerapi.ScopeOpenID, consumerapi.ScopeOfflineAccess, consumerapi.ScopeAccounts, consumerapi.ScopeTransactions}
+	if profile {
+		s = append(s, consumerapi.ScopeUserProfile)
+	}
+	return s
+}
+
 // BankClients builds one Banno client per configured institution. The
 // redirect URL is the link server's callback under cfg.Link.PublicURL.
 // transport, when not nil, is the base transport (e.g. a call counter);
@@ -128,6 +139,7 @@ func BankClients(ctx context.Context, cfg config.Config, logger *slog.Logger, tr
 			RequestsPerSecond: in.RequestsPerSecond,
 			Burst:             in.Burst,
 			AllowInsecureHTTP: in.AllowInsecureHTTP,
+			Scopes:            Scopes(cfg.Data.ProfileData),
 		}, opts...)
 		if err != nil {
 			return nil, fmt.Errorf("configure institution %s: %w", in.Slug, err)
