@@ -93,6 +93,8 @@ var rules = []rule{
 	{Pkg: "tools/rivermigrations", Group: devTool, Note: "go generate: River's migrations"},
 	{Pkg: "tools/archcheck", Group: devTool, Note: "this check"},
 	{Pkg: "config/internal/gendocs", Group: devTool, Imports: e("config"), Note: "go generate: the settings table in docs/operations.md"},
+	{Pkg: "store/reportbench", Group: devTool, Imports: e("migrations"), Note: "the 5,000-user reporting benchmark's data and queries"},
+	{Pkg: "tools/benchreporting", Group: devTool, Imports: e("store/reportbench"), Note: "make bench-reporting"},
 	{Pkg: "tools/schemadump", Group: devTool, Imports: e("store", "config"), Note: "writes docs/schema.sql"},
 }
 
