@@ -2,6 +2,7 @@ CREATE OR REPLACE FUNCTION reporting.transaction_changes_since(app_user_ref text
 RETURNS SETOF reporting.transaction_changes
 LANGUAGE sql
 STABLE
+SET jit = off
 AS $$
     SELECT *
     FROM reporting.transaction_changes c

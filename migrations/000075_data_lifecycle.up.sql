@@ -64,6 +64,7 @@ CREATE OR REPLACE FUNCTION reporting.transaction_changes_since(app_user_ref text
 RETURNS SETOF reporting.transaction_changes
 LANGUAGE plpgsql
 STABLE
+SET jit = off
 AS $$
 DECLARE
     horizon bigint;
