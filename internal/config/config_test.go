@@ -163,3 +163,27 @@ func TestVariablesAreAllRead(t *testing.T) {
 		require.Contains(t, Variables(), k, "%s is read but not listed", k)
 	}
 }
+
+func TestLoadDataLifecycle(t *testing.T) {
+	t.Parallel()
+	cfg, err := Load(env(map[string]string{EnvDatabaseURL: "postgres://localhost/db"}))
+	require.NoError(t, err)
+	require.Equal(t, Data{SyncRunDays: DefaultSyncRunDays}, cfg.Data, "retention that deletes is off, unlinking keeps data, no profile scope")
+	require.Contains(t, cfg.String(), "data.unlink=keep")
+
+	cfg, err = Load(env(map[string]string{
+		EnvDatabaseURL: "postgres://localhost/db", EnvUnlinkData: "purge", EnvRetentionRevoked: "30",
+		EnvRetentionChangeFeed: "400", EnvRetentionSyncRuns: "7", EnvProfileData: "true",
+	}))
+	require.NoError(t, err)
+	require.Equal(t, Data{UnlinkPurge: true, RevokedLinkDays: 30, ChangeFeedDays: 400, SyncRunDays: 7, ProfileData: true}, cfg.Data)
+	require.Contains(t, cfg.String(), "data.unlink=purge")
+
+	_, err = Load(env(map[string]string{
+		EnvDatabaseURL: "postgres://localhost/db", EnvUnlinkData: "delete", EnvRetentionRevoked: "-1", EnvRetentionSyncRuns: "0",
+	}))
+	require.Error(t, err)
+	for _, name := range []string{EnvUnlinkData, EnvRetentionRevoked, EnvRetentionSyncRuns} {
+		require.ErrorContains(t, err, name)
+	}
+}
