@@ -284,7 +284,7 @@ func TestExportZip(t *testing.T) {
 			require.NotContains(t, []string{"sealed", "sealed_verifier", "nonce", "state_hash", "browser_hash"}, col, table)
 		}
 	}
-	all := string(out.Bytes())
+	all := out.String()
 	for _, f := range files {
 		all += string(f)
 	}
