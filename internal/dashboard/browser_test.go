@@ -130,7 +130,7 @@ func TestDashboardBrowser(t *testing.T) {
 	var wantCats []string
 	for _, r := range f.readerRows(t, `
 		SELECT category, amount::text FROM reporting.spending_by_category
-		WHERE app_user_ref = 'alice' AND month = $1::date ORDER BY amount DESC, category`, spendMonth) {
+		WHERE app_user_ref = 'alice' AND month = $1::date ORDER BY spending_by_category.amount DESC, category`, spendMonth) {
 		wantCats = append(wantCats, r[0]+" "+r[1])
 	}
 	cats, catAmounts := attrs(t, ctx, "#spending li", "data-category"), attrs(t, ctx, "#spending li", "data-amount")
