@@ -9,8 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -181,16 +179,9 @@ func TestDashboardBrowser(t *testing.T) {
 	require.Contains(t, gotRec, "Parkview Apartments monthly 1850.00")
 
 	// No sideways scrolling on a desktop or a phone; screenshots kept.
-	dir := artifactDir(t)
-	noOverflow(t, ctx, 1280)
-	png := run(t, ctx, chromedp.FullScreenshot(100))
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "dashboard-1280.png"), png, 0o644))
-	require.NoError(t, chromedp.Do(ctx, chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile), chromedp.Reload(),
-		chromedp.WaitVisible(cssSel("#net-worth-chart"))))
-	noOverflow(t, ctx, 390)
-	png = run(t, ctx, chromedp.FullScreenshot(100))
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "dashboard-390.png"), png, 0o644))
-	t.Logf("screenshots in %s", dir)
+	for _, width := range testsupport.ScreenWidths {
+		testsupport.RequireFitsScreen(t, ctx, "dashboard", width, srv.URL+"/?user=alice", "#net-worth-chart")
+	}
 
 	// The app user list, and Reconnect.
 	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/"), chromedp.WaitVisible(cssSel("#users"))))
