@@ -13,6 +13,10 @@ type Telemetry struct {
 	// MetricsAddr is the worker's listener for Prometheus's /metrics; ""
 	// disables it.
 	MetricsAddr string
+	// Pprof adds Go's profiling handlers (/debug/pprof/) to the worker's
+	// metrics listener. Off by default: profiles expose internals and cost
+	// CPU while they are taken.
+	Pprof bool
 	// AdminAddr is the link server's operator listener (/metrics, and
 	// the status page); "" disables it.
 	AdminAddr string
@@ -33,6 +37,7 @@ type Telemetry struct {
 // Environment variables of the telemetry configuration.
 const (
 	EnvMetricsAddr      = "PFMSYNC_METRICS_ADDR"
+	EnvPprof            = "PFMSYNC_PPROF"
 	EnvAdminAddr        = "PFMSYNC_ADMIN_ADDR"
 	EnvAdminToken       = "PFMSYNC_ADMIN_TOKEN"
 	EnvOTLPEndpoint     = "PFMSYNC_OTLP_ENDPOINT"
@@ -52,6 +57,7 @@ const addrOff = "off"
 func (r *reader) telemetry() Telemetry {
 	t := Telemetry{
 		MetricsAddr:      r.listenAddr(EnvMetricsAddr, DefaultMetricsAddr),
+		Pprof:            r.boolean(EnvPprof, false),
 		AdminAddr:        r.listenAddr(EnvAdminAddr, DefaultAdminAddr),
 		AdminToken:       r.raw(EnvAdminToken),
 		OTLPEndpoint:     strings.TrimRight(r.raw(EnvOTLPEndpoint), "/"),
@@ -113,6 +119,6 @@ func (t Telemetry) String() string {
 	if endpoint == "" {
 		endpoint = "(none)"
 	}
-	return fmt.Sprintf("telemetry={metrics_addr=%s admin_addr=%s admin_token=%s otlp_endpoint=%s trace_sample_ratio=%g}",
-		show(t.MetricsAddr), show(t.AdminAddr), redactSet(t.AdminToken), endpoint, t.TraceSampleRatio)
+	return fmt.Sprintf("telemetry={metrics_addr=%s pprof=%t admin_addr=%s admin_token=%s otlp_endpoint=%s trace_sample_ratio=%g}",
+		show(t.MetricsAddr), t.Pprof, show(t.AdminAddr), redactSet(t.AdminToken), endpoint, t.TraceSampleRatio)
 }

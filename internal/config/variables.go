@@ -12,6 +12,6 @@ func Variables() []string {
 		EnvWorkerConcurrency, EnvScheduleEvery, EnvScheduleBatch, EnvBackfillDays, EnvBackfillWindowDays,
 		EnvOverlap, EnvFetchOnScheduled, EnvFetchOnInteractive, EnvFetchMaxWait, EnvJobTimeout,
 		EnvRescueAfter, EnvRetryBase, EnvRetryMax, EnvShutdownTimeout,
-		EnvMetricsAddr, EnvAdminAddr, EnvAdminToken, EnvOTLPEndpoint, EnvTraceSampleRatio,
+		EnvMetricsAddr, EnvPprof, EnvAdminAddr, EnvAdminToken, EnvOTLPEndpoint, EnvTraceSampleRatio,
 	}
 }

@@ -2,6 +2,7 @@ package consumerapi
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -184,6 +185,15 @@ type TransactionPage struct {
 	// InactivatedTransactionIDs are transactions that no longer exist
 	// (e.g. a dropped or replaced pending authorisation): tombstone them.
 	InactivatedTransactionIDs []string `json:"inactivatedTransactionIds"`
+	// InactivatedDigest is the SHA-256 of the list's raw JSON (zero when
+	// the response had none). The bank repeats the same list on every
+	// page of a query; [Session.TransactionsAfter] decodes it only when it
+	// differs from the previous page's.
+	InactivatedDigest [sha256.Size]byte `json:"-"`
+	// InactivatedRepeated is true when the list is the previous page's
+	// (same raw JSON): InactivatedTransactionIDs is then that page's slice,
+	// shared, and a caller that applied it already has nothing to do.
+	InactivatedRepeated bool `json:"-"`
 	// Offset and Limit are as reported by the response, or as requested
 	// when the response omits them (0 when not paginated).
 	Offset int `json:"offset"`
@@ -251,14 +261,24 @@ func (q TransactionQuery) values() url.Values {
 // whole body was read and every transaction decoded; a page holding more
 // transactions than the limit is rejected as malformed.
 func (s *Session) Transactions(ctx context.Context, accountID string, q TransactionQuery) (*TransactionPage, error) {
-	page, err := s.transactions(ctx, accountID, q)
+	return s.TransactionsAfter(ctx, accountID, q, nil)
+}
+
+// TransactionsAfter is [Session.Transactions] for the page after prev
+// (nil: none). When the response's inactivatedTransactionIds list is
+// byte for byte prev's, it is not decoded again: the page shares prev's
+// slice and reports InactivatedRepeated. Only prev's
+// InactivatedTransactionIDs and InactivatedDigest are read, so a caller
+// may keep just those two fields of a page it has finished with.
+func (s *Session) TransactionsAfter(ctx context.Context, accountID string, q TransactionQuery, prev *TransactionPage) (*TransactionPage, error) {
+	page, err := s.transactions(ctx, accountID, q, prev)
 	if err != nil {
 		return nil, fmt.Errorf("get transactions for account %s: %w", accountID, err)
 	}
 	return page, nil
 }
 
-func (s *Session) transactions(ctx context.Context, accountID string, q TransactionQuery) (*TransactionPage, error) {
+func (s *Session) transactions(ctx context.Context, accountID string, q TransactionQuery, prev *TransactionPage) (*TransactionPage, error) {
 	if err := q.Validate(); err != nil {
 		return nil, err
 	}
@@ -276,7 +296,7 @@ func (s *Session) transactions(ctx context.Context, accountID string, q Transact
 		route:  "/users/{userId}/accounts/{accountId}/transactions",
 		url:    s.c.apiURL(path, q.values()),
 		decode: func(b []byte) error {
-			p, err := decodeTransactionPage(b)
+			p, err := decodeTransactionPageAfter(b, prev)
 			if err != nil {
 				return err
 			}
@@ -312,12 +332,18 @@ type decodedPage struct {
 // scanner declines (unusual key spellings), the page is decoded again
 // element by element through json.RawMessage.
 func decodeTransactionPage(body []byte) (decodedPage, error) {
+	return decodeTransactionPageAfter(body, nil)
+}
+
+// decodeTransactionPageAfter is decodeTransactionPage reusing prev's
+// inactivated-id list when the body repeats it.
+func decodeTransactionPageAfter(body []byte, prev *TransactionPage) (decodedPage, error) {
 	if err := requireObject(body); err != nil {
 		return decodedPage{}, err
 	}
 	var wire struct {
 		Transactions              []transactionFields  `json:"transactions"`
-		InactivatedTransactionIDs []string             `json:"inactivatedTransactionIds"`
+		InactivatedTransactionIDs json.RawMessage      `json:"inactivatedTransactionIds"`
 		Offset                    *int                 `json:"offset"`
 		Limit                     *int                 `json:"limit"`
 		Account                   *TransactionsAccount `json:"account"`
@@ -330,13 +356,15 @@ func decodeTransactionPage(body []byte) (decodedPage, error) {
 		return decodedPage{}, err
 	}
 	page := &TransactionPage{
-		Transactions:              make([]Transaction, len(wire.Transactions)),
-		InactivatedTransactionIDs: wire.InactivatedTransactionIDs,
-		Account:                   wire.Account,
+		Transactions: make([]Transaction, len(wire.Transactions)),
+		Account:      wire.Account,
+	}
+	if err := decodeInactivated(page, wire.InactivatedTransactionIDs, prev); err != nil {
+		return decodedPage{}, err
 	}
 	raws, ok := topLevelArray(body, "transactions")
 	if !ok || len(raws) != len(wire.Transactions) {
-		return decodeTransactionPageSlow(body)
+		return decodeTransactionPageSlow(body, prev)
 	}
 	// One copy of the transactions array backs every Raw.
 	var backing []byte
@@ -365,10 +393,10 @@ func decodeTransactionPage(body []byte) (decodedPage, error) {
 
 // decodeTransactionPageSlow decodes element by element through
 // json.RawMessage.
-func decodeTransactionPageSlow(body []byte) (decodedPage, error) {
+func decodeTransactionPageSlow(body []byte, prev *TransactionPage) (decodedPage, error) {
 	var wire struct {
 		Transactions              []json.RawMessage    `json:"transactions"`
-		InactivatedTransactionIDs []string             `json:"inactivatedTransactionIds"`
+		InactivatedTransactionIDs json.RawMessage      `json:"inactivatedTransactionIds"`
 		Offset                    *int                 `json:"offset"`
 		Limit                     *int                 `json:"limit"`
 		Account                   *TransactionsAccount `json:"account"`
@@ -377,9 +405,11 @@ func decodeTransactionPageSlow(body []byte) (decodedPage, error) {
 		return decodedPage{}, err
 	}
 	page := &TransactionPage{
-		Transactions:              make([]Transaction, len(wire.Transactions)),
-		InactivatedTransactionIDs: wire.InactivatedTransactionIDs,
-		Account:                   wire.Account,
+		Transactions: make([]Transaction, len(wire.Transactions)),
+		Account:      wire.Account,
+	}
+	if err := decodeInactivated(page, wire.InactivatedTransactionIDs, prev); err != nil {
+		return decodedPage{}, err
 	}
 	for i, raw := range wire.Transactions {
 		if err := requireObject(raw); err != nil {
@@ -393,6 +423,23 @@ func decodeTransactionPageSlow(body []byte) (decodedPage, error) {
 		}
 	}
 	return finishPage(page, wire.Offset, wire.Limit), nil
+}
+
+// decodeInactivated sets page's inactivated ids from their raw JSON
+// (already validated), sharing prev's slice when the raw JSON is the same.
+func decodeInactivated(page *TransactionPage, raw json.RawMessage, prev *TransactionPage) error {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil
+	}
+	page.InactivatedDigest = sha256.Sum256(raw)
+	if prev != nil && prev.InactivatedDigest == page.InactivatedDigest {
+		page.InactivatedTransactionIDs, page.InactivatedRepeated = prev.InactivatedTransactionIDs, true
+		return nil
+	}
+	if err := json.Unmarshal(raw, &page.InactivatedTransactionIDs); err != nil {
+		return fmt.Errorf("%w: inactivatedTransactionIds: %w", ErrMalformedBody, err)
+	}
+	return nil
 }
 
 // finishPage records the offset and limit the response reported.
