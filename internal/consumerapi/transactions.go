@@ -327,10 +327,11 @@ type decodedPage struct {
 // null or missing means no transactions; a transaction that is not an
 // object or has no id makes the whole page malformed (no silent loss).
 //
-// The body is decoded in one pass; each transaction's raw JSON is then
-// sliced out of the body by a light scanner (topLevelArray). When that
-// scanner declines (unusual key spellings), the page is decoded again
-// element by element through json.RawMessage.
+// The body is decoded in one pass; each transaction's raw JSON and the
+// inactivated-id list are then sliced out of the body by a light scanner
+// (topLevelArray, topLevelValue), and the list is decoded only when it is
+// not prev's. When that scanner declines (unusual key spellings), the page
+// is decoded again element by element through json.RawMessage.
 func decodeTransactionPage(body []byte) (decodedPage, error) {
 	return decodeTransactionPageAfter(body, nil)
 }
@@ -341,12 +342,13 @@ func decodeTransactionPageAfter(body []byte, prev *TransactionPage) (decodedPage
 	if err := requireObject(body); err != nil {
 		return decodedPage{}, err
 	}
+	// The inactivated list is left out: it is sliced out of the body
+	// below and decoded only when it differs from prev's.
 	var wire struct {
-		Transactions              []transactionFields  `json:"transactions"`
-		InactivatedTransactionIDs json.RawMessage      `json:"inactivatedTransactionIds"`
-		Offset                    *int                 `json:"offset"`
-		Limit                     *int                 `json:"limit"`
-		Account                   *TransactionsAccount `json:"account"`
+		Transactions []transactionFields  `json:"transactions"`
+		Offset       *int                 `json:"offset"`
+		Limit        *int                 `json:"limit"`
+		Account      *TransactionsAccount `json:"account"`
 	}
 	if err := json.Unmarshal(body, &wire); err != nil {
 		var te *json.UnmarshalTypeError
@@ -359,7 +361,11 @@ func decodeTransactionPageAfter(body []byte, prev *TransactionPage) (decodedPage
 		Transactions: make([]Transaction, len(wire.Transactions)),
 		Account:      wire.Account,
 	}
-	if err := decodeInactivated(page, wire.InactivatedTransactionIDs, prev); err != nil {
+	inactivated, ok := topLevelValue(body, "inactivatedTransactionIds")
+	if !ok {
+		return decodeTransactionPageSlow(body, prev)
+	}
+	if err := decodeInactivated(page, inactivated, prev); err != nil {
 		return decodedPage{}, err
 	}
 	raws, ok := topLevelArray(body, "transactions")
