@@ -36,3 +36,26 @@ func TestDecodeFallsBackWhenTheInactivatedKeyIsAmbiguous(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, []string{"b"}, page.InactivatedTransactionIDs)
 }
+
+func TestRepeatedListStillChecksTheRestOfThePage(t *testing.T) {
+	t.Parallel()
+	good := []byte(`{"transactions":[{"id":"t1","amount":"1.00"}],"inactivatedTransactionIds":["a","b"],"limit":500}`)
+	first, err := decodeTransactionPage(good)
+	require.NoError(t, err)
+	again, err := decodeTransactionPageAfter(good, first.TransactionPage)
+	require.NoError(t, err)
+	require.True(t, again.InactivatedRepeated)
+	require.Equal(t, "t1", again.Transactions[0].ID)
+	require.JSONEq(t, `{"id":"t1","amount":"1.00"}`, string(again.Transactions[0].Raw))
+	require.Equal(t, 500, again.Limit)
+
+	for _, bad := range []string{
+		`{"transactions":[{"id":"t1","amount":"1.00"],"inactivatedTransactionIds":["a","b"],"limit":500}`,
+		`{"transactions":[{"id":"t1","amount":1.00x}],"inactivatedTransactionIds":["a","b"]}`,
+		`{"transactions":[{"amount":"1.00"}],"inactivatedTransactionIds":["a","b"]}`,
+		`{"transactions":[],"inactivatedTransactionIds":["a","b"]`,
+	} {
+		_, err := decodeTransactionPageAfter([]byte(bad), first.TransactionPage)
+		require.Error(t, err, bad)
+	}
+}

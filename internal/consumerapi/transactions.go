@@ -342,6 +342,9 @@ func decodeTransactionPageAfter(body []byte, prev *TransactionPage) (decodedPage
 	if err := requireObject(body); err != nil {
 		return decodedPage{}, err
 	}
+	if p, ok := decodeWithoutRepeatedList(body, prev); ok {
+		return p, nil
+	}
 	// The inactivated list is left out: it is sliced out of the body
 	// below and decoded only when it differs from prev's.
 	var wire struct {
@@ -429,6 +432,33 @@ func decodeTransactionPageSlow(body []byte, prev *TransactionPage) (decodedPage,
 		}
 	}
 	return finishPage(page, wire.Offset, wire.Limit), nil
+}
+
+// decodeWithoutRepeatedList decodes a page whose inactivated list is
+// prev's, byte for byte, without validating or scanning that list again:
+// the list is replaced by null in a copy of the rest of the body, which is
+// decoded as usual, and the page then shares prev's list. Replacing one
+// valid JSON value by another keeps the body valid or invalid as it was,
+// and prev's bytes were valid when they were decoded. ok is false when
+// the list is not prev's or cannot be located unambiguously; the caller
+// then decodes the whole body.
+func decodeWithoutRepeatedList(body []byte, prev *TransactionPage) (decodedPage, bool) {
+	if prev == nil || prev.InactivatedDigest == ([sha256.Size]byte{}) {
+		return decodedPage{}, false
+	}
+	raw, ok := topLevelValue(body, "inactivatedTransactionIds")
+	if !ok || raw == nil || sha256.Sum256(raw) != prev.InactivatedDigest {
+		return decodedPage{}, false
+	}
+	start := cap(body) - cap(raw)
+	rest := make([]byte, 0, len(body)-len(raw)+len("null"))
+	rest = append(append(append(rest, body[:start]...), "null"...), body[start+len(raw):]...)
+	p, err := decodeTransactionPageAfter(rest, nil)
+	if err != nil {
+		return decodedPage{}, false
+	}
+	p.InactivatedTransactionIDs, p.InactivatedDigest, p.InactivatedRepeated = prev.InactivatedTransactionIDs, prev.InactivatedDigest, true
+	return p, true
 }
 
 // decodeInactivated sets page's inactivated ids from their raw JSON
