@@ -107,6 +107,17 @@ func Sealer(cfg config.Config, logger *slog.Logger) (*tokenseal.Sealer, error) {
 	return tokenseal.New(ring), nil
 }
 
+// Scopes are the scopes requested at consent: those the sync uses, plus
+// the user profile scope only when the operator enables profile data
+// (PFMSYNC_PROFILE_DATA); the sync never reads the profile.
+func Scopes(profile bool) []string {
+	s := []string{consumerapi.ScopeOpenID, consumerapi.ScopeOfflineAccess, consumerapi.ScopeAccounts, consumerapi.ScopeTransactions}
+	if profile {
+		s = append(s, consumerapi.ScopeUserProfile)
+	}
+	return s
+}
+
 // BankClients builds one Banno client per configured institution. The
 // redirect URL is the link server's callback under cfg.Link.PublicURL.
 // transport, when not nil, is the base transport (e.g. a call counter);
@@ -114,25 +125,44 @@ func Sealer(cfg config.Config, logger *slog.Logger) (*tokenseal.Sealer, error) {
 func BankClients(ctx context.Context, cfg config.Config, logger *slog.Logger, transport http.RoundTripper, extra ...consumerapi.Option) (map[string]*consumerapi.Client, error) {
 	out := make(map[string]*consumerapi.Client, len(cfg.Institutions))
 	for _, in := range cfg.Institutions {
-		opts := []consumerapi.Option{consumerapi.WithLogger(logger.With("institution", in.Slug)), consumerapi.WithVersion(Version)}
-		if transport != nil {
-			opts = append(opts, consumerapi.WithTransport(transport))
-		}
-		opts = append(opts, extra...)
-		c, err := consumerapi.New(ctx, consumerapi.Institution{
-			Slug:              in.Slug,
-			BaseURL:           in.BaseURL,
-			ClientID:          in.ClientID,
-			ClientSecret:      consumerapi.Secret(in.ClientSecret),
-			RedirectURL:       cfg.Link.PublicURL + CallbackPath,
-			RequestsPerSecond: in.RequestsPerSecond,
-			Burst:             in.Burst,
-			AllowInsecureHTTP: in.AllowInsecureHTTP,
-		}, opts...)
+		c, err := BankClient(ctx, cfg, in, logger, transport, extra...)
 		if err != nil {
-			return nil, fmt.Errorf("configure institution %s: %w", in.Slug, err)
+			return nil, err
 		}
 		out[in.Slug] = c
 	}
 	return out, nil
+}
+
+// BankClient builds the Banno client of one configured institution (see
+// BankClients).
+func BankClient(ctx context.Context, cfg config.Config, in config.Institution, logger *slog.Logger, transport http.RoundTripper, extra ...consumerapi.Option) (*consumerapi.Client, error) {
+	opts := []consumerapi.Option{consumerapi.WithLogger(logger.With("institution", in.Slug)), consumerapi.WithVersion(Version)}
+	if transport != nil {
+		opts = append(opts, consumerapi.WithTransport(transport))
+	}
+	opts = append(opts, extra...)
+	// An institution's own scope list wins; otherwise the scopes the sync
+	// uses (the profile scope only when profile data is enabled).
+	scopes := in.Scopes
+	if len(scopes) == 0 {
+		scopes = Scopes(cfg.Data.ProfileData)
+	}
+	c, err := consumerapi.New(ctx, consumerapi.Institution{
+		Slug:              in.Slug,
+		BaseURL:           in.BaseURL,
+		Issuer:            in.Issuer,
+		Scopes:            scopes,
+		ClockSkew:         cfg.Link.IDTokenClockSkew,
+		ClientID:          in.ClientID,
+		ClientSecret:      consumerapi.Secret(in.ClientSecret),
+		RedirectURL:       cfg.Link.PublicURL + CallbackPath,
+		RequestsPerSecond: in.RequestsPerSecond,
+		Burst:             in.Burst,
+		AllowInsecureHTTP: in.AllowInsecureHTTP,
+	}, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("configure institution %s: %w", in.Slug, err)
+	}
+	return c, nil
 }

@@ -32,6 +32,30 @@ type Config struct {
 	Worker Worker
 	// Telemetry configures metrics and traces.
 	Telemetry Telemetry
+	// Data configures what pfmsync keeps, for how long, and what it asks
+	// the bank for.
+	Data Data
+}
+
+// Data configures a user's data lifecycle: retention, what unlinking does,
+// and the optional profile scope. Retention that deletes is off (0) by
+// default.
+type Data struct {
+	// UnlinkPurge makes an unlink delete the link's synced data (accounts,
+	// balances, transactions, change feed, sync history) instead of keeping
+	// it under the revoked link. The app can override it per request.
+	UnlinkPurge bool
+	// RevokedLinkDays deletes links revoked for longer than this, with all
+	// their data; 0 keeps them.
+	RevokedLinkDays int
+	// ChangeFeedDays deletes change-feed entries older than this (their
+	// app users' horizons move); 0 keeps them.
+	ChangeFeedDays int
+	// SyncRunDays is how long sync history is kept.
+	SyncRunDays int
+	// ProfileData requests the user profile scope at consent. Off: only
+	// the scopes the sync uses are requested.
+	ProfileData bool
 }
 
 // Worker configures cmd/worker.
@@ -64,6 +88,10 @@ type Worker struct {
 	// ShutdownTimeout is how long running syncs may finish on shutdown
 	// before they are cancelled (and resumed later by River).
 	ShutdownTimeout time.Duration
+	// AuthFailureThreshold is how many refreshes in a row the institution
+	// may refuse with a non-standard authentication error before the link
+	// moves to reauth_required.
+	AuthFailureThreshold int
 }
 
 // LinkServer configures cmd/linkserver.
@@ -82,6 +110,12 @@ type LinkServer struct {
 	ReturnURLs []string
 	// ConsentTTL is how long a started consent may take.
 	ConsentTTL time.Duration
+	// DashboardURL, when set, is linked from the success page (the PFM
+	// app's dashboard, or the reference dashboard in the demo).
+	DashboardURL string
+	// IDTokenClockSkew is the tolerance applied to an ID token's exp and
+	// iat at the code exchange.
+	IDTokenClockSkew time.Duration
 }
 
 // Database configures the connection to the Postgres datastore.
@@ -121,6 +155,7 @@ const (
 	EnvAppKey           = "PFMSYNC_APP_KEY"
 	EnvReturnURLs       = "PFMSYNC_RETURN_URLS"
 	EnvConsentTTL       = "PFMSYNC_CONSENT_TTL"
+	EnvDashboardURL     = "PFMSYNC_DASHBOARD_URL"
 
 	EnvWorkerConcurrency  = "PFMSYNC_WORKER_CONCURRENCY"
 	EnvScheduleEvery      = "PFMSYNC_SCHEDULE_EVERY"
@@ -136,6 +171,14 @@ const (
 	EnvRetryBase          = "PFMSYNC_RETRY_BASE"
 	EnvRetryMax           = "PFMSYNC_RETRY_MAX"
 	EnvShutdownTimeout    = "PFMSYNC_SHUTDOWN_TIMEOUT"
+	EnvAuthFailures       = "PFMSYNC_AUTH_FAILURE_THRESHOLD"
+	EnvIDTokenClockSkew   = "PFMSYNC_ID_TOKEN_CLOCK_SKEW"
+
+	EnvUnlinkData          = "PFMSYNC_UNLINK_DATA"
+	EnvRetentionRevoked    = "PFMSYNC_RETENTION_REVOKED_LINK_DAYS"
+	EnvRetentionChangeFeed = "PFMSYNC_RETENTION_CHANGE_FEED_DAYS"
+	EnvRetentionSyncRuns   = "PFMSYNC_RETENTION_SYNC_RUN_DAYS"
+	EnvProfileData         = "PFMSYNC_PROFILE_DATA"
 )
 
 // Load reads and validates the configuration from getenv (os.Getenv in
@@ -151,6 +194,12 @@ func Load(getenv func(string) string) (Config, error) {
 	cfg.Institutions = r.institutions(cfg.InstitutionsFile)
 	if cfg.Worker.RescueAfter <= cfg.Worker.JobTimeout {
 		r.fail(EnvRescueAfter, fmt.Sprintf("must exceed %s (%s), or River would rescue jobs that are still running", EnvJobTimeout, FormatDuration(cfg.Worker.JobTimeout)))
+	}
+	for i := range cfg.Institutions {
+		// One process at the default concurrency can use every slot.
+		if cfg.Institutions[i].MaxConcurrentSyncs == 0 {
+			cfg.Institutions[i].MaxConcurrentSyncs = cfg.Worker.Concurrency
+		}
 	}
 	if cfg.TokenKeys != "" && cfg.TokenKeysFile != "" {
 		r.fail(EnvTokenKeys, "and "+EnvTokenKeysFile+" are both set; use one")

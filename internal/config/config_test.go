@@ -163,3 +163,54 @@ func TestVariablesAreAllRead(t *testing.T) {
 		require.Contains(t, Variables(), k, "%s is read but not listed", k)
 	}
 }
+
+func TestMaxConcurrentSyncsDefaultsToWorkerConcurrency(t *testing.T) {
+	t.Parallel()
+	insts := `[
+		{"slug": "a", "base_url": "https://a.example.com/a/consumer/api/v0", "client_id": "c1", "client_secret_env": "S"},
+		{"slug": "b", "base_url": "https://b.example.com/a/consumer/api/v0", "client_id": "c2", "client_secret_env": "S", "max_concurrent_syncs": 3}
+	]`
+	load := func(concurrency string) Config {
+		vars := map[string]string{EnvDatabaseURL: "postgres://localhost/pfm", EnvInstitutions: insts, "S": "secret"}
+		if concurrency != "" {
+			vars[EnvWorkerConcurrency] = concurrency
+		}
+		cfg, err := Load(env(vars))
+		require.NoError(t, err)
+		return cfg
+	}
+	cfg := load("")
+	a, _ := cfg.Institution("a")
+	require.Equal(t, cfg.Worker.Concurrency, a.MaxConcurrentSyncs, "one worker at the default concurrency can use every slot")
+	require.Equal(t, 10, a.MaxConcurrentSyncs)
+
+	cfg = load("25")
+	a, _ = cfg.Institution("a")
+	b, _ := cfg.Institution("b")
+	require.Equal(t, 25, a.MaxConcurrentSyncs, "raising the concurrency raises the default slots with it")
+	require.Equal(t, 3, b.MaxConcurrentSyncs, "an explicit value is kept")
+}
+
+func TestLoadDataLifecycle(t *testing.T) {
+	t.Parallel()
+	cfg, err := Load(env(map[string]string{EnvDatabaseURL: "postgres://localhost/db"}))
+	require.NoError(t, err)
+	require.Equal(t, Data{SyncRunDays: DefaultSyncRunDays}, cfg.Data, "retention that deletes is off, unlinking keeps data, no profile scope")
+	require.Contains(t, cfg.String(), "data.unlink=keep")
+
+	cfg, err = Load(env(map[string]string{
+		EnvDatabaseURL: "postgres://localhost/db", EnvUnlinkData: "purge", EnvRetentionRevoked: "30",
+		EnvRetentionChangeFeed: "400", EnvRetentionSyncRuns: "7", EnvProfileData: "true",
+	}))
+	require.NoError(t, err)
+	require.Equal(t, Data{UnlinkPurge: true, RevokedLinkDays: 30, ChangeFeedDays: 400, SyncRunDays: 7, ProfileData: true}, cfg.Data)
+	require.Contains(t, cfg.String(), "data.unlink=purge")
+
+	_, err = Load(env(map[string]string{
+		EnvDatabaseURL: "postgres://localhost/db", EnvUnlinkData: "delete", EnvRetentionRevoked: "-1", EnvRetentionSyncRuns: "0",
+	}))
+	require.Error(t, err)
+	for _, name := range []string{EnvUnlinkData, EnvRetentionRevoked, EnvRetentionSyncRuns} {
+		require.ErrorContains(t, err, name)
+	}
+}

@@ -90,9 +90,23 @@ var settings = []setting{
 	},
 	durationSetting(EnvConsentTTL, "link.consent_ttl", DefaultConsentTTL, time.Minute, time.Hour,
 		func(c *Config) *time.Duration { return &c.Link.ConsentTTL }, "how long a started consent may take"),
+	{
+		name: EnvDashboardURL, key: "link.dashboard_url",
+		doc: "an absolute http(s) URL the success page links to (the app's dashboard); none: no link",
+		load: func(r *reader, c *Config) {
+			c.Link.DashboardURL = r.raw(EnvDashboardURL)
+			if c.Link.DashboardURL != "" && !absoluteHTTP(c.Link.DashboardURL) {
+				r.fail(EnvDashboardURL, "must be an absolute http(s) URL")
+			}
+		},
+		show: func(c *Config) string { return c.Link.DashboardURL },
+	},
+	durationSetting(EnvIDTokenClockSkew, "link.id_token_clock_skew", DefaultIDTokenClockSkew, time.Second, time.Hour,
+		func(c *Config) *time.Duration { return &c.Link.IDTokenClockSkew },
+		"tolerance on an ID token's `exp` and `iat` at the code exchange (Banno's own example allows 300 s)"),
 
 	intSetting(EnvWorkerConcurrency, "worker.concurrency", DefaultWorkerConcurrency, 1, 1000,
-		func(c *Config) *int { return &c.Worker.Concurrency }, "syncs one worker process runs at once"),
+		func(c *Config) *int { return &c.Worker.Concurrency }, "syncs one worker process runs at once; also the default `max_concurrent_syncs` of an institution (docs/operations.md, Sizing)"),
 	durationSetting(EnvScheduleEvery, "worker.schedule_every", DefaultScheduleEvery, time.Second, time.Hour,
 		func(c *Config) *time.Duration { return &c.Worker.ScheduleEvery }, "scheduler period"),
 	intSetting(EnvScheduleBatch, "worker.schedule_batch", DefaultScheduleBatch, 1, 100000,
@@ -126,6 +140,31 @@ var settings = []setting{
 		func(c *Config) *time.Duration { return &c.Worker.RetryMax }, "longest delay of that backoff"),
 	durationSetting(EnvShutdownTimeout, "worker.shutdown_timeout", DefaultShutdownTimeout, 0, time.Hour,
 		func(c *Config) *time.Duration { return &c.Worker.ShutdownTimeout }, "how long running syncs may finish on SIGTERM before they are cancelled (and resumed later)"),
+	intSetting(EnvAuthFailures, "worker.auth_failure_threshold", DefaultAuthFailures, 1, 100,
+		func(c *Config) *int { return &c.Worker.AuthFailureThreshold },
+		"refreshes refused in a row with a non-standard authentication error (`400`/`401` other than `invalid_grant`/`invalid_client`) before the link moves to `reauth_required`"),
+
+	{
+		name: EnvUnlinkData, key: "data.unlink", def: "keep",
+		doc: "what unlinking (`DELETE /api/links/{id}`) does with the link's synced data: `keep` it under the revoked link (the default; `" + EnvRetentionRevoked + "` can delete it later) or `purge` it at once; the app can override it per request with `?purge=`",
+		load: func(r *reader, c *Config) {
+			c.Data.UnlinkPurge = r.oneOf(EnvUnlinkData, "keep", "keep", "purge") == "purge"
+		},
+		show: func(c *Config) string {
+			if c.Data.UnlinkPurge {
+				return "purge"
+			}
+			return "keep"
+		},
+	},
+	intSetting(EnvRetentionRevoked, "data.retention_revoked_link_days", 0, 0, 36600,
+		func(c *Config) *int { return &c.Data.RevokedLinkDays }, "the worker deletes links revoked for longer than this many days, with all their data; `0` (the default) keeps them"),
+	intSetting(EnvRetentionChangeFeed, "data.retention_change_feed_days", 0, 0, 36600,
+		func(c *Config) *int { return &c.Data.ChangeFeedDays }, "the worker deletes change-feed entries older than this many days; a consumer whose cursor is older gets an error telling it to reload (`docs/sql.md`); `0` (the default) keeps them"),
+	intSetting(EnvRetentionSyncRuns, "data.retention_sync_run_days", DefaultSyncRunDays, 1, 36600,
+		func(c *Config) *int { return &c.Data.SyncRunDays }, "days of sync history (`sync_runs`) kept"),
+	boolSetting(EnvProfileData, "data.profile", false,
+		func(c *Config) *bool { return &c.Data.ProfileData }, "request the user profile scope at consent; off (the default) requests only the scopes the sync uses"),
 
 	listenSetting(EnvMetricsAddr, "telemetry.metrics_addr", DefaultMetricsAddr,
 		func(c *Config) *string { return &c.Telemetry.MetricsAddr }, "the worker's listener for `GET /metrics`"),

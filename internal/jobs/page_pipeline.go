@@ -15,8 +15,10 @@ type fetchedPage struct {
 	fp    pageFingerprint
 	empty bool
 	// inputs are the page's transactions mapped for the store, in page
-	// order (nothing filtered yet).
-	inputs []store.TransactionInput
+	// order (nothing filtered yet); rejected are the records set aside:
+	// unreadable as sent, or not mappable.
+	inputs   []store.TransactionInput
+	rejected []consumerapi.RejectedTransaction
 	// inactivated is the page's inactivatedTransactionIds list; repeated
 	// says it is the previous page's, byte for byte.
 	inactivated *consumerapi.TransactionPage
@@ -51,12 +53,15 @@ func (s *Syncer) prefetchPages(ctx context.Context, session *consumerapi.Session
 		prev := known
 		for offset, step := 0, 0; ; offset += step {
 			q.Offset, q.Limit = offset, s.cfg.PageSize
-			page, err := session.TransactionsAfter(ctx, t.stored.ProviderID, q, prev)
+			page, rejected, err := s.fetchPageAfter(ctx, session, t.stored.ProviderID, q, prev)
 			if err != nil {
 				send(fetchedPage{offset: offset, err: err})
 				return
 			}
-			p := fetchedPage{offset: offset, empty: len(page.Transactions) == 0}
+			// The page's records: those decoded and those the bank sent
+			// unreadable (set aside, never lost).
+			records := len(page.Transactions) + len(rejected)
+			p := fetchedPage{offset: offset, empty: len(page.Transactions) == 0, rejected: rejected}
 			if !p.empty {
 				p.fp = fingerprint(page)
 			}
@@ -68,8 +73,9 @@ func (s *Syncer) prefetchPages(ctx context.Context, session *consumerapi.Session
 			for _, tx := range page.Transactions {
 				in, err := transactionInput(tx, accountType)
 				if err != nil {
-					send(fetchedPage{offset: offset, err: err})
-					return
+					// One bad record never blocks the account: set aside.
+					p.rejected = append(p.rejected, unmappable(tx, err))
+					continue
 				}
 				p.inputs = append(p.inputs, in)
 			}
@@ -80,7 +86,7 @@ func (s *Syncer) prefetchPages(ctx context.Context, session *consumerapi.Session
 				limit = page.Limit
 			}
 			step = max(limit-s.cfg.PageOverlap, limit/2, 1)
-			p.last = len(page.Transactions) < limit
+			p.last = records < limit
 			// Only the list is kept for the next page's comparison, not
 			// the page's transactions.
 			prev = &consumerapi.TransactionPage{InactivatedTransactionIDs: page.InactivatedTransactionIDs, InactivatedDigest: page.InactivatedDigest}

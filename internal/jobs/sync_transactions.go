@@ -20,6 +20,13 @@ type accountTarget struct {
 	input store.AccountInput
 	// removed holds the inactivated ids already tombstoned in this sync.
 	removed map[string]struct{}
+	// obs collects what the link's sync noticed (nil: not collected).
+	obs *syncObservations
+	// closed: the account was already closed when first seen.
+	closed bool
+	// openQuarantine: the account has unresolved quarantined records, to
+	// resolve when the bank serves them correctly.
+	openQuarantine bool
 	// inactivated remembers the inactivated-id list applied last in this
 	// sync, so that a page repeating it is neither decoded nor applied
 	// again.
@@ -97,6 +104,9 @@ func (s *Syncer) syncTransactions(ctx context.Context, session *consumerapi.Sess
 		return total, err
 	}
 	scope := store.FeedScope{AppUserRef: link.AppUserRef, LinkID: link.ID, AccountID: t.stored.ID}
+	if t.openQuarantine, err = s.store.HasOpenQuarantine(ctx, t.stored.ID); err != nil {
+		return total, err
+	}
 	// The bank repeats inactivatedTransactionIds on every page; each id is
 	// tombstoned once per sync of the account.
 	t.removed = map[string]struct{}{}
@@ -209,6 +219,7 @@ func (s *Syncer) readPages(ctx context.Context, session *consumerapi.Session, t 
 		if page.err != nil {
 			return total, page.err
 		}
+		rejected := page.rejected
 		offset := page.offset
 		// Consecutive pages share PageOverlap rows, but a page is never
 		// the previous one again once offset moved past it: a bank that
@@ -247,6 +258,9 @@ func (s *Syncer) readPages(ctx context.Context, session *consumerapi.Session, t 
 			}
 			rm, err := tx.RemoveTransactions(ctx, scope, removals, now)
 			if err != nil {
+				return err
+			}
+			if err := s.setAside(ctx, tx, t, scope, inputs, rejected, now); err != nil {
 				return err
 			}
 			if last {

@@ -23,7 +23,13 @@ import (
 type Institution struct {
 	Slug   string
 	Client *consumerapi.Client
-	// MaxConcurrentSyncs bounds this process's syncs against the bank.
+	// Limiter holds the institution's deployment-wide budget: the sync
+	// slots and the pause (give the same limiter to the Client with
+	// consumerapi.WithRequestGate). Nil bounds this process only, with
+	// MaxConcurrentSyncs slots.
+	Limiter *InstitutionLimiter
+	// MaxConcurrentSyncs bounds this process's syncs when Limiter is nil
+	// (default 10).
 	MaxConcurrentSyncs int
 }
 
@@ -79,25 +85,46 @@ func NewSyncer(o SyncerOptions) *Syncer {
 	for _, in := range o.Institutions {
 		n := in.MaxConcurrentSyncs
 		if n <= 0 {
-			n = 4
+			n = 10
 		}
 		s.institutions[in.Slug] = &institutionSlots{Institution: in, slots: make(chan struct{}, n)}
 	}
 	return s
 }
 
-// acquire takes one of the institution's sync slots, waiting up to wait.
-func (in *institutionSlots) acquire(ctx context.Context, wait time.Duration) (release func(), ok bool) {
+// acquire takes one of the institution's sync slots, waiting up to wait:
+// a lease on a deployment-wide slot with a Limiter, else a slot of this
+// process.
+func (in *institutionSlots) acquire(ctx context.Context, jobID int64, wait time.Duration) (release func(), ok bool, err error) {
+	if in.Limiter != nil {
+		return in.Limiter.acquireSlot(ctx, jobID, wait)
+	}
 	t := time.NewTimer(wait)
 	defer t.Stop()
 	select {
 	case in.slots <- struct{}{}:
-		return func() { <-in.slots }, true
+		return func() { <-in.slots }, true, nil
 	case <-t.C:
-		return nil, false
+		return nil, false, nil
 	case <-ctx.Done():
-		return nil, false
+		return nil, false, nil
 	}
+}
+
+// pausedFor is what remains of a pause the institution asked for.
+func (in *institutionSlots) pausedFor() time.Duration {
+	if in.Limiter == nil {
+		return 0
+	}
+	return in.Limiter.PausedFor()
+}
+
+// afterPause is when a job put off by a pause of d runs again: after the
+// pause, spread over up to a quarter of it (at least 1 s, at most a
+// minute), so that the jobs of every link do not resume at once.
+func afterPause(d time.Duration) time.Duration {
+	spread := min(max(d/4, time.Second), time.Minute)
+	return d + time.Duration(rand.Int64N(int64(spread)))
 }
 
 // Sync runs one attempt of a link's sync and returns what River should do:
@@ -126,10 +153,18 @@ func (s *Syncer) Sync(ctx context.Context, args SyncArgs, jobID int64, attempt i
 		})
 		return errors.New(msg)
 	}
-	release, ok := inst.acquire(ctx, s.cfg.SlotWait)
+	if paused := inst.pausedFor(); paused > 0 {
+		logger.Info("sync put off: the institution asked for a pause", "pause", paused.Round(time.Millisecond))
+		return river.JobSnooze(afterPause(paused))
+	}
+	release, ok, err := inst.acquire(ctx, jobID, s.cfg.SlotWait)
+	if err != nil {
+		return err
+	}
 	if !ok {
 		s.metrics.SlotWaitSnoozed(link.InstitutionSlug)
-		return river.JobSnooze(5*time.Second + time.Duration(rand.Int64N(int64(10*time.Second))))
+		// Try again in one to three slot waits (5-15 s by default).
+		return river.JobSnooze(s.cfg.SlotWait + time.Duration(rand.Int64N(int64(2*s.cfg.SlotWait))))
 	}
 	defer release()
 
@@ -141,13 +176,17 @@ func (s *Syncer) Sync(ctx context.Context, args SyncArgs, jobID int64, attempt i
 	}
 	started := s.now()
 	run := store.SyncRun{ID: runID, LinkID: link.ID, Trigger: string(args.Trigger)}
-	missing, syncErr := s.syncLink(ctx, link, inst, args.Trigger, &run, logger)
+	obs := &syncObservations{}
+	missing, syncErr := s.syncLink(ctx, link, inst, args.Trigger, &run, obs, logger)
 	run.APICalls = int(calls.Load())
+	run.Quarantined = obs.quarantined
 
-	outcome, class, result := s.classify(syncErr, missing)
+	outcome, class, result := s.classify(syncErr, missing, inst.pausedFor())
+	outcome, class, run.PartialReason = partialReason(outcome, class, obs)
 	run.Outcome, run.ErrorClass = outcome, class
 	if syncErr != nil {
 		run.Error = truncate(syncErr.Error(), 500)
+		run.RequestID = consumerapi.RequestIDOf(syncErr)
 	}
 	s.bookkeep(ctx, func(ctx context.Context) error { return s.store.FinishSyncRun(ctx, run) })
 	switch outcome {
@@ -172,16 +211,44 @@ func (s *Syncer) Sync(ctx context.Context, args SyncArgs, jobID int64, attempt i
 	case pfm.OutcomeSnoozed:
 		logger.Info("sync snoozed", "error_class", class, "error", run.Error)
 	default:
+		if consumerapi.IsAuthFailure(syncErr) {
+			if s.recordAuthFailure(ctx, link, class, run, syncErr, logger) {
+				result = river.JobCancel(syncErr)
+			}
+			break
+		}
 		s.bookkeep(ctx, func(ctx context.Context) error { return s.store.RecordSyncFailure(ctx, link.ID, class, run.Error) })
-		logger.Warn("sync failed", "error_class", class, "error", run.Error)
+		logger.Warn("sync failed", "error_class", class, "error", run.Error, "request_id", run.RequestID)
 	}
 	s.metrics.SyncFinished(link.InstitutionSlug, outcome, class, s.now().Sub(started), run)
 	return result
 }
 
+// recordAuthFailure counts a refresh refused with a non-standard
+// authentication error; at the threshold the link asks for a new consent.
+// It reports whether the link left the active status.
+func (s *Syncer) recordAuthFailure(ctx context.Context, link pfm.Link, class pfm.ErrorClass, run store.SyncRun, syncErr error, logger *slog.Logger) bool {
+	var moved bool
+	s.bookkeep(ctx, func(ctx context.Context) error {
+		var err error
+		moved, err = s.store.RecordAuthFailure(ctx, link.ID, link.ConsentedAt, s.cfg.AuthFailureThreshold, class, run.Error)
+		return err
+	})
+	if moved {
+		logger.Warn("link needs re-consent: the bank kept refusing the refresh token", "error_class", class,
+			"oauth_error", consumerapi.OAuthErrorOf(syncErr), "threshold", s.cfg.AuthFailureThreshold, "request_id", run.RequestID)
+		return true
+	}
+	logger.Warn("sync failed: refresh refused", "error_class", class, "oauth_error", consumerapi.OAuthErrorOf(syncErr),
+		"error", run.Error, "request_id", run.RequestID)
+	return false
+}
+
 // classify maps a sync error to an outcome, an error class and River's
 // instruction.
-func (s *Syncer) classify(err error, missing []string) (outcome pfm.SyncOutcome, class pfm.ErrorClass, result error) {
+// paused is what remains of the institution's pause: a rate-limited sync
+// runs again after it.
+func (s *Syncer) classify(err error, missing []string, paused time.Duration) (outcome pfm.SyncOutcome, class pfm.ErrorClass, result error) {
 	switch {
 	case err == nil && len(missing) > 0:
 		return pfm.OutcomePartial, pfm.ClassForbidden, nil
@@ -196,11 +263,11 @@ func (s *Syncer) classify(err error, missing []string) (outcome pfm.SyncOutcome,
 		if !ok || wait <= 0 {
 			wait = 30 * time.Second
 		}
-		wait = min(wait, s.cfg.MaxRateLimitSnooze) + time.Duration(rand.Int64N(int64(time.Second)))
+		wait = afterPause(min(max(wait, paused), s.cfg.MaxRateLimitSnooze))
 		return pfm.OutcomeSnoozed, pfm.ClassRateLimited, river.JobSnooze(wait)
 	case errors.Is(err, tokenseal.ErrOpen), errors.Is(err, tokenseal.ErrUnknownKey), errors.Is(err, tokenseal.ErrMalformed):
 		return pfm.OutcomeFailed, pfm.ClassTokenUnreadable, err
-	case errors.Is(err, errMalformed):
+	case isMalformed(err):
 		return pfm.OutcomeFailed, pfm.ClassMalformed, err
 	case errors.Is(err, errRepeatedPage):
 		return pfm.OutcomeFailed, pfm.ClassRepeatedPage, err
@@ -233,7 +300,7 @@ func (s *Syncer) Jitter(d time.Duration) time.Duration { return s.jitter(d) }
 
 // syncLink refreshes the token, optionally asks the bank to refresh, and
 // syncs accounts and transactions. It returns the scopes it could not use.
-func (s *Syncer) syncLink(ctx context.Context, link pfm.Link, inst *institutionSlots, trigger Trigger, run *store.SyncRun, logger *slog.Logger) ([]string, error) {
+func (s *Syncer) syncLink(ctx context.Context, link pfm.Link, inst *institutionSlots, trigger Trigger, run *store.SyncRun, obs *syncObservations, logger *slog.Logger) ([]string, error) {
 	tokens := linktoken.NewSource(s.store, s.sealer, inst.Client, link.ID, s.now)
 	// The refresh comes first: a rotated refresh token is committed before
 	// any other call.
@@ -293,7 +360,13 @@ func (s *Syncer) syncLink(ctx context.Context, link pfm.Link, inst *institutionS
 	if err != nil {
 		return missing, err
 	}
-	stored, err := s.store.UpsertAccounts(ctx, link.ID, inputs)
+	// Accounts already closed when first seen are stored too (inactive,
+	// with their history).
+	closedAtLink, err := s.closedAtLink(ctx, session, list.InactivatedAccountIDs, before, logger)
+	if err != nil {
+		return missing, err
+	}
+	stored, err := s.store.UpsertAccounts(ctx, link.ID, append(slices.Clip(inputs), closedAtLink...))
 	if err != nil {
 		return missing, err
 	}
@@ -326,9 +399,21 @@ func (s *Syncer) syncLink(ctx context.Context, link pfm.Link, inst *institutionS
 			targets = append(targets, accountTarget{stored: prev})
 		}
 	}
+	more, err := s.closedTargets(ctx, list.InactivatedAccountIDs, before, closedAtLink, stored)
+	if err != nil {
+		return missing, err
+	}
+	targets = append(targets, more...)
+	if shrunk(before, list) {
+		obs.shrunkCount = true
+	}
 	forbidden := false
 	for _, t := range targets {
+		t.obs = obs
 		counts, err := s.syncTransactions(ctx, session, link, t)
+		if err == nil && t.input.ProviderID != "" && !t.closed {
+			err = s.repairAccount(ctx, session, link, t, run, obs, logger)
+		}
 		run.Added += counts.Added
 		run.Modified += counts.Modified
 		run.Removed += counts.Removed

@@ -52,10 +52,19 @@ func (c *WriteCounts) Add(o WriteCounts) {
 	c.Removed += o.Removed
 }
 
-// queueFeedLock queues, ahead of a change-feed write in the same batch,
-// the lock that serializes change-feed writers of one app user until the
-// transaction ends, so that feed sequence numbers commit in order for
-// every app user and a consumer's cursor never skips a change.
+// lockFeed serializes change-feed writers of one app user until the
+// transaction ends, so that feed sequence numbers commit in order for every
+// app user and a consumer's cursor never skips a change.
+func (s *Store) lockFeed(ctx context.Context, appUserRef string) error {
+	if s.tx == nil {
+		return errFeedNeedsTx
+	}
+	_, err := s.db.Exec(ctx, feedLockSQL, appUserRef)
+	return translate(err, "lock change feed")
+}
+
+// queueFeedLock queues lockFeed's statement ahead of a change-feed write
+// in the same batch: one round trip for both.
 func (s *Store) queueFeedLock(b *pgx.Batch, appUserRef string) {
 	b.Queue(feedLockSQL, appUserRef)
 }
