@@ -82,16 +82,10 @@ func (s *Session) transactionsTolerant(ctx context.Context, accountID string, q 
 	return page, rejected, err
 }
 
-// decodeTransactionPageTolerant decodes the envelope, then each record on
-// its own.
-func decodeTransactionPageTolerant(body []byte) (decodedPage, []RejectedTransaction, error) {
-	return decodeTransactionPageTolerantAfter(body, nil)
-}
-
 // decodeTransactionPageTolerantAfter first decodes the page strictly, in
 // one pass and reusing prev's inactivated list (decodeTransactionPageAfter):
-// a page it accepts has no record to reject. Only a page it refuses is
-// decoded record by record.
+// a page that pass accepts has no record to reject. A page it refuses is
+// decoded envelope first, then each record on its own.
 func decodeTransactionPageTolerantAfter(body []byte, prev *TransactionPage) (decodedPage, []RejectedTransaction, error) {
 	if err := requireObject(body); err != nil {
 		return decodedPage{}, nil, err
