@@ -63,7 +63,7 @@ func TestRunAdminListenerOff(t *testing.T) {
 	require.NoError(t, r.stop(t))
 	logs := r.stderr.String()
 	require.NotContains(t, logs, "admin listening")
-	require.Contains(t, logs, "admin_addr=off")
+	require.Contains(t, logs, `"telemetry.admin_addr":"off"`)
 }
 
 // TestRunAdminListenerBusy checks that an admin address already in use

@@ -244,7 +244,15 @@ func parseBudget(s string) (*sandbox.Budget, error) {
 }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	f, err := parseFlags(args, getenv, stderr)
+	// -h, -help, --help and help print the flags on stdout and succeed.
+	usageOut := stderr
+	if len(args) == 1 && (args[0] == "help" || args[0] == "-h" || args[0] == "-help" || args[0] == "--help") {
+		args, usageOut = []string{"-h"}, stdout
+	}
+	f, err := parseFlags(args, getenv, usageOut)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
 	if err != nil {
 		return err
 	}

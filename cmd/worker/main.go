@@ -6,10 +6,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/pfmsync/pfmsync/internal/workercmd"
 )
 
 func main() {
@@ -17,6 +20,9 @@ func main() {
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "worker:", err)
+		if errors.Is(err, workercmd.ErrUsage) {
+			os.Exit(2)
+		}
 		os.Exit(1)
 	}
 }

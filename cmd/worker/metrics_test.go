@@ -109,5 +109,5 @@ func TestWorkerMetrics(t *testing.T) {
 	require.Error(t, err, "the metrics listener is closed")
 	logs := stderr.String()
 	require.Contains(t, logs, `"msg":"metrics listening"`)
-	require.Contains(t, logs, "metrics_addr="+metricsAddr)
+	require.Contains(t, logs, `"telemetry.metrics_addr":"`+metricsAddr+`"`, "the start-up dump shows the listener")
 }

@@ -18,47 +18,57 @@ import (
 	"github.com/pfmsync/pfmsync/internal/consumerapi"
 	"github.com/pfmsync/pfmsync/internal/jobs"
 	"github.com/pfmsync/pfmsync/internal/logging"
-	"github.com/pfmsync/pfmsync/internal/pfm"
-	"github.com/pfmsync/pfmsync/internal/store"
 	"github.com/pfmsync/pfmsync/internal/telemetry"
+	"github.com/pfmsync/pfmsync/internal/workercmd"
 )
 
 // serviceName names the worker in metrics and traces.
 const serviceName = "pfmsync-worker"
 
-const usage = `usage: worker                     run the sync worker until interrupted
-       worker migrate              apply pending database migrations and exit
-       worker sync-now LINK_ID     queue a sync of one link now
-       worker resync LINK_ID       forget a link's sync progress and queue a full re-sync
-       worker disable LINK_ID      stop syncing a link
-       worker enable LINK_ID       resume syncing a disabled link
-
-Configuration comes from PFMSYNC_* environment variables (docs/operations.md).`
-
+// run parses the command line, reads the configuration (not for -h), and
+// runs the worker or one operator command.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cmd, err := workercmd.Parse(args)
+	if errors.Is(err, workercmd.ErrHelp) {
+		_, err = fmt.Fprint(stdout, workercmd.Usage)
+		return err
+	}
+	if err != nil {
+		return err
+	}
 	cfg, err := config.Load(getenv)
 	if err != nil {
 		return err
 	}
-	logger := logging.New(stderr, cfg.Log.Format, cfg.Log.Level).With("app", "worker")
-	if len(args) == 0 {
-		return serve(ctx, cfg, logger)
+	if !cmd.OneShot() {
+		return serve(ctx, cfg, logging.New(stderr, cfg.Log.Format, cfg.Log.Level).With("app", "worker"))
 	}
-	if len(args) == 1 && args[0] == "migrate" {
+	// A one-shot command prints its result on stdout and logs only
+	// warnings and errors, as text, for a person at a terminal.
+	return runOnce(ctx, cfg, cmd, logging.New(stderr, "text", max(cfg.Log.Level, slog.LevelWarn)), stdout)
+}
+
+// runOnce runs one operator command against the database.
+func runOnce(ctx context.Context, cfg config.Config, cmd workercmd.Command, logger *slog.Logger, stdout io.Writer) error {
+	if cmd.Name == workercmd.Migrate {
 		cfg.Database.Migrate = true
-		pool, _, err := bootstrap.OpenDatabase(ctx, cfg, "pfmsync-migrate", logger)
-		if err != nil {
-			return err
-		}
-		pool.Close()
-		fmt.Fprintln(stdout, "database schema is up to date")
-		return nil
 	}
-	if len(args) != 2 {
-		fmt.Fprintln(stderr, usage)
-		return errors.New("unexpected arguments")
+	pool, st, err := bootstrap.OpenDatabase(ctx, cfg, "pfmsync-worker-"+cmd.Name, logger)
+	if err != nil {
+		return err
 	}
-	return admin(ctx, cfg, logger, args[0], args[1], stdout)
+	defer pool.Close()
+	if cmd.Name == workercmd.Migrate {
+		_, err := fmt.Fprintln(stdout, "database schema is up to date")
+		return err
+	}
+	// An insert-only River client: it never works jobs.
+	client, err := river.NewClient(riverpgxv5.New(pool), &river.Config{Logger: logger})
+	if err != nil {
+		return fmt.Errorf("create River client: %w", err)
+	}
+	admin := workercmd.Admin{Store: st, Jobs: client, Out: stdout}
+	return admin.Run(ctx, cmd)
 }
 
 // serve runs the worker until ctx ends.
@@ -110,15 +120,7 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 		Institutions: institutions,
 		Logger:       logger,
 		Metrics:      tel.SyncMetrics(),
-		Config: jobs.SyncConfig{
-			BackfillDepth:             time.Duration(w.BackfillDays) * 24 * time.Hour,
-			BackfillWindow:            time.Duration(w.BackfillWindowDays) * 24 * time.Hour,
-			Overlap:                   w.Overlap,
-			DisableFetchOnInteractive: !w.FetchOnInteractive,
-			FetchOnScheduled:          w.FetchOnScheduled,
-			FetchMaxWait:              w.FetchMaxWait,
-			JobTimeout:                w.JobTimeout,
-		},
+		Config:       jobs.SyncConfigFrom(w),
 	})
 	client, err := jobs.NewClient(pool, st, syncer, jobs.ClientConfig{
 		SyncConcurrency:      w.Concurrency,
@@ -180,73 +182,4 @@ func serveMetrics(addr string, tel *telemetry.Telemetry, logger *slog.Logger) *t
 	}
 	logger.Info("metrics listening", "addr", srv.Addr(), "path", "/metrics")
 	return srv
-}
-
-// admin runs one operator command against a link.
-func admin(ctx context.Context, cfg config.Config, logger *slog.Logger, cmd, linkID string, stdout io.Writer) error {
-	switch cmd {
-	case "sync-now", "resync", "disable", "enable":
-	default:
-		return fmt.Errorf("unknown command %q\n%s", cmd, usage)
-	}
-	pool, st, err := bootstrap.OpenDatabase(ctx, cfg, "pfmsync-worker-admin", logger)
-	if err != nil {
-		return err
-	}
-	defer pool.Close()
-	link, err := st.Link(ctx, linkID)
-	if err != nil {
-		return err
-	}
-	// An insert-only River client: it never works jobs.
-	client, err := river.NewClient(riverpgxv5.New(pool), &river.Config{Logger: logger})
-	if err != nil {
-		return fmt.Errorf("create River client: %w", err)
-	}
-	queue := func(tx *store.Store) error {
-		queued, err := jobs.EnqueueSync(ctx, client, tx.Tx(), link.ID, jobs.TriggerManual)
-		if err != nil {
-			return err
-		}
-		if queued {
-			fmt.Fprintf(stdout, "queued a sync of link %s\n", link.ID)
-		} else {
-			fmt.Fprintf(stdout, "a sync of link %s is already queued or running\n", link.ID)
-		}
-		return nil
-	}
-	switch cmd {
-	case "sync-now":
-		if link.Status != pfm.LinkActive {
-			return fmt.Errorf("link %s is %s: only active links sync (enable it, or the user must consent again)", link.ID, link.Status)
-		}
-		return st.Transact(ctx, queue)
-	case "resync":
-		if link.Status != pfm.LinkActive {
-			return fmt.Errorf("link %s is %s: only active links sync", link.ID, link.Status)
-		}
-		return st.Transact(ctx, func(tx *store.Store) error {
-			n, err := tx.ResetSyncState(ctx, link.ID)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(stdout, "reset sync progress of %d accounts\n", n)
-			return queue(tx)
-		})
-	case "disable":
-		if err := st.SetLinkStatus(ctx, link.ID, pfm.LinkDisabled, "", ""); err != nil {
-			return err
-		}
-		fmt.Fprintf(stdout, "link %s disabled\n", link.ID)
-		return nil
-	default: // enable
-		if link.Status != pfm.LinkDisabled {
-			return fmt.Errorf("link %s is %s, not disabled", link.ID, link.Status)
-		}
-		if err := st.SetLinkStatus(ctx, link.ID, pfm.LinkActive, "", ""); err != nil {
-			return err
-		}
-		fmt.Fprintf(stdout, "link %s enabled; it syncs at the next scheduler pass\n", link.ID)
-		return nil
-	}
 }

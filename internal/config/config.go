@@ -17,6 +17,9 @@ type Config struct {
 	Log Log
 	// Institutions are the Banno institutions pfmsync is registered with.
 	Institutions []Institution
+	// InstitutionsFile names the file the institutions were read from
+	// ("" when they were given inline).
+	InstitutionsFile string
 	// TokenKeys is the key ring that seals refresh tokens, in the form
 	// "id:base64key,id:base64key" (the first seals; all open). Secret.
 	TokenKeys string
@@ -46,7 +49,7 @@ type Worker struct {
 	// Overlap is subtracted from the watermark for updatedSince.
 	Overlap time.Duration
 	// FetchOnScheduled / FetchOnInteractive ask the bank to refresh its
-	// data (PUT /fetch) before scheduled / first and manual syncs;
+	// data (PUT /fetch) before scheduled / first, manual and resync syncs;
 	// FetchMaxWait bounds the wait for the refresh task.
 	FetchOnScheduled   bool
 	FetchOnInteractive bool
@@ -136,74 +139,35 @@ const (
 )
 
 // Load reads and validates the configuration from getenv (os.Getenv in
-// production, a map lookup in tests). It reports every invalid value at once.
-// Error messages name the variable and never repeat a secret value.
+// production, a map lookup in tests): every variable of the settings
+// table, then the rules that span several. It reports every invalid value
+// at once. Error messages name the variable and never repeat a secret value.
 func Load(getenv func(string) string) (Config, error) {
 	r := reader{getenv: getenv}
-	cfg := Config{
-		Database: Database{
-			URL:            r.str(EnvDatabaseURL, getenv(EnvDatabaseURLAlt)),
-			MaxConns:       int32(r.intRange(EnvDatabaseMaxConns, 10, 1, 1000)),
-			Migrate:        r.boolean(EnvMigrate, true),
-			ConnectTimeout: r.duration(EnvDatabaseTimeout, 10*time.Second, time.Second, 5*time.Minute),
-		},
-		Log: Log{
-			Level:  r.level(EnvLogLevel, slog.LevelInfo),
-			Format: r.oneOf(EnvLogFormat, "json", "json", "text"),
-		},
-		TokenKeys:     r.raw(EnvTokenKeys),
-		TokenKeysFile: r.raw(EnvTokenKeysFile),
-		Link: LinkServer{
-			Addr:       r.str(EnvLinkAddr, "127.0.0.1:8081"),
-			PublicURL:  strings.TrimRight(r.str(EnvPublicURL, ""), "/"),
-			AppKey:     r.raw(EnvAppKey),
-			ReturnURLs: r.list(EnvReturnURLs),
-			ConsentTTL: r.duration(EnvConsentTTL, 10*time.Minute, time.Minute, time.Hour),
-		},
+	var cfg Config
+	for _, s := range settings {
+		s.load(&r, &cfg)
 	}
-	cfg.Worker = Worker{
-		Concurrency:        r.intRange(EnvWorkerConcurrency, 10, 1, 1000),
-		ScheduleEvery:      r.duration(EnvScheduleEvery, 30*time.Second, time.Second, time.Hour),
-		ScheduleBatch:      r.intRange(EnvScheduleBatch, 1000, 1, 100000),
-		BackfillDays:       r.intRange(EnvBackfillDays, 730, 1, 3660),
-		BackfillWindowDays: r.intRange(EnvBackfillWindowDays, 90, 1, 3660),
-		Overlap:            r.duration(EnvOverlap, time.Hour, 0, 7*24*time.Hour),
-		FetchOnScheduled:   r.boolean(EnvFetchOnScheduled, false),
-		FetchOnInteractive: r.boolean(EnvFetchOnInteractive, true),
-		FetchMaxWait:       r.duration(EnvFetchMaxWait, 30*time.Second, time.Second, 10*time.Minute),
-		JobTimeout:         r.duration(EnvJobTimeout, 30*time.Minute, time.Second, 24*time.Hour),
-		RescueAfter:        r.duration(EnvRescueAfter, 45*time.Minute, 2*time.Second, 48*time.Hour),
-		RetryBase:          r.duration(EnvRetryBase, 10*time.Second, 10*time.Millisecond, time.Hour),
-		RetryMax:           r.duration(EnvRetryMax, time.Hour, 10*time.Millisecond, 24*time.Hour),
-		ShutdownTimeout:    r.duration(EnvShutdownTimeout, 30*time.Second, 0, time.Hour),
-	}
+	cfg.Institutions = r.institutions(cfg.InstitutionsFile)
 	if cfg.Worker.RescueAfter <= cfg.Worker.JobTimeout {
-		r.fail(EnvRescueAfter, fmt.Sprintf("must exceed %s (%s), or River would rescue jobs that are still running", EnvJobTimeout, cfg.Worker.JobTimeout))
+		r.fail(EnvRescueAfter, fmt.Sprintf("must exceed %s (%s), or River would rescue jobs that are still running", EnvJobTimeout, FormatDuration(cfg.Worker.JobTimeout)))
 	}
-	cfg.Institutions = r.institutions()
-	cfg.Telemetry = r.telemetry()
 	if cfg.TokenKeys != "" && cfg.TokenKeysFile != "" {
 		r.fail(EnvTokenKeys, "and "+EnvTokenKeysFile+" are both set; use one")
 	}
 	if cfg.Link.PublicURL == "" {
 		cfg.Link.PublicURL = "http://" + cfg.Link.Addr
-	} else if u, err := url.Parse(cfg.Link.PublicURL); err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
-		r.fail(EnvPublicURL, "must be an absolute http(s) URL")
-	}
-	for _, p := range cfg.Link.ReturnURLs {
-		if u, err := url.Parse(p); err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
-			r.fail(EnvReturnURLs, fmt.Sprintf("entry %q must be an absolute http(s) URL prefix", p))
-		}
-	}
-	if cfg.Database.URL == "" {
-		r.fail(EnvDatabaseURL, "is required (a postgres:// URL)")
-	} else if err := validateDatabaseURL(cfg.Database.URL); err != nil {
-		r.fail(EnvDatabaseURL, err.Error())
 	}
 	if err := errors.Join(r.errs...); err != nil {
 		return Config{}, fmt.Errorf("invalid configuration: %w", err)
 	}
 	return cfg, nil
+}
+
+// absoluteHTTP reports whether raw is an absolute http(s) URL.
+func absoluteHTTP(raw string) bool {
+	u, err := url.Parse(raw)
+	return err == nil && u.Host != "" && (u.Scheme == "http" || u.Scheme == "https")
 }
 
 // validateDatabaseURL checks the shape of a database URL without echoing it.
@@ -217,23 +181,37 @@ func validateDatabaseURL(raw string) error {
 	return nil
 }
 
-// String renders the configuration for a start-up log line, secrets redacted.
+// String renders the configuration for a start-up log line, one key=value
+// per setting (in the order of docs/operations.md), secrets redacted.
 func (c Config) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "database.url=%s database.max_conns=%d database.migrate=%t database.connect_timeout=%s log.level=%s log.format=%s",
-		RedactURL(c.Database.URL), c.Database.MaxConns, c.Database.Migrate, c.Database.ConnectTimeout, c.Log.Level, c.Log.Format)
-	fmt.Fprintf(&b, " token_keys=%s token_keys_file=%s link.addr=%s link.public_url=%s link.app_key=%s link.return_urls=%v link.consent_ttl=%s",
-		redactSet(c.TokenKeys), c.TokenKeysFile, c.Link.Addr, c.Link.PublicURL, redactSet(c.Link.AppKey), c.Link.ReturnURLs, c.Link.ConsentTTL)
-	w := c.Worker
-	fmt.Fprintf(&b, " worker={concurrency=%d schedule_every=%s schedule_batch=%d backfill_days=%d window_days=%d overlap=%s fetch_scheduled=%t fetch_interactive=%t fetch_max_wait=%s job_timeout=%s rescue_after=%s retry=%s..%s shutdown=%s}",
-		w.Concurrency, w.ScheduleEvery, w.ScheduleBatch, w.BackfillDays, w.BackfillWindowDays, w.Overlap, w.FetchOnScheduled,
-		w.FetchOnInteractive, w.FetchMaxWait, w.JobTimeout, w.RescueAfter, w.RetryBase, w.RetryMax, w.ShutdownTimeout)
-	b.WriteString(" " + c.Telemetry.String())
-	for _, in := range c.Institutions {
-		fmt.Fprintf(&b, " institution[%s]={base_url=%s client_id=%s client_secret=%s rps=%g burst=%d max_syncs=%d insecure_http=%t}",
-			in.Slug, in.BaseURL, in.ClientID, redactSet(in.ClientSecret), in.RequestsPerSecond, in.Burst, in.MaxConcurrentSyncs, in.AllowInsecureHTTP)
+	for _, a := range c.attrs() {
+		if b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		fmt.Fprintf(&b, "%s=%s", a.Key, a.Value)
 	}
 	return b.String()
+}
+
+// LogValue makes slog render the redacted configuration as a group of
+// the same keys and values as String.
+func (c Config) LogValue() slog.Value { return slog.GroupValue(c.attrs()...) }
+
+// attrs is the redacted dump: every setting with a key, then each
+// institution.
+func (c Config) attrs() []slog.Attr {
+	var out []slog.Attr
+	for _, s := range settings {
+		if s.key != "" {
+			out = append(out, slog.String(s.key, s.value(&c)))
+		}
+	}
+	for _, in := range c.Institutions {
+		out = append(out, slog.String("institution."+in.Slug, fmt.Sprintf("{base_url=%s client_id=%s client_secret=%s rps=%g burst=%d max_syncs=%d insecure_http=%t}",
+			in.BaseURL, in.ClientID, redactSet(in.ClientSecret), in.RequestsPerSecond, in.Burst, in.MaxConcurrentSyncs, in.AllowInsecureHTTP)))
+	}
+	return out
 }
 
 // redactSet says whether a secret is set without showing it.
@@ -243,9 +221,6 @@ func redactSet(secret string) string {
 	}
 	return "[redacted]"
 }
-
-// LogValue makes slog render the redacted form.
-func (c Config) LogValue() slog.Value { return slog.StringValue(c.String()) }
 
 // RedactURL returns raw with any password replaced by "xxxxx", and every query
 // parameter that could carry a secret masked. Unparsable input is fully

@@ -51,8 +51,8 @@ var slugRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
 
 // loadInstitutions reads the institution list: inline JSON in
 // PFMSYNC_INSTITUTIONS or a JSON file named by PFMSYNC_INSTITUTIONS_FILE.
-func (r *reader) institutions() []Institution {
-	inline, file := r.raw(EnvInstitutions), r.raw(EnvInstitutionsFile)
+func (r *reader) institutions(file string) []Institution {
+	inline := r.institutionsJSON
 	var text []byte
 	switch {
 	case inline != "" && file != "":

@@ -14,6 +14,9 @@ import (
 type reader struct {
 	getenv func(string) string
 	errs   []error
+	// institutionsJSON is PFMSYNC_INSTITUTIONS, parsed after every
+	// setting is read (it may name client-secret variables).
+	institutionsJSON string
 }
 
 func (r *reader) fail(name, msg string) {

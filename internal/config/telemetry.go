@@ -39,34 +39,23 @@ const (
 	EnvTraceSampleRatio = "PFMSYNC_TRACE_SAMPLE_RATIO"
 )
 
-// Default listeners of the telemetry configuration.
-const (
-	DefaultMetricsAddr = "127.0.0.1:9091"
-	DefaultAdminAddr   = "127.0.0.1:8082"
-)
-
 // addrOff is the value that disables a listener.
 const addrOff = "off"
 
-// telemetry reads the telemetry configuration.
-func (r *reader) telemetry() Telemetry {
-	t := Telemetry{
-		MetricsAddr:      r.listenAddr(EnvMetricsAddr, DefaultMetricsAddr),
-		AdminAddr:        r.listenAddr(EnvAdminAddr, DefaultAdminAddr),
-		AdminToken:       r.raw(EnvAdminToken),
-		OTLPEndpoint:     strings.TrimRight(r.raw(EnvOTLPEndpoint), "/"),
-		TraceSampleRatio: r.ratio(EnvTraceSampleRatio, 1),
+// otlpEndpoint reads the collector's base URL.
+func (r *reader) otlpEndpoint(name string) string {
+	v := strings.TrimRight(r.raw(name), "/")
+	if v == "" {
+		return ""
 	}
-	if t.OTLPEndpoint != "" {
-		u, err := url.Parse(t.OTLPEndpoint)
-		switch {
-		case err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https"):
-			r.fail(EnvOTLPEndpoint, "must be an absolute http(s) URL, e.g. http://otel-collector:4318")
-		case u.RawQuery != "" || u.Fragment != "":
-			r.fail(EnvOTLPEndpoint, "must not carry a query or fragment (set headers with OTEL_EXPORTER_OTLP_HEADERS)")
-		}
+	u, err := url.Parse(v)
+	switch {
+	case err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https"):
+		r.fail(name, "must be an absolute http(s) URL, e.g. http://otel-collector:4318")
+	case u.RawQuery != "" || u.Fragment != "":
+		r.fail(name, "must not carry a query or fragment (set headers with OTEL_EXPORTER_OTLP_HEADERS)")
 	}
-	return t
+	return v
 }
 
 // listenAddr reads a host:port listen address; "off" disables it ("").
@@ -98,21 +87,4 @@ func (r *reader) ratio(name string, def float64) float64 {
 		return def
 	}
 	return f
-}
-
-// String renders the telemetry configuration; a disabled listener shows
-// as "off". Credentials in the collector URL are redacted.
-func (t Telemetry) String() string {
-	show := func(addr string) string {
-		if addr == "" {
-			return addrOff
-		}
-		return addr
-	}
-	endpoint := RedactURL(t.OTLPEndpoint)
-	if endpoint == "" {
-		endpoint = "(none)"
-	}
-	return fmt.Sprintf("telemetry={metrics_addr=%s admin_addr=%s admin_token=%s otlp_endpoint=%s trace_sample_ratio=%g}",
-		show(t.MetricsAddr), show(t.AdminAddr), redactSet(t.AdminToken), endpoint, t.TraceSampleRatio)
 }

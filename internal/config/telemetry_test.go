@@ -25,7 +25,7 @@ func TestLoadTelemetry(t *testing.T) {
 		cfg, err := Load(env(base))
 		require.NoError(t, err)
 		require.Equal(t, Telemetry{MetricsAddr: "127.0.0.1:9091", AdminAddr: "127.0.0.1:8082", TraceSampleRatio: 1}, cfg.Telemetry)
-		require.Contains(t, cfg.String(), "telemetry={metrics_addr=127.0.0.1:9091 admin_addr=127.0.0.1:8082 admin_token=(unset) otlp_endpoint=(none) trace_sample_ratio=1}")
+		require.Contains(t, cfg.String(), "telemetry.metrics_addr=127.0.0.1:9091 telemetry.admin_addr=127.0.0.1:8082 telemetry.admin_token=(unset) telemetry.otlp_endpoint= telemetry.trace_sample_ratio=1")
 	})
 
 	t.Run("Set", func(t *testing.T) {
@@ -35,7 +35,7 @@ func TestLoadTelemetry(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, Telemetry{MetricsAddr: ":9100", OTLPEndpoint: "https://collector:secret@otel.example:4318", TraceSampleRatio: 0.25}, cfg.Telemetry)
 		s := cfg.String()
-		require.Contains(t, s, "metrics_addr=:9100 admin_addr=off admin_token=(unset) otlp_endpoint=https://collector:xxxxx@otel.example:4318 trace_sample_ratio=0.25")
+		require.Contains(t, s, "telemetry.metrics_addr=:9100 telemetry.admin_addr=off telemetry.admin_token=(unset) telemetry.otlp_endpoint=https://collector:xxxxx@otel.example:4318 telemetry.trace_sample_ratio=0.25")
 		require.NotContains(t, s, "secret")
 	})
 

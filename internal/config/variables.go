@@ -1,17 +1,13 @@
 package config
 
 // Variables lists every environment variable Load reads by name (besides
-// the client-secret variables institutions name). Deployment files are
-// checked against it.
+// the client-secret variables institutions name), aliases included, in
+// the order of the settings table. Deployment files are checked against it.
 func Variables() []string {
-	return []string{
-		EnvDatabaseURL, EnvDatabaseURLAlt, EnvDatabaseMaxConns, EnvMigrate, EnvDatabaseTimeout,
-		EnvLogLevel, EnvLogFormat,
-		EnvInstitutions, EnvInstitutionsFile, EnvTokenKeys, EnvTokenKeysFile,
-		EnvLinkAddr, EnvPublicURL, EnvAppKey, EnvReturnURLs, EnvConsentTTL,
-		EnvWorkerConcurrency, EnvScheduleEvery, EnvScheduleBatch, EnvBackfillDays, EnvBackfillWindowDays,
-		EnvOverlap, EnvFetchOnScheduled, EnvFetchOnInteractive, EnvFetchMaxWait, EnvJobTimeout,
-		EnvRescueAfter, EnvRetryBase, EnvRetryMax, EnvShutdownTimeout,
-		EnvMetricsAddr, EnvAdminAddr, EnvAdminToken, EnvOTLPEndpoint, EnvTraceSampleRatio,
+	var out []string
+	for _, s := range settings {
+		out = append(out, s.name)
+		out = append(out, s.aliases...)
 	}
+	return out
 }

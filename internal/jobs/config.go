@@ -1,31 +1,37 @@
 package jobs
 
-import "time"
+import (
+	"time"
 
-// SyncConfig tunes how a link is synced. The zero value of each field
+	"github.com/pfmsync/pfmsync/internal/config"
+)
+
+// SyncConfig tunes how a link is synced. Start from DefaultSyncConfig:
+// Overlap and FetchOnInteractive take their zero values literally (no
+// overlap; no refresh), while a zero or negative value of any other field
 // selects its default.
 type SyncConfig struct {
-	// BackfillDepth is how far back the first sync reads (default 2 years).
+	// BackfillDepth is how far back the first sync reads.
 	BackfillDepth time.Duration
 	// BackfillWindow is the span of posted dates read per backfill step,
-	// newest first; progress commits after each window (default 90 days).
+	// newest first; progress commits after each window.
 	BackfillWindow time.Duration
 	// Overlap is subtracted from the watermark for updatedSince, to absorb
-	// clock differences inside the bank (default 1 hour).
+	// clock differences inside the bank; 0 means none.
 	Overlap time.Duration
 	// PageSize is the transactions page size (default and maximum 500).
 	PageSize int
 	// PageOverlap is how many rows consecutive pages overlap, so a row that
 	// shifts between two page reads is never skipped (default 25).
 	PageOverlap int
-	// FetchOnInteractive asks the bank to refresh (PUT /fetch) before a
-	// first or manual sync (default true; set DisableFetchOnInteractive).
-	DisableFetchOnInteractive bool
+	// FetchOnInteractive asks the bank to refresh (PUT /fetch) before an
+	// interactive sync (first, manual or resync).
+	FetchOnInteractive bool
 	// FetchOnScheduled asks the bank to refresh before scheduled syncs too.
 	FetchOnScheduled bool
-	// FetchMaxWait bounds the wait for a refresh task (default 30 s).
+	// FetchMaxWait bounds the wait for a refresh task.
 	FetchMaxWait time.Duration
-	// JobTimeout bounds one sync attempt (default 30 minutes).
+	// JobTimeout bounds one sync attempt.
 	JobTimeout time.Duration
 	// SlotWait is how long a sync waits for a free per-institution slot
 	// before snoozing (default 5 s).
@@ -37,19 +43,48 @@ type SyncConfig struct {
 	MaxRateLimitSnooze time.Duration
 }
 
+// DefaultSyncConfig is the sync configuration of an unconfigured worker:
+// the defaults of internal/config's settings, and this package's own for
+// the fields that are not settings.
+func DefaultSyncConfig() SyncConfig {
+	return SyncConfig{
+		BackfillDepth:      config.DefaultBackfillDays * config.Day,
+		BackfillWindow:     config.DefaultBackfillWindowDays * config.Day,
+		Overlap:            config.DefaultOverlap,
+		FetchOnInteractive: config.DefaultFetchOnInteractive,
+		FetchOnScheduled:   config.DefaultFetchOnScheduled,
+		FetchMaxWait:       config.DefaultFetchMaxWait,
+		JobTimeout:         config.DefaultJobTimeout,
+	}.withDefaults()
+}
+
+// SyncConfigFrom is the sync configuration of a worker configured by w.
+func SyncConfigFrom(w config.Worker) SyncConfig {
+	return SyncConfig{
+		BackfillDepth:      time.Duration(w.BackfillDays) * config.Day,
+		BackfillWindow:     time.Duration(w.BackfillWindowDays) * config.Day,
+		Overlap:            w.Overlap,
+		FetchOnInteractive: w.FetchOnInteractive,
+		FetchOnScheduled:   w.FetchOnScheduled,
+		FetchMaxWait:       w.FetchMaxWait,
+		JobTimeout:         w.JobTimeout,
+	}.withDefaults()
+}
+
+// withDefaults fills every unset field that has a default.
 func (c SyncConfig) withDefaults() SyncConfig {
 	def := func(d *time.Duration, v time.Duration) {
 		if *d <= 0 {
 			*d = v
 		}
 	}
-	def(&c.BackfillDepth, 730*24*time.Hour)
-	def(&c.BackfillWindow, 90*24*time.Hour)
-	def(&c.Overlap, time.Hour)
-	def(&c.FetchMaxWait, 30*time.Second)
-	def(&c.JobTimeout, 30*time.Minute)
+	def(&c.BackfillDepth, config.DefaultBackfillDays*config.Day)
+	def(&c.BackfillWindow, config.DefaultBackfillWindowDays*config.Day)
+	def(&c.FetchMaxWait, config.DefaultFetchMaxWait)
+	def(&c.JobTimeout, config.DefaultJobTimeout)
 	def(&c.SlotWait, 5*time.Second)
 	def(&c.MaxRateLimitSnooze, time.Hour)
+	c.Overlap = max(c.Overlap, 0)
 	if c.PageSize <= 0 || c.PageSize > 500 {
 		c.PageSize = 500
 	}

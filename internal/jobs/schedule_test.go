@@ -60,7 +60,7 @@ func TestWorkerSchedulerSyncsDueLinks(t *testing.T) {
 	link := b.consent(t, 3)
 	_, err := b.Pool.Exec(ctx, `UPDATE links SET next_sync_at = now() WHERE id = $1`, link.ID)
 	require.NoError(t, err)
-	b.startWorker(t, jobs.SyncConfig{}, jobs.ClientConfig{ScheduleEvery: 500 * time.Millisecond})
+	b.startWorker(t, jobs.DefaultSyncConfig(), jobs.ClientConfig{ScheduleEvery: 500 * time.Millisecond})
 	require.Eventually(t, func() bool {
 		return b.count(t, `SELECT count(*) FROM sync_runs WHERE link_id = $1 AND outcome = 'success' AND trigger = 'scheduled'`, link.ID) == 1
 	}, time.Minute, 100*time.Millisecond)

@@ -26,10 +26,15 @@ const (
 	TriggerManual Trigger = "manual"
 	// TriggerScheduled is queued by the scheduler.
 	TriggerScheduled Trigger = "scheduled"
+	// TriggerResync is an operator's full re-sync, queued after the
+	// link's sync progress was reset.
+	TriggerResync Trigger = "resync"
 )
 
 // Interactive reports whether a person is likely waiting for the sync.
-func (t Trigger) Interactive() bool { return t == TriggerLink || t == TriggerManual }
+func (t Trigger) Interactive() bool {
+	return t == TriggerLink || t == TriggerManual || t == TriggerResync
+}
 
 // River priorities (1 is served first).
 const (

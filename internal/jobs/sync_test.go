@@ -20,7 +20,7 @@ import (
 func TestSyncMatchesGroundTruthAsTheBankChanges(t *testing.T) {
 	t.Parallel()
 	b := setup(t, setupOptions{})
-	worker := b.startWorker(t, jobs.SyncConfig{}, jobs.ClientConfig{})
+	worker := b.startWorker(t, jobs.DefaultSyncConfig(), jobs.ClientConfig{})
 	link := b.consent(t, 1)
 
 	require.Equal(t, "completed", b.waitJob(t, b.enqueue(t, worker, link.ID, jobs.TriggerLink), time.Minute))
@@ -68,7 +68,7 @@ func TestSyncMatchesGroundTruthAsTheBankChanges(t *testing.T) {
 func TestChangeFeedIsOrderedAndComplete(t *testing.T) {
 	t.Parallel()
 	b := setup(t, setupOptions{})
-	worker := b.startWorker(t, jobs.SyncConfig{}, jobs.ClientConfig{})
+	worker := b.startWorker(t, jobs.DefaultSyncConfig(), jobs.ClientConfig{})
 	link := b.consent(t, 2)
 	require.Equal(t, "completed", b.waitJob(t, b.enqueue(t, worker, link.ID, jobs.TriggerLink), time.Minute))
 	_, err := b.Sandbox.Clock().Advance(15 * 24 * time.Hour)
@@ -96,7 +96,7 @@ func TestChangeFeedIsOrderedAndComplete(t *testing.T) {
 func TestRevokedConsentNeedsReauthWithoutRetries(t *testing.T) {
 	t.Parallel()
 	b := setup(t, setupOptions{})
-	worker := b.startWorker(t, jobs.SyncConfig{}, jobs.ClientConfig{})
+	worker := b.startWorker(t, jobs.DefaultSyncConfig(), jobs.ClientConfig{})
 	link := b.consent(t, 1)
 	require.Equal(t, "completed", b.waitJob(t, b.enqueue(t, worker, link.ID, jobs.TriggerLink), time.Minute))
 	stored := b.count(t, `SELECT count(*) FROM transactions`)
@@ -131,7 +131,7 @@ func TestRevokedConsentNeedsReauthWithoutRetries(t *testing.T) {
 func TestPartialConsentSyncsWhatIsGranted(t *testing.T) {
 	t.Parallel()
 	b := setup(t, setupOptions{})
-	worker := b.startWorker(t, jobs.SyncConfig{}, jobs.ClientConfig{})
+	worker := b.startWorker(t, jobs.DefaultSyncConfig(), jobs.ClientConfig{})
 	link := b.consent(t, 3, consumerapi.ScopeOpenID, consumerapi.ScopeOfflineAccess, consumerapi.ScopeAccounts)
 	require.Equal(t, "completed", b.waitJob(t, b.enqueue(t, worker, link.ID, jobs.TriggerLink), time.Minute))
 	l := b.linkRow(t, link.ID)
@@ -153,7 +153,9 @@ func TestFaultyBankEventuallyExactWithoutDuplicates(t *testing.T) {
 			{Kind: sandbox.FaultReset, Fraction: 0.05},
 		}
 	}})
-	worker := b.startWorker(t, jobs.SyncConfig{BackfillWindow: 60 * 24 * time.Hour}, jobs.ClientConfig{})
+	cfg := jobs.DefaultSyncConfig()
+	cfg.BackfillWindow = 60 * 24 * time.Hour
+	worker := b.startWorker(t, cfg, jobs.ClientConfig{})
 	link := b.consent(t, 1)
 	require.Equal(t, "completed", b.waitJob(t, b.enqueue(t, worker, link.ID, jobs.TriggerLink), 3*time.Minute))
 	b.requireMatchesTruth(t, link, 1)
@@ -182,7 +184,7 @@ func TestRateLimitedSyncSnoozesAndHonoursTheRate(t *testing.T) {
 			i.Retry.MaxRetryAfter = 1500 * time.Millisecond
 		},
 	})
-	worker := b.startWorker(t, jobs.SyncConfig{}, jobs.ClientConfig{})
+	worker := b.startWorker(t, jobs.DefaultSyncConfig(), jobs.ClientConfig{})
 	link := b.consent(t, 2)
 	require.Equal(t, "completed", b.waitJob(t, b.enqueue(t, worker, link.ID, jobs.TriggerLink), 3*time.Minute))
 	b.requireMatchesTruth(t, link, 2)
@@ -209,8 +211,8 @@ func TestRateLimitedSyncSnoozesAndHonoursTheRate(t *testing.T) {
 func TestConcurrentWorkersAndReconsentNeverReuseRefreshTokens(t *testing.T) {
 	t.Parallel()
 	b := setup(t, setupOptions{sandbox: func(o *sandbox.Options) { o.Bank.Density = 0.3 }})
-	w1 := b.startWorker(t, jobs.SyncConfig{}, jobs.ClientConfig{})
-	w2 := b.startWorker(t, jobs.SyncConfig{}, jobs.ClientConfig{})
+	w1 := b.startWorker(t, jobs.DefaultSyncConfig(), jobs.ClientConfig{})
+	w2 := b.startWorker(t, jobs.DefaultSyncConfig(), jobs.ClientConfig{})
 	link := b.consent(t, 4)
 
 	ctx := context.Background()
@@ -256,7 +258,7 @@ func TestConcurrentWorkersAndReconsentNeverReuseRefreshTokens(t *testing.T) {
 func TestDisabledLinkIsNotSynced(t *testing.T) {
 	t.Parallel()
 	b := setup(t, setupOptions{})
-	worker := b.startWorker(t, jobs.SyncConfig{}, jobs.ClientConfig{})
+	worker := b.startWorker(t, jobs.DefaultSyncConfig(), jobs.ClientConfig{})
 	link := b.consent(t, 1)
 	require.NoError(t, b.Store.SetLinkStatus(context.Background(), link.ID, pfm.LinkDisabled, "", ""))
 	require.Equal(t, "cancelled", b.waitJob(t, b.enqueue(t, worker, link.ID, jobs.TriggerManual), time.Minute))
@@ -266,7 +268,7 @@ func TestDisabledLinkIsNotSynced(t *testing.T) {
 func TestSyncSurvivesACappedPageSizeAndAResumedBackfill(t *testing.T) {
 	t.Parallel()
 	b := setup(t, setupOptions{sandbox: func(o *sandbox.Options) { o.MaxPageLimit = 120 }})
-	worker := b.startWorker(t, jobs.SyncConfig{}, jobs.ClientConfig{})
+	worker := b.startWorker(t, jobs.DefaultSyncConfig(), jobs.ClientConfig{})
 	link := b.consent(t, 1)
 	// The bank answers 120 rows where 500 were asked: every row is still
 	// read.

@@ -304,7 +304,7 @@ func (s *Syncer) syncLink(ctx context.Context, link pfm.Link, inst *institutionS
 	session := inst.Client.Session(link.BannoUserID, tokens)
 
 	var task *consumerapi.TaskResult
-	if (trigger.Interactive() && !s.cfg.DisableFetchOnInteractive) || (!trigger.Interactive() && s.cfg.FetchOnScheduled) {
+	if (trigger.Interactive() && s.cfg.FetchOnInteractive) || (!trigger.Interactive() && s.cfg.FetchOnScheduled) {
 		res, err := session.RefreshData(ctx, s.cfg.FetchMaxWait)
 		switch {
 		case err == nil:

@@ -89,6 +89,16 @@ func (s *Store) LinksByAppUser(ctx context.Context, appUserRef string) ([]pfm.Li
 	return out, translate(err, "list links of app user")
 }
 
+// Links lists every link, by institution, then app user, then id.
+func (s *Store) Links(ctx context.Context) ([]pfm.Link, error) {
+	rows, err := s.db.Query(ctx, `SELECT `+linkColumns+linkFrom+`ORDER BY i.slug, l.app_user_ref, l.id`)
+	if err != nil {
+		return nil, translate(err, "list links")
+	}
+	out, err := pgx.CollectRows(rows, scanLink)
+	return out, translate(err, "list links")
+}
+
 // SetLinkStatus moves a link to status, recording an error class and message
 // (empty for none). Only active links keep a next_sync_at.
 func (s *Store) SetLinkStatus(ctx context.Context, id string, status pfm.LinkStatus, errClass pfm.ErrorClass, errMsg string) error {

@@ -14,6 +14,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io/fs"
 	"net/url"
@@ -25,6 +26,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/pfmsync/pfmsync/internal/config"
@@ -87,7 +89,19 @@ func NewURL(tb testing.TB) string {
 	if templateErr != nil {
 		tb.Fatalf("testdb: %v", templateErr)
 	}
-	return createDatabase(tb, templateName)
+	url, err := tryCreateDatabase(tb, templateName)
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "3D000" { // invalid_catalog_name
+		// Another checkout's test run dropped this template as stale
+		// (it keeps only the newest few): build it again and retry once.
+		if _, err = ensureTemplate(); err == nil {
+			url, err = tryCreateDatabase(tb, templateName)
+		}
+	}
+	if err != nil {
+		tb.Fatalf("testdb: create database from %s: %v", templateName, err)
+	}
+	return url
 }
 
 // NewEmptyURL creates a fresh database with no schema at all (for migration
@@ -99,19 +113,30 @@ func NewEmptyURL(tb testing.TB) string {
 
 func createDatabase(tb testing.TB, template string) string {
 	tb.Helper()
+	url, err := tryCreateDatabase(tb, template)
+	if err != nil {
+		tb.Fatalf("testdb: create database from %s: %v", template, err)
+	}
+	return url
+}
+
+// tryCreateDatabase creates a database from template, dropped when the test
+// ends, and returns its URL.
+func tryCreateDatabase(tb testing.TB, template string) (string, error) {
+	tb.Helper()
 	name := testPrefix + randomHex(8)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	admin, err := pgx.Connect(ctx, AdminURL())
 	if err != nil {
-		tb.Fatalf("testdb: %v", unreachable(err))
+		return "", unreachable(err)
 	}
 	defer admin.Close(context.WithoutCancel(ctx))
 	if _, err := admin.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()+" TEMPLATE "+pgx.Identifier{template}.Sanitize()); err != nil {
-		tb.Fatalf("testdb: create database from %s: %v", template, err)
+		return "", err
 	}
 	tb.Cleanup(func() { dropDatabase(tb, name) })
-	return withDatabase(AdminURL(), name)
+	return withDatabase(AdminURL(), name), nil
 }
 
 func dropDatabase(tb testing.TB, name string) {

@@ -60,10 +60,11 @@ func e(names ...string) []edge {
 // docs/architecture.md is generated from this table (go run ./tools/archcheck -write).
 var rules = []rule{
 	{Pkg: "cmd/linkserver", Group: production, Imports: append(e("bootstrap", "linkserver", "statuspage", "telemetry", "config", "logging", "store", "consumerapi", "tokenseal"), edge{To: "linktoken", Note: "reseal-tokens"})},
-	{Pkg: "cmd/worker", Group: production, Imports: e("bootstrap", "jobs", "telemetry", "config", "logging", "store", "consumerapi", "pfm")},
+	{Pkg: "cmd/worker", Group: production, Imports: e("workercmd", "bootstrap", "jobs", "telemetry", "config", "logging", "consumerapi")},
+	{Pkg: "workercmd", Group: production, Imports: e("jobs", "store", "pfm"), Note: "the worker's command line and operator commands"},
 	{Pkg: "bootstrap", Group: production, Imports: e("config", "store", "consumerapi", "tokenseal", "pfm"), Note: "shared start-up steps"},
 	{Pkg: "linkserver", Group: production, Imports: append(e("linktoken", "store", "consumerapi", "tokenseal", "httpsec", "pfm"), edge{To: "jobs", Note: "SyncArgs"})},
-	{Pkg: "jobs", Group: production, Imports: e("linktoken", "store", "consumerapi", "tokenseal", "pfm")},
+	{Pkg: "jobs", Group: production, Imports: append(e("linktoken", "store", "consumerapi", "tokenseal", "pfm"), edge{To: "config", Note: "shared defaults"})},
 	{Pkg: "linktoken", Group: production, Imports: e("store", "consumerapi", "tokenseal", "pfm"), Note: "the refresh token's whole life"},
 	{Pkg: "statuspage", Group: production, Imports: e("store", "httpsec", "pfm")},
 	{Pkg: "telemetry", Group: production, Imports: e("config", "store", "pfm")},
@@ -90,6 +91,7 @@ var rules = []rule{
 	{Pkg: "cmd/demo", Group: devTool, Imports: append(e("store", "tokenseal", "sandbox"), edge{To: "linkserver", Note: "link tokens"}), Note: "runs the three binaries"},
 	{Pkg: "tools/rivermigrations", Group: devTool, Note: "go generate: River's migrations"},
 	{Pkg: "tools/archcheck", Group: devTool, Note: "this check"},
+	{Pkg: "config/internal/gendocs", Group: devTool, Imports: e("config"), Note: "go generate: the settings table in docs/operations.md"},
 	{Pkg: "tools/schemadump", Group: devTool, Imports: e("store", "config"), Note: "writes docs/schema.sql"},
 }
 

@@ -1,0 +1,55 @@
+package workercmd
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestParse(t *testing.T) {
+	t.Parallel()
+
+	id := "6f1c2a9e-1111-4222-8333-444455556666"
+	for name, tc := range map[string]struct {
+		args []string
+		want Command
+	}{
+		"serve":        {nil, Command{Name: Serve}},
+		"migrate":      {[]string{"migrate"}, Command{Name: Migrate}},
+		"links":        {[]string{"links"}, Command{Name: Links}},
+		"links json":   {[]string{"links", "-json"}, Command{Name: Links, JSON: true}},
+		"sync-now":     {[]string{"sync-now", id}, Command{Name: SyncNow, LinkID: id}},
+		"canonical id": {[]string{"resync", "{6F1C2A9E-1111-4222-8333-444455556666}"}, Command{Name: Resync, LinkID: id}},
+		"disable":      {[]string{"disable", id}, Command{Name: Disable, LinkID: id}},
+		"enable":       {[]string{"enable", id}, Command{Name: Enable, LinkID: id}},
+	} {
+		got, err := Parse(tc.args)
+		require.NoError(t, err, name)
+		require.Equal(t, tc.want, got, name)
+		require.Equal(t, tc.want.Name != Serve, got.OneShot(), name)
+	}
+
+	for _, args := range [][]string{{"-h"}, {"--help"}, {"-help"}, {"help"}, {"links", "-h"}, {"sync-now", "--help"}} {
+		_, err := Parse(args)
+		require.ErrorIs(t, err, ErrHelp, args)
+	}
+
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"frob"}, `unknown command "frob" (run worker -h for the list)`},
+		{[]string{"migrate", "now"}, `migrate takes no arguments, got ["now"]`},
+		{[]string{"links", "-yaml"}, "links: flag provided but not defined: -yaml"},
+		{[]string{"sync-now"}, "sync-now takes one LINK_ID"},
+		{[]string{"enable", id, id}, "enable takes one LINK_ID"},
+		{[]string{"disable", "42"}, `"42" is not a link id`},
+		{[]string{"resync", "x\ny"}, `"x\ny" is not a link id`},
+	} {
+		_, err := Parse(tc.args)
+		require.EqualError(t, err, tc.want, tc.args)
+		require.ErrorIs(t, err, ErrUsage, tc.args)
+		require.False(t, errors.Is(err, ErrHelp), tc.args)
+	}
+}
