@@ -195,15 +195,17 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 	}
 
 	ls, err := linkserver.New(linkserver.Options{
-		Store:        e.store,
-		Sealer:       e.sealer,
-		Jobs:         riverClient,
-		Institutions: insts,
-		AppKey:       []byte(cfg.Link.AppKey),
-		PublicURL:    cfg.Link.PublicURL,
-		ReturnURLs:   cfg.Link.ReturnURLs,
-		ConsentTTL:   cfg.Link.ConsentTTL,
-		Logger:       logger,
+		Store:            e.store,
+		Sealer:           e.sealer,
+		Jobs:             riverClient,
+		DeliverEvents:    cfg.Events.Enabled(),
+		EventMaxAttempts: cfg.Events.MaxAttempts,
+		Institutions:     insts,
+		AppKey:           []byte(cfg.Link.AppKey),
+		PublicURL:        cfg.Link.PublicURL,
+		ReturnURLs:       cfg.Link.ReturnURLs,
+		ConsentTTL:       cfg.Link.ConsentTTL,
+		Logger:           logger,
 	})
 	if err != nil {
 		return err

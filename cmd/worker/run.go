@@ -16,6 +16,7 @@ import (
 	"github.com/pfmsync/pfmsync/internal/bootstrap"
 	"github.com/pfmsync/pfmsync/internal/config"
 	"github.com/pfmsync/pfmsync/internal/consumerapi"
+	"github.com/pfmsync/pfmsync/internal/events"
 	"github.com/pfmsync/pfmsync/internal/jobs"
 	"github.com/pfmsync/pfmsync/internal/logging"
 	"github.com/pfmsync/pfmsync/internal/telemetry"
@@ -94,7 +95,7 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	if err := tel.RecordPoolStats(pool); err != nil {
 		return err
 	}
-	if err := tel.RegisterDBGauges(st, jobs.QueueSync, jobs.QueueMaintenance); err != nil {
+	if err := tel.RegisterDBGauges(st, jobs.QueueSync, jobs.QueueMaintenance, events.Queue); err != nil {
 		return err
 	}
 	if _, err := bootstrap.RegisterInstitutions(ctx, st, cfg); err != nil {
@@ -122,7 +123,17 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 		Metrics:      tel.SyncMetrics(),
 		Config:       jobs.SyncConfigFrom(w),
 	})
+	delivery, err := events.DeliveryConfigFrom(cfg.Events, tel.EventMetrics(), logger.With("component", "events"))
+	if err != nil {
+		return err
+	}
+	if err := tel.RegisterEventGauges(st); err != nil {
+		return err
+	}
 	client, err := jobs.NewClient(pool, st, syncer, jobs.ClientConfig{
+		Events:               delivery,
+		EventsConcurrency:    cfg.Events.Concurrency,
+		EventsMaxAttempts:    cfg.Events.MaxAttempts,
 		SyncConcurrency:      w.Concurrency,
 		ScheduleEvery:        w.ScheduleEvery,
 		Schedule:             jobs.ScheduleConfig{Batch: w.ScheduleBatch},

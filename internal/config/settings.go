@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -10,7 +11,7 @@ import (
 
 // settings is the table of every environment variable pfmsync reads, in
 // the order they are documented and dumped.
-var settings = []setting{
+var settings = slices.Concat([]setting{
 	{
 		name: EnvDatabaseURL, aliases: []string{EnvDatabaseURLAlt}, key: "database.url",
 		doc: "Postgres connection URL, `postgres://user:pass@host:5432/db`; **required**. The password is redacted wherever it is shown",
@@ -126,7 +127,7 @@ var settings = []setting{
 		func(c *Config) *time.Duration { return &c.Worker.RetryMax }, "longest delay of that backoff"),
 	durationSetting(EnvShutdownTimeout, "worker.shutdown_timeout", DefaultShutdownTimeout, 0, time.Hour,
 		func(c *Config) *time.Duration { return &c.Worker.ShutdownTimeout }, "how long running syncs may finish on SIGTERM before they are cancelled (and resumed later)"),
-
+}, eventSettings(), []setting{
 	listenSetting(EnvMetricsAddr, "telemetry.metrics_addr", DefaultMetricsAddr,
 		func(c *Config) *string { return &c.Telemetry.MetricsAddr }, "the worker's listener for `GET /metrics`"),
 	listenSetting(EnvAdminAddr, "telemetry.admin_addr", DefaultAdminAddr,
@@ -149,4 +150,4 @@ var settings = []setting{
 		},
 		show: func(c *Config) string { return strconv.FormatFloat(c.Telemetry.TraceSampleRatio, 'g', -1, 64) },
 	},
-}
+})

@@ -13,6 +13,7 @@ import (
 
 	"github.com/riverqueue/river"
 
+	"github.com/pfmsync/pfmsync/internal/config"
 	"github.com/pfmsync/pfmsync/internal/pfm"
 	"github.com/pfmsync/pfmsync/internal/store"
 )
@@ -226,4 +227,26 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n] + "…"
+}
+
+// DeliveryConfigFrom turns the environment's configuration into a
+// DeliveryConfig (signing keys parsed); metrics and logger are the
+// process's.
+func DeliveryConfigFrom(c config.Events, metrics Metrics, logger *slog.Logger) (DeliveryConfig, error) {
+	d := DeliveryConfig{
+		Endpoint: c.WebhookURL, EndpointsByAppUser: c.WebhookURLsByAppUser,
+		Timeout: c.Timeout, RetryBase: c.RetryBase, RetryMax: c.RetryMax,
+		Metrics: metrics, Logger: logger,
+	}
+	if c.SigningKeys != "" {
+		keys, err := ParseSigningKeys(c.SigningKeys)
+		if err != nil {
+			return DeliveryConfig{}, fmt.Errorf("%s: %w", config.EnvEventsSigningKeys, err)
+		}
+		d.Keys = keys
+	}
+	if d.Enabled() && len(d.Keys) == 0 {
+		return DeliveryConfig{}, fmt.Errorf("%s: no signing key", config.EnvEventsSigningKeys)
+	}
+	return d, nil
 }

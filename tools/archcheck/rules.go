@@ -60,11 +60,12 @@ func e(names ...string) []edge {
 // docs/architecture.md is generated from this table (go run ./tools/archcheck -write).
 var rules = []rule{
 	{Pkg: "cmd/linkserver", Group: production, Imports: append(e("bootstrap", "linkserver", "statuspage", "telemetry", "config", "logging", "store", "consumerapi", "tokenseal"), edge{To: "linktoken", Note: "reseal-tokens"})},
-	{Pkg: "cmd/worker", Group: production, Imports: e("workercmd", "bootstrap", "jobs", "telemetry", "config", "logging", "consumerapi")},
+	{Pkg: "cmd/worker", Group: production, Imports: e("workercmd", "bootstrap", "jobs", "events", "telemetry", "config", "logging", "consumerapi")},
 	{Pkg: "workercmd", Group: production, Imports: e("jobs", "store", "pfm"), Note: "the worker's command line and operator commands"},
 	{Pkg: "bootstrap", Group: production, Imports: e("config", "store", "consumerapi", "tokenseal", "pfm"), Note: "shared start-up steps"},
-	{Pkg: "linkserver", Group: production, Imports: append(e("linktoken", "store", "consumerapi", "tokenseal", "httpsec", "pfm"), edge{To: "jobs", Note: "SyncArgs"})},
-	{Pkg: "jobs", Group: production, Imports: append(e("linktoken", "store", "consumerapi", "tokenseal", "pfm"), edge{To: "config", Note: "shared defaults"})},
+	{Pkg: "linkserver", Group: production, Imports: append(e("linktoken", "events", "store", "consumerapi", "tokenseal", "httpsec", "pfm"), edge{To: "jobs", Note: "SyncArgs"})},
+	{Pkg: "events", Group: production, Imports: append(e("store", "pfm"), edge{To: "config", Note: "delivery settings"}), Note: "outbox, NOTIFY, signed webhooks"},
+	{Pkg: "jobs", Group: production, Imports: append(e("linktoken", "events", "store", "consumerapi", "tokenseal", "pfm"), edge{To: "config", Note: "shared defaults"})},
 	{Pkg: "linktoken", Group: production, Imports: e("store", "consumerapi", "tokenseal", "pfm"), Note: "the refresh token's whole life"},
 	{Pkg: "statuspage", Group: production, Imports: e("store", "httpsec", "pfm")},
 	{Pkg: "telemetry", Group: production, Imports: e("config", "store", "pfm")},
