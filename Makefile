@@ -1,7 +1,7 @@
 # pfmsync developer commands. `make test` is the one CI runs.
 GO ?= go
 
-.PHONY: run test test-run sandbox lint fmt bench generate build
+.PHONY: run test test-run sandbox lint fmt bench bench-reporting generate build
 
 ## run: the whole system against the sandbox institution, until Ctrl-C
 ##      (RESET=1 drops the demo database and its keys first)
@@ -34,6 +34,11 @@ fmt:
 ## bench: run the benchmarks (see docs/benchmarks.md)
 bench:
 	scripts/with-postgres.sh $(GO) test -run '^$$' -bench . -benchmem ./...
+
+## bench-reporting: the reporting views at 5,000 app users (docs/benchmarks.md,
+## "Dashboard at scale"); e.g. make bench-reporting ARGS='-users 1000 -regenerate'
+bench-reporting:
+	scripts/with-postgres.sh $(GO) run ./tools/benchreporting $(ARGS)
 
 ## generate: regenerate River's migration files, docs/schema.sql and the package graph in docs/architecture.md
 generate:

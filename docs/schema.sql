@@ -437,15 +437,15 @@ CREATE VIEW reporting.transactions AS
                 CASE
                     WHEN ((lower(btrim(t.category)) = 'income'::text) OR (t.signed_amount = (0)::numeric)) THEN false
                     WHEN (((lower(btrim(t.category)) = ANY (ARRAY[''::text, 'uncategorized'::text, 'transfer'::text, 'payment'::text])) OR (upper(t.type) = 'TRANSFER'::text)) AND (EXISTS ( SELECT 1
-                       FROM ((public.transactions c
-                         JOIN public.accounts ca ON ((ca.id = c.account_id)))
-                         JOIN public.links cl ON ((cl.id = ca.link_id)))
-                      WHERE ((c.removed_at IS NULL) AND ((lower(btrim(c.category)) = ANY (ARRAY['transfer'::text, 'payment'::text])) OR (upper(c.type) = 'TRANSFER'::text)) AND (c.signed_amount = (- t.signed_amount)) AND (c.posted_at >= (((((t.posted_at AT TIME ZONE 'UTC'::text))::date - 3))::timestamp without time zone AT TIME ZONE 'UTC'::text)) AND (c.posted_at < (((((t.posted_at AT TIME ZONE 'UTC'::text))::date + 4))::timestamp without time zone AT TIME ZONE 'UTC'::text)) AND (c.account_id <> t.account_id) AND (lower(btrim(c.category)) <> 'income'::text) AND (cl.app_user_ref = l.app_user_ref))))) THEN true
+                       FROM ((public.links cl
+                         JOIN public.accounts ca ON ((ca.link_id = cl.id)))
+                         JOIN public.transactions c ON ((c.account_id = ca.id)))
+                      WHERE ((cl.app_user_ref = l.app_user_ref) AND (ca.id <> t.account_id) AND (c.removed_at IS NULL) AND ((lower(btrim(c.category)) = ANY (ARRAY['transfer'::text, 'payment'::text])) OR (upper(c.type) = 'TRANSFER'::text)) AND (c.signed_amount = (- t.signed_amount)) AND (c.posted_at >= (((((t.posted_at AT TIME ZONE 'UTC'::text))::date - 3))::timestamp without time zone AT TIME ZONE 'UTC'::text)) AND (c.posted_at < (((((t.posted_at AT TIME ZONE 'UTC'::text))::date + 4))::timestamp without time zone AT TIME ZONE 'UTC'::text)) AND (c.account_id <> t.account_id) AND (lower(btrim(c.category)) <> 'income'::text))))) THEN true
                     WHEN (((lower(btrim(t.category)) = ANY (ARRAY['transfer'::text, 'payment'::text])) OR (upper(t.type) = 'TRANSFER'::text)) AND (EXISTS ( SELECT 1
-                       FROM ((public.transactions c
-                         JOIN public.accounts ca ON ((ca.id = c.account_id)))
-                         JOIN public.links cl ON ((cl.id = ca.link_id)))
-                      WHERE ((c.removed_at IS NULL) AND ((lower(btrim(c.category)) = ANY (ARRAY[''::text, 'uncategorized'::text, 'transfer'::text, 'payment'::text])) OR (upper(c.type) = 'TRANSFER'::text)) AND (c.signed_amount = (- t.signed_amount)) AND (c.posted_at >= (((((t.posted_at AT TIME ZONE 'UTC'::text))::date - 3))::timestamp without time zone AT TIME ZONE 'UTC'::text)) AND (c.posted_at < (((((t.posted_at AT TIME ZONE 'UTC'::text))::date + 4))::timestamp without time zone AT TIME ZONE 'UTC'::text)) AND (c.account_id <> t.account_id) AND (lower(btrim(c.category)) <> 'income'::text) AND (cl.app_user_ref = l.app_user_ref))))) THEN true
+                       FROM ((public.links cl
+                         JOIN public.accounts ca ON ((ca.link_id = cl.id)))
+                         JOIN public.transactions c ON ((c.account_id = ca.id)))
+                      WHERE ((cl.app_user_ref = l.app_user_ref) AND (ca.id <> t.account_id) AND (c.removed_at IS NULL) AND ((lower(btrim(c.category)) = ANY (ARRAY[''::text, 'uncategorized'::text, 'transfer'::text, 'payment'::text])) OR (upper(c.type) = 'TRANSFER'::text)) AND (c.signed_amount = (- t.signed_amount)) AND (c.posted_at >= (((((t.posted_at AT TIME ZONE 'UTC'::text))::date - 3))::timestamp without time zone AT TIME ZONE 'UTC'::text)) AND (c.posted_at < (((((t.posted_at AT TIME ZONE 'UTC'::text))::date + 4))::timestamp without time zone AT TIME ZONE 'UTC'::text)) AND (c.account_id <> t.account_id) AND (lower(btrim(c.category)) <> 'income'::text))))) THEN true
                     WHEN ((t.memo ~ '[0-9]{4}'::text) AND (EXISTS ( SELECT 1
                        FROM (public.accounts oa
                          JOIN public.links ol ON ((ol.id = oa.link_id)))
@@ -618,6 +618,7 @@ COMMENT ON COLUMN reporting.transaction_changes.is_transfer IS 'Current transfer
 
 CREATE FUNCTION reporting.transaction_changes_since(app_user_ref text, after_seq bigint DEFAULT 0, max_rows integer DEFAULT 500) RETURNS SETOF reporting.transaction_changes
     LANGUAGE sql STABLE
+    SET jit TO 'off'
     AS $$
     SELECT *
     FROM reporting.transaction_changes c
@@ -1162,34 +1163,121 @@ CREATE VIEW reporting.daily_balances AS
     a.is_liability,
     a.contributes_to_totals,
     a.currency,
-    (s.day + g.n) AS day,
-    s.balance,
+    d.day,
+    d.balance,
         CASE
-            WHEN a.is_liability THEN (- s.balance)
-            ELSE s.balance
+            WHEN a.is_liability THEN (- d.balance)
+            ELSE d.balance
         END AS balance_signed,
-    s.available_balance,
-    s.day AS snapshot_day,
-    (g.n > 0) AS carried_forward
-   FROM (((public.accounts a
+    d.available_balance,
+    d.snapshot_day,
+    ((d.snapshot_day IS NOT NULL) AND (d.snapshot_day <> d.day)) AS carried_forward,
+    d.source,
+    (d.source <> 'derived'::text) AS observed
+   FROM ((public.accounts a
      JOIN public.links l ON ((l.id = a.link_id)))
-     CROSS JOIN LATERAL ( SELECT b.day,
-            b.balance,
-            b.available_balance,
-            lead(b.day) OVER (ORDER BY b.day) AS next_day
-           FROM public.balance_snapshots b
-          WHERE (b.account_id = a.id)) s)
-     CROSS JOIN LATERAL generate_series(0, (COALESCE((s.next_day - 1), GREATEST(s.day,
-        CASE
-            WHEN (a.inactive_at IS NULL) THEN ((now() AT TIME ZONE 'UTC'::text))::date
-            ELSE LEAST(((now() AT TIME ZONE 'UTC'::text))::date, ((a.inactive_at AT TIME ZONE 'UTC'::text))::date)
-        END)) - s.day)) g(n));
+     CROSS JOIN LATERAL ( WITH ev AS (
+                 SELECT t.posted_at AS at,
+                    0 AS kind,
+                    t.sequence AS seq,
+                    t.id AS tid,
+                    t.amount,
+                    t.running_balance,
+                    NULL::numeric AS snap_balance,
+                    NULL::numeric AS snap_available,
+                    NULL::date AS snap_day
+                   FROM public.transactions t
+                  WHERE ((t.account_id = a.id) AND (t.removed_at IS NULL) AND (NOT t.pending))
+                UNION ALL
+                 SELECT b.as_of,
+                    1,
+                    NULL::bigint,
+                    NULL::bigint,
+                    0,
+                    NULL::numeric,
+                    b.balance,
+                    b.available_balance,
+                    b.day
+                   FROM public.balance_snapshots b
+                  WHERE (b.account_id = a.id)
+                ), run AS (
+                 SELECT ev.at,
+                    ev.kind,
+                    ev.seq,
+                    ev.tid,
+                    ev.amount,
+                    ev.running_balance,
+                    ev.snap_balance,
+                    ev.snap_available,
+                    ev.snap_day,
+                    ((ev.at AT TIME ZONE 'UTC'::text))::date AS day,
+                    sum(ev.amount) OVER w AS cum,
+                    count(ev.snap_day) OVER w AS snap_no
+                   FROM ev
+                  WINDOW w AS (ORDER BY ev.at, ev.kind, ev.seq, ev.tid ROWS UNBOUNDED PRECEDING)
+                ), snaps AS (
+                 SELECT run.snap_no,
+                    run.snap_day,
+                    run.snap_available,
+                    (run.snap_balance - run.cum) AS offset_balance
+                   FROM run
+                  WHERE (run.kind = 1)
+                ), per_day AS (
+                 SELECT DISTINCT ON (run.day) run.day,
+                    run.cum,
+                    run.snap_no,
+                        CASE
+                            WHEN (run.kind = 0) THEN run.running_balance
+                            ELSE NULL::numeric
+                        END AS running_balance
+                   FROM run
+                  ORDER BY run.day, run.at DESC, run.kind DESC, run.seq DESC, run.tid DESC
+                ), days AS (
+                 SELECT (s.day)::date AS day
+                   FROM (( SELECT min(run.day) AS first_day,
+                            max(run.day) FILTER (WHERE (run.kind = 1)) AS last_snapshot
+                           FROM run) bounds
+                     CROSS JOIN LATERAL generate_series((bounds.first_day)::timestamp with time zone, (GREATEST(bounds.last_snapshot,
+                        CASE
+                            WHEN (a.inactive_at IS NULL) THEN ((now() AT TIME ZONE 'UTC'::text))::date
+                            ELSE LEAST(((now() AT TIME ZONE 'UTC'::text))::date, ((a.inactive_at AT TIME ZONE 'UTC'::text))::date)
+                        END))::timestamp with time zone, '1 day'::interval) s(day))
+                  WHERE (bounds.last_snapshot IS NOT NULL)
+                ), filled AS (
+                 SELECT days.day,
+                    p.cum,
+                    p.snap_no,
+                    p.running_balance,
+                    count(p.day) OVER (ORDER BY days.day) AS grp
+                   FROM (days
+                     LEFT JOIN per_day p ON ((p.day = days.day)))
+                ), carried AS (
+                 SELECT filled.day,
+                    filled.running_balance,
+                    first_value(filled.cum) OVER (PARTITION BY filled.grp ORDER BY filled.day) AS cum,
+                    first_value(filled.snap_no) OVER (PARTITION BY filled.grp ORDER BY filled.day) AS snap_no
+                   FROM filled
+                )
+         SELECT c.day,
+            (c.cum + COALESCE(so.offset_balance, sf.offset_balance)) AS balance,
+            so.snap_available AS available_balance,
+            so.snap_day AS snapshot_day,
+                CASE
+                    WHEN (so.snap_day = c.day) THEN 'snapshot'::text
+                    WHEN (c.running_balance = (c.cum + COALESCE(so.offset_balance, sf.offset_balance))) THEN 'running_balance'::text
+                    ELSE 'derived'::text
+                END AS source
+           FROM ((carried c
+             CROSS JOIN ( SELECT snaps.offset_balance
+                   FROM snaps
+                  WHERE (snaps.snap_no = 1)) sf)
+             LEFT JOIN snaps so ON ((so.snap_no = c.snap_no)))) d);
 
 --
 -- Name: VIEW daily_balances; Type: COMMENT; Schema: reporting; Owner: -
 --
 
-COMMENT ON VIEW reporting.daily_balances IS 'One balance per account per day, from the account''s first snapshot to today (UTC) or to the UTC day it became inactive; a day without a snapshot carries the last known snapshot forward.';
+COMMENT ON VIEW reporting.daily_balances IS 'One closing balance per account per UTC day, from the account''s first posted transaction (or first snapshot) to today (UTC) or to the UTC day it became inactive: after a snapshot, the snapshot plus the transactions posted since; before the first snapshot, reconstructed backwards from it through the posted transactions. source says whether a day was observed (a snapshot, or the bank''s runningBalance agreeing) or derived.';
 
 --
 -- Name: COLUMN daily_balances.link_status; Type: COMMENT; Schema: reporting; Owner: -
@@ -1207,7 +1295,7 @@ COMMENT ON COLUMN reporting.daily_balances.day IS 'UTC date.';
 -- Name: COLUMN daily_balances.balance; Type: COMMENT; Schema: reporting; Owner: -
 --
 
-COMMENT ON COLUMN reporting.daily_balances.balance IS 'The balance in the bank''s convention (for liabilities positive = owed).';
+COMMENT ON COLUMN reporting.daily_balances.balance IS 'The closing balance in the bank''s convention (for liabilities positive = owed).';
 
 --
 -- Name: COLUMN daily_balances.balance_signed; Type: COMMENT; Schema: reporting; Owner: -
@@ -1216,16 +1304,34 @@ COMMENT ON COLUMN reporting.daily_balances.balance IS 'The balance in the bank''
 COMMENT ON COLUMN reporting.daily_balances.balance_signed IS 'The balance from the user''s perspective: assets positive, debts negative.';
 
 --
+-- Name: COLUMN daily_balances.available_balance; Type: COMMENT; Schema: reporting; Owner: -
+--
+
+COMMENT ON COLUMN reporting.daily_balances.available_balance IS 'The available balance of the latest snapshot at or before the day; NULL before the first snapshot.';
+
+--
 -- Name: COLUMN daily_balances.snapshot_day; Type: COMMENT; Schema: reporting; Owner: -
 --
 
-COMMENT ON COLUMN reporting.daily_balances.snapshot_day IS 'The day of the snapshot the balance comes from (earlier than day when carried forward).';
+COMMENT ON COLUMN reporting.daily_balances.snapshot_day IS 'The day of the latest snapshot taken at or before the day; NULL for days reconstructed backwards, before the first snapshot.';
 
 --
 -- Name: COLUMN daily_balances.carried_forward; Type: COMMENT; Schema: reporting; Owner: -
 --
 
-COMMENT ON COLUMN reporting.daily_balances.carried_forward IS 'No snapshot was taken that day: the balance is the last known one.';
+COMMENT ON COLUMN reporting.daily_balances.carried_forward IS 'No snapshot was taken that day: the balance is the latest snapshot plus the transactions posted since.';
+
+--
+-- Name: COLUMN daily_balances.source; Type: COMMENT; Schema: reporting; Owner: -
+--
+
+COMMENT ON COLUMN reporting.daily_balances.source IS 'snapshot: a snapshot was taken that day; running_balance: the bank''s runningBalance on the day''s last posted transaction agrees with the balance; derived: reconstructed from a snapshot through the posted transactions.';
+
+--
+-- Name: COLUMN daily_balances.observed; Type: COMMENT; Schema: reporting; Owner: -
+--
+
+COMMENT ON COLUMN reporting.daily_balances.observed IS 'source is snapshot or running_balance.';
 
 --
 -- Name: link_status; Type: VIEW; Schema: reporting; Owner: -
@@ -1436,7 +1542,8 @@ CREATE VIEW reporting.net_worth_daily AS
     COALESCE(sum(daily_balances.balance_signed) FILTER (WHERE (NOT daily_balances.is_liability)), (0)::numeric) AS assets,
     COALESCE(sum(daily_balances.balance) FILTER (WHERE daily_balances.is_liability), (0)::numeric) AS debts,
     sum(daily_balances.balance_signed) AS net_worth,
-    count(*) AS accounts
+    count(*) AS accounts,
+    bool_and(daily_balances.observed) AS observed
    FROM reporting.daily_balances
   WHERE daily_balances.contributes_to_totals
   GROUP BY daily_balances.app_user_ref, daily_balances.day, daily_balances.currency;
@@ -1445,7 +1552,7 @@ CREATE VIEW reporting.net_worth_daily AS
 -- Name: VIEW net_worth_daily; Type: COMMENT; Schema: reporting; Owner: -
 --
 
-COMMENT ON VIEW reporting.net_worth_daily IS 'Per app user and day (UTC): assets, debts and net worth over the accounts that contribute to totals, from reporting.daily_balances (carried forward). An account counts from its first snapshot on, and not after the day it became inactive. One row per currency (in practice one per day).';
+COMMENT ON VIEW reporting.net_worth_daily IS 'Per app user and day (UTC): assets, debts and net worth over the accounts that contribute to totals, from reporting.daily_balances, so back through the whole synced history. An account counts from its first posted transaction or snapshot on, and not after the day it became inactive. One row per currency (in practice one per day).';
 
 --
 -- Name: COLUMN net_worth_daily.assets; Type: COMMENT; Schema: reporting; Owner: -
@@ -1470,6 +1577,193 @@ COMMENT ON COLUMN reporting.net_worth_daily.net_worth IS 'assets - debts.';
 --
 
 COMMENT ON COLUMN reporting.net_worth_daily.accounts IS 'How many accounts have a balance that day.';
+
+--
+-- Name: COLUMN net_worth_daily.observed; Type: COMMENT; Schema: reporting; Owner: -
+--
+
+COMMENT ON COLUMN reporting.net_worth_daily.observed IS 'Every account''s balance that day was observed (a snapshot or an agreeing runningBalance), none derived.';
+
+--
+-- Name: recurring; Type: VIEW; Schema: reporting; Owner: -
+--
+
+CREATE VIEW reporting.recurring AS
+ WITH tx AS (
+         SELECT t.app_user_ref,
+            t.merchant,
+            t.currency,
+            (t.amount < (0)::numeric) AS outflow,
+            t.posted_date,
+            abs(t.amount) AS amount,
+            t.category,
+            t.account_id,
+            t.account_name,
+            t.transaction_id
+           FROM (reporting.transactions t
+             CROSS JOIN LATERAL ( SELECT t.flow
+                 OFFSET 0) f)
+          WHERE ((NOT t.pending) AND (f.flow <> 'transfer'::text) AND (t.amount <> (0)::numeric))
+        ), seq AS (
+         SELECT tx.app_user_ref,
+            tx.merchant,
+            tx.currency,
+            tx.outflow,
+            tx.posted_date,
+            tx.amount,
+            tx.category,
+            tx.account_id,
+            tx.account_name,
+            tx.transaction_id,
+            (tx.posted_date - lag(tx.posted_date) OVER w) AS gap,
+            (abs((tx.amount - lag(tx.amount) OVER w)) <= (0.2 * lag(tx.amount) OVER w)) AS similar_to_previous,
+            row_number() OVER (PARTITION BY tx.app_user_ref, tx.merchant, tx.currency, tx.outflow ORDER BY tx.posted_date DESC, tx.transaction_id DESC) AS recency
+           FROM tx
+          WINDOW w AS (PARTITION BY tx.app_user_ref, tx.merchant, tx.currency, tx.outflow ORDER BY tx.posted_date, tx.transaction_id)
+        ), series AS (
+         SELECT seq.app_user_ref,
+            seq.merchant,
+            seq.currency,
+            seq.outflow,
+            count(*) AS occurrences,
+            count(seq.gap) AS gaps,
+            count(*) FILTER (WHERE seq.similar_to_previous) AS similar_gaps,
+            percentile_disc((0.5)::double precision) WITHIN GROUP (ORDER BY seq.gap) AS median_gap,
+            count(*) FILTER (WHERE ((seq.gap >= 5) AND (seq.gap <= 9))) AS weekly_gaps,
+            count(*) FILTER (WHERE ((seq.gap >= 12) AND (seq.gap <= 16))) AS biweekly_gaps,
+            count(*) FILTER (WHERE ((seq.gap >= 26) AND (seq.gap <= 35))) AS monthly_gaps,
+            count(*) FILTER (WHERE ((seq.gap >= 80) AND (seq.gap <= 100))) AS quarterly_gaps,
+            count(*) FILTER (WHERE ((seq.gap >= 350) AND (seq.gap <= 380))) AS annual_gaps,
+            percentile_disc((0.5)::double precision) WITHIN GROUP (ORDER BY seq.amount) FILTER (WHERE (seq.recency <= 3)) AS typical_amount,
+            min(seq.posted_date) AS first_date,
+            max(seq.posted_date) AS last_date,
+            max(seq.amount) FILTER (WHERE (seq.recency = 1)) AS last_amount,
+            max(seq.category) FILTER (WHERE (seq.recency = 1)) AS category,
+            (array_agg(seq.account_id) FILTER (WHERE (seq.recency = 1)))[1] AS account_id,
+            max(seq.account_name) FILTER (WHERE (seq.recency = 1)) AS account_name
+           FROM seq
+          GROUP BY seq.app_user_ref, seq.merchant, seq.currency, seq.outflow
+         HAVING (count(*) >= 2)
+        ), detected AS (
+         SELECT s.app_user_ref,
+            s.merchant,
+            s.currency,
+            s.outflow,
+            s.occurrences,
+            s.gaps,
+            s.similar_gaps,
+            s.median_gap,
+            s.weekly_gaps,
+            s.biweekly_gaps,
+            s.monthly_gaps,
+            s.quarterly_gaps,
+            s.annual_gaps,
+            s.typical_amount,
+            s.first_date,
+            s.last_date,
+            s.last_amount,
+            s.category,
+            s.account_id,
+            s.account_name,
+            c.cadence,
+            c.step,
+            c.grace,
+                CASE c.cadence
+                    WHEN 'weekly'::text THEN s.weekly_gaps
+                    WHEN 'biweekly'::text THEN s.biweekly_gaps
+                    WHEN 'monthly'::text THEN s.monthly_gaps
+                    WHEN 'quarterly'::text THEN s.quarterly_gaps
+                    ELSE s.annual_gaps
+                END AS regular_gaps
+           FROM (series s
+             JOIN ( VALUES ('weekly'::text,5,9,'7 days'::interval,3,4), ('biweekly'::text,12,16,'14 days'::interval,4,3), ('monthly'::text,26,35,'1 mon'::interval,7,3), ('quarterly'::text,80,100,'3 mons'::interval,15,3), ('annual'::text,350,380,'1 year'::interval,30,2)) c(cadence, lo, hi, step, grace, min_occurrences) ON ((((s.median_gap >= c.lo) AND (s.median_gap <= c.hi)) AND (s.occurrences >= c.min_occurrences))))
+        )
+ SELECT d.app_user_ref,
+    d.merchant,
+    d.category,
+    d.currency,
+        CASE
+            WHEN d.outflow THEN 'outflow'::text
+            ELSE 'inflow'::text
+        END AS direction,
+    d.cadence,
+    d.median_gap AS interval_days,
+    d.typical_amount,
+    d.last_amount,
+    d.occurrences,
+    d.first_date,
+    d.last_date,
+    x.active,
+        CASE
+            WHEN x.active THEN x.next_date
+            ELSE NULL::date
+        END AS next_expected_date,
+    d.account_id,
+    d.account_name
+   FROM (detected d
+     CROSS JOIN LATERAL ( SELECT ((d.last_date + d.step))::date AS next_date,
+            (((now() AT TIME ZONE 'UTC'::text))::date <= (((d.last_date + d.step))::date + d.grace)) AS active) x)
+  WHERE (((d.regular_gaps * 4) >= (d.gaps * 3)) AND ((d.similar_gaps * 4) >= (d.gaps * 3)));
+
+--
+-- Name: VIEW recurring; Type: COMMENT; Schema: reporting; Owner: -
+--
+
+COMMENT ON VIEW reporting.recurring IS 'Recurring payments and income detected from posted, non-transfer transactions: per app user, merchant and direction, a series with a regular cadence (weekly, biweekly, monthly, quarterly, annual: at least 3 gaps in 4 at the cadence) and similar amounts (at least 3 in 4 within 20% of the previous one). Pending transactions and own-account transfers are left out.';
+
+--
+-- Name: COLUMN recurring.direction; Type: COMMENT; Schema: reporting; Owner: -
+--
+
+COMMENT ON COLUMN reporting.recurring.direction IS 'outflow (a subscription or bill) or inflow (a paycheck, a regular deposit).';
+
+--
+-- Name: COLUMN recurring.cadence; Type: COMMENT; Schema: reporting; Owner: -
+--
+
+COMMENT ON COLUMN reporting.recurring.cadence IS 'weekly (5-9 days between charges), biweekly (12-16), monthly (26-35), quarterly (80-100) or annual (350-380); the median gap decides.';
+
+--
+-- Name: COLUMN recurring.interval_days; Type: COMMENT; Schema: reporting; Owner: -
+--
+
+COMMENT ON COLUMN reporting.recurring.interval_days IS 'Median number of days between two occurrences.';
+
+--
+-- Name: COLUMN recurring.typical_amount; Type: COMMENT; Schema: reporting; Owner: -
+--
+
+COMMENT ON COLUMN reporting.recurring.typical_amount IS 'Median of the last three amounts, positive (follows a price change).';
+
+--
+-- Name: COLUMN recurring.last_amount; Type: COMMENT; Schema: reporting; Owner: -
+--
+
+COMMENT ON COLUMN reporting.recurring.last_amount IS 'The latest amount, positive.';
+
+--
+-- Name: COLUMN recurring.occurrences; Type: COMMENT; Schema: reporting; Owner: -
+--
+
+COMMENT ON COLUMN reporting.recurring.occurrences IS 'Posted transactions in the series.';
+
+--
+-- Name: COLUMN recurring.active; Type: COMMENT; Schema: reporting; Owner: -
+--
+
+COMMENT ON COLUMN reporting.recurring.active IS 'The next occurrence is not overdue by more than a grace period (3 days weekly, 4 biweekly, 7 monthly, 15 quarterly, 30 annual): a cancelled subscription turns inactive.';
+
+--
+-- Name: COLUMN recurring.next_expected_date; Type: COMMENT; Schema: reporting; Owner: -
+--
+
+COMMENT ON COLUMN reporting.recurring.next_expected_date IS 'last_date plus one cadence step; NULL once the series is no longer active.';
+
+--
+-- Name: COLUMN recurring.account_id; Type: COMMENT; Schema: reporting; Owner: -
+--
+
+COMMENT ON COLUMN reporting.recurring.account_id IS 'The account of the latest occurrence.';
 
 --
 -- Name: spending_by_category; Type: VIEW; Schema: reporting; Owner: -
@@ -1849,16 +2143,22 @@ CREATE INDEX transaction_changes_user_idx ON public.transaction_changes USING bt
 CREATE INDEX transactions_account_posted_idx ON public.transactions USING btree (account_id, posted_at) WHERE (removed_at IS NULL);
 
 --
+-- Name: transactions_reporting_counterpart_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX transactions_reporting_counterpart_idx ON public.transactions USING btree (account_id, signed_amount, posted_at) WHERE ((removed_at IS NULL) AND ((lower(btrim(category)) = ANY (ARRAY[''::text, 'uncategorized'::text, 'transfer'::text, 'payment'::text])) OR (upper(type) = 'TRANSFER'::text)));
+
+--
+-- Name: transactions_reporting_month_account_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX transactions_reporting_month_account_idx ON public.transactions USING btree (((date_trunc('month'::text, (((posted_at AT TIME ZONE 'UTC'::text))::date)::timestamp without time zone))::date), account_id) WHERE (removed_at IS NULL);
+
+--
 -- Name: transactions_reporting_replaces_idx; Type: INDEX; Schema: public; Owner: -
 --
 
 CREATE INDEX transactions_reporting_replaces_idx ON public.transactions USING btree (account_id, replaces_provider_transaction_id) WHERE ((replaces_provider_transaction_id IS NOT NULL) AND (removed_at IS NULL));
-
---
--- Name: transactions_reporting_transfer_idx; Type: INDEX; Schema: public; Owner: -
---
-
-CREATE INDEX transactions_reporting_transfer_idx ON public.transactions USING btree (signed_amount, posted_at) WHERE ((removed_at IS NULL) AND ((lower(btrim(category)) = ANY (ARRAY['transfer'::text, 'payment'::text])) OR (upper(type) = 'TRANSFER'::text)));
 
 --
 -- Name: accounts accounts_link_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
@@ -1997,6 +2297,12 @@ GRANT SELECT ON TABLE reporting.monthly_cash_flow TO pfm_reader;
 --
 
 GRANT SELECT ON TABLE reporting.net_worth_daily TO pfm_reader;
+
+--
+-- Name: TABLE recurring; Type: ACL; Schema: reporting; Owner: -
+--
+
+GRANT SELECT ON TABLE reporting.recurring TO pfm_reader;
 
 --
 -- Name: TABLE spending_by_category; Type: ACL; Schema: reporting; Owner: -

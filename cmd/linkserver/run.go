@@ -204,6 +204,7 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 		AppKey:           []byte(cfg.Link.AppKey),
 		PublicURL:        cfg.Link.PublicURL,
 		ReturnURLs:       cfg.Link.ReturnURLs,
+		DashboardURL:     cfg.Link.DashboardURL,
 		ConsentTTL:       cfg.Link.ConsentTTL,
 		Logger:           logger,
 	})

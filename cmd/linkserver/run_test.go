@@ -255,7 +255,7 @@ func TestRunServesAndShutsDown(t *testing.T) {
 	logs := r.stderr.String()
 	require.Contains(t, logs, "link server stopped")
 	require.Contains(t, logs, `"msg":"starting"`)
-	require.Contains(t, logs, "token_keys=[redacted]")
+	require.Contains(t, logs, `"token_keys":"[redacted]"`)
 	for _, secret := range []string{appKey, clientSecret, key("v1")} {
 		require.NotContains(t, logs, secret)
 		require.NotContains(t, r.stdout.String(), secret)

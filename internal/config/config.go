@@ -84,6 +84,9 @@ type LinkServer struct {
 	ReturnURLs []string
 	// ConsentTTL is how long a started consent may take.
 	ConsentTTL time.Duration
+	// DashboardURL, when set, is linked from the success page (the PFM
+	// app's dashboard, or the reference dashboard in the demo).
+	DashboardURL string
 }
 
 // Database configures the connection to the Postgres datastore.
@@ -123,6 +126,7 @@ const (
 	EnvAppKey           = "PFMSYNC_APP_KEY"
 	EnvReturnURLs       = "PFMSYNC_RETURN_URLS"
 	EnvConsentTTL       = "PFMSYNC_CONSENT_TTL"
+	EnvDashboardURL     = "PFMSYNC_DASHBOARD_URL"
 
 	EnvWorkerConcurrency  = "PFMSYNC_WORKER_CONCURRENCY"
 	EnvScheduleEvery      = "PFMSYNC_SCHEDULE_EVERY"

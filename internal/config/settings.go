@@ -91,6 +91,17 @@ var settings = slices.Concat([]setting{
 	},
 	durationSetting(EnvConsentTTL, "link.consent_ttl", DefaultConsentTTL, time.Minute, time.Hour,
 		func(c *Config) *time.Duration { return &c.Link.ConsentTTL }, "how long a started consent may take"),
+	{
+		name: EnvDashboardURL, key: "link.dashboard_url",
+		doc: "an absolute http(s) URL the success page links to (the app's dashboard); none: no link",
+		load: func(r *reader, c *Config) {
+			c.Link.DashboardURL = r.raw(EnvDashboardURL)
+			if c.Link.DashboardURL != "" && !absoluteHTTP(c.Link.DashboardURL) {
+				r.fail(EnvDashboardURL, "must be an absolute http(s) URL")
+			}
+		},
+		show: func(c *Config) string { return c.Link.DashboardURL },
+	},
 
 	intSetting(EnvWorkerConcurrency, "worker.concurrency", DefaultWorkerConcurrency, 1, 1000,
 		func(c *Config) *int { return &c.Worker.Concurrency }, "syncs one worker process runs at once"),

@@ -48,7 +48,7 @@ func TestLoadReportsEveryBadSettingAtOnce(t *testing.T) {
 	bad := map[string]string{
 		EnvDatabaseURL: "postgres://localhost/pfm", EnvWorkerConcurrency: "0", EnvScheduleEvery: "soon",
 		EnvBackfillDays: "-3", EnvFetchOnScheduled: "maybe", EnvOverlap: "8d", EnvMetricsAddr: "nowhere",
-		EnvReturnURLs: "/relative", EnvPublicURL: "link.example.com", EnvConsentTTL: "2h",
+		EnvReturnURLs: "/relative", EnvPublicURL: "link.example.com", EnvConsentTTL: "2h", EnvDashboardURL: "dashboard",
 	}
 	_, err := Load(env(bad))
 	require.Error(t, err)

@@ -3,10 +3,7 @@ package statuspage
 import (
 	"context"
 	"encoding/base64"
-	"fmt"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -18,9 +15,6 @@ import (
 
 	"github.com/pfmsync/pfmsync/internal/testsupport"
 )
-
-// screenWidths are the widths every page must fit: a laptop and a phone.
-var screenWidths = []int64{1280, 390}
 
 // TestPagesFitTheScreen renders every status page in Chromium at a laptop's
 // and a phone's width and requires that nothing overflows the viewport
@@ -57,25 +51,14 @@ func TestPagesFitTheScreen(t *testing.T) {
 		return err
 	})))
 
-	dir := t.ArtifactDir()
 	pages := map[string]string{
 		"overview": "/", "links": "/links", "link": "/links/" + ok, "failing-link": "/links/" + b.links["g3"], "runs": "/runs",
 	}
 	for name, path := range pages {
-		for _, width := range screenWidths {
-			require.NoError(t, chromedp.Do(ctx,
-				chromedp.EmulateViewport(width, 900),
-				chromedp.Navigate(srv.URL+path),
-				chromedp.WaitVisible(cssSel("main")),
-			), "%s at %d px", name, width)
-			scroll := run(t, ctx, chromedp.Evaluate[[]int64](`[document.documentElement.scrollWidth, window.innerWidth]`))
-			require.LessOrEqual(t, scroll[0], scroll[1], "%s at %d px overflows sideways (scrollWidth %d > innerWidth %d)", name, width, scroll[0], scroll[1])
-			png := run(t, ctx, chromedp.FullScreenshot(100)) // 100: PNG; less is JPEG
-			file := filepath.Join(dir, fmt.Sprintf("status-%s-%d.png", name, width))
-			require.NoError(t, os.WriteFile(file, png, 0o644))
+		for _, width := range testsupport.ScreenWidths {
+			testsupport.RequireFitsScreen(t, ctx, "status-"+name, width, srv.URL+path, "main")
 		}
 	}
-	t.Logf("screenshots in %s", dir)
 
 	// The healthy link's page: counts, and a neutral "none" for no error.
 	require.NoError(t, chromedp.Do(ctx, chromedp.EmulateViewport(1280, 900), chromedp.Navigate(srv.URL+"/links/"+ok), chromedp.WaitVisible(cssSel("#link-detail"))))

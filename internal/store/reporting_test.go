@@ -23,6 +23,7 @@ var reportingViews = []string{
 	"link_status",
 	"monthly_cash_flow",
 	"net_worth_daily",
+	"recurring",
 	"spending_by_category",
 	"spending_by_merchant",
 	"transaction_changes",
@@ -345,15 +346,16 @@ func TestReporting(t *testing.T) {
 		require.Equal(t, [][]string{
 			{"2026-09-01", "1000.00", "1000.00", "2026-09-01", "false"},
 			{"2026-09-02", "1000.00", "1000.00", "2026-09-01", "true"},
-			{"2026-09-03", "1000.00", "1000.00", "2026-09-01", "true"},
+			{"2026-09-03", "879.50", "879.50", "2026-09-01", "true"}, // the snapshot, less groc1 posted since
 			{"2026-09-04", "1200.00", "1200.00", "2026-09-04", "false"},
 			{"2026-09-05", "900.00", "900.00", "2026-09-05", "false"},
 			{"2026-09-06", "900.00", "900.00", "2026-09-05", "true"},
 			{"2026-09-07", "900.00", "900.00", "2026-09-05", "true"},
 		}, got)
 
-		// Every day from the first snapshot to today, once, the last one
-		// carried forward.
+		// Every day from the first snapshot to today, once; after the last
+		// snapshot (900.00 on 09-05), the transactions posted since:
+		// -300 -200 -45 -25 -400 -15 +3000 -80 +50 -10 = 2875.00.
 		got = rowsText(t, f.pool, `
 			SELECT count(*)::text, count(DISTINCT day)::text, min(day)::text, max(day)::text,
 			       ((now() AT TIME ZONE 'UTC')::date - date '2026-09-01' + 1)::text
@@ -364,7 +366,7 @@ func TestReporting(t *testing.T) {
 		got = rowsText(t, f.pool, `
 			SELECT balance::text, snapshot_day::text FROM reporting.daily_balances
 			WHERE account_id = $1 AND day = (now() AT TIME ZONE 'UTC')::date`, f.accounts["chk"])
-		require.Equal(t, [][]string{{"900.00", "2026-09-05"}}, got)
+		require.Equal(t, [][]string{{"2875.00", "2026-09-05"}}, got)
 
 		// A liability: balance as the bank gives it, signed negative.
 		got = rowsText(t, f.pool, `
@@ -393,11 +395,16 @@ func TestReporting(t *testing.T) {
 		// debts = card + loan.
 		//   09-01 chk 1000 + old 50                 ; loan 15400            -> -14350
 		//   09-02 chk 1000 + old 50                 ; card 700 + loan 15400 -> -15050
-		//   09-03 chk 1000 + sav 5000 + old 50      ; 16100                 -> -10050
+		//   09-03 chk 879.50 + sav 5000 + old 50    ; 16100                 -> -10170.50
 		//   09-04 chk 1200 + sav 5000 + old 50      ; 16100                 ->  -9850
 		//   09-05 chk 900 + sav 5000 (old inactive) ; card 764 + loan 15400 -> -10264
 		//   09-06 chk 900 + sav 5500                ; 16164                 ->  -9764
-		//   10-01 6400                              ; card 764 + loan 15000 ->  -9364 (and so on to today)
+		//   09-30 chk 900 -300 -200 -45 -25 -400 = -70 + sav 5500 = 5430;
+		//         card 764 +89.99 -300 +64 +30 -25 = 622.99 + loan 15400    -> -10592.99
+		//   10-01 chk -70 -15 +3000 = 2915 + sav 5500 = 8415;
+		//         card 622.99 + loan 15000                                  ->  -7207.99
+		//   today chk 2915 -80 +50 -10 = 2875 + sav 5500 -100 +1.23 = 8276.23;
+		//         card 622.99 +35 = 657.99 + loan 15000                     ->  -7381.76
 		got := rowsText(t, f.pool, `
 			SELECT day::text, assets::text, debts::text, net_worth::text, accounts
 			FROM reporting.net_worth_daily
@@ -406,18 +413,18 @@ func TestReporting(t *testing.T) {
 		require.Equal(t, [][]string{
 			{"2026-09-01", "1050.00", "15400.00", "-14350.00", "3"},
 			{"2026-09-02", "1050.00", "16100.00", "-15050.00", "4"},
-			{"2026-09-03", "6050.00", "16100.00", "-10050.00", "5"},
+			{"2026-09-03", "5929.50", "16100.00", "-10170.50", "5"},
 			{"2026-09-04", "6250.00", "16100.00", "-9850.00", "5"},
 			{"2026-09-05", "5900.00", "16164.00", "-10264.00", "4"},
 			{"2026-09-06", "6400.00", "16164.00", "-9764.00", "4"},
 			{"2026-09-07", "6400.00", "16164.00", "-9764.00", "4"},
-			{"2026-09-30", "6400.00", "16164.00", "-9764.00", "4"},
-			{"2026-10-01", "6400.00", "15764.00", "-9364.00", "4"},
+			{"2026-09-30", "5430.00", "16022.99", "-10592.99", "4"},
+			{"2026-10-01", "8415.00", "15622.99", "-7207.99", "4"},
 		}, got)
 		got = rowsText(t, f.pool, `
 			SELECT net_worth::text FROM reporting.net_worth_daily
 			WHERE app_user_ref = 'u1' AND day = (now() AT TIME ZONE 'UTC')::date`)
-		require.Equal(t, [][]string{{"-9364.00"}}, got)
+		require.Equal(t, [][]string{{"-7381.76"}}, got)
 		got = rowsText(t, f.pool, `
 			SELECT day::text, assets::text, debts::text, net_worth::text FROM reporting.net_worth_daily
 			WHERE app_user_ref = 'u2' AND day = '2026-09-01'`)

@@ -72,6 +72,9 @@ var rules = []rule{
 	{Pkg: "store", Group: production, Imports: e("pfm", "config", "migrations"), Note: "all SQL"},
 	{Pkg: "migrations", Group: production, Note: "embedded SQL files"},
 	{Pkg: "consumerapi", Group: production, Note: "the only code that speaks Banno's wire format"},
+	{Pkg: "cmd/dashboard", Group: production, Imports: append(e("dashboard", "reporting", "logging"), edge{To: "linkserver", Note: "MinAppKeyLen"})},
+	{Pkg: "dashboard", Group: production, Imports: append(e("reporting", "httpsec"), edge{To: "linkserver", Note: "link tokens for Reconnect"}), Note: "the reference dashboard"},
+	{Pkg: "reporting", Group: production, Note: "SELECTs on the reporting views only, as a pfm_reader member"},
 	{Pkg: "pfm", Group: production, Leaf: true},
 	{Pkg: "config", Group: production, Leaf: true},
 	{Pkg: "logging", Group: production, Leaf: true},
@@ -85,6 +88,7 @@ var rules = []rule{
 
 	{Pkg: "testdb", Group: testOnly, Imports: e("store", "config", "migrations")},
 	{Pkg: "synctest", Group: testOnly, Imports: e("sandbox", "sandbox/authserver", "sandbox/bank", "consumerapi", "linktoken", "store", "tokenseal", "pfm", "testdb")},
+	{Pkg: "reporting/reportingtest", Group: testOnly, Imports: e("testdb"), Note: "a pfm_reader login role per test"},
 	{Pkg: "testsupport", Group: testOnly, Note: "log buffer, headless Chromium"},
 	{Pkg: "telemetry/telemetrytest", Group: testOnly},
 	{Pkg: "deploycheck", Group: testOnly, Note: "compose file check"},
@@ -93,6 +97,8 @@ var rules = []rule{
 	{Pkg: "tools/rivermigrations", Group: devTool, Note: "go generate: River's migrations"},
 	{Pkg: "tools/archcheck", Group: devTool, Note: "this check"},
 	{Pkg: "config/internal/gendocs", Group: devTool, Imports: e("config"), Note: "go generate: the settings table in docs/operations.md"},
+	{Pkg: "store/reportbench", Group: devTool, Imports: e("migrations"), Note: "the 5,000-user reporting benchmark's data and queries"},
+	{Pkg: "tools/benchreporting", Group: devTool, Imports: e("store/reportbench"), Note: "make bench-reporting"},
 	{Pkg: "tools/schemadump", Group: devTool, Imports: e("store", "config"), Note: "writes docs/schema.sql"},
 }
 

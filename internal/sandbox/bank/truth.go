@@ -47,3 +47,42 @@ func (b *Bank) Truth(userID string, now time.Time) (Truth, bool) {
 	}
 	return t, true
 }
+
+// DayBalance is an account's ledger balance at the end of one UTC day.
+type DayBalance struct {
+	Day     time.Time // midnight UTC
+	Balance Money     // the bank's convention (liabilities: positive = owed)
+}
+
+// DailyBalances returns the ledger balance of one of the user's accounts at
+// the end of every UTC day from the day it opened to the day of now, or to
+// the day it closed: its posted transactions only, as [Account.Balance]
+// counts them (the last day's balance is the balance at now). ok is false
+// for an unknown user or an account not visible at now.
+func (b *Bank) DailyBalances(userID, accountID string, now time.Time) ([]DayBalance, bool) {
+	u, ok := b.lookup(userID)
+	if !ok {
+		return nil, false
+	}
+	ms := floorMillis(now)
+	a := u.account(accountID)
+	if a == nil || !a.visibleAt(ms) {
+		return nil, false
+	}
+	last := ms
+	if a.closed != 0 && a.closed <= ms {
+		last = a.closed
+	}
+	v := b.viewAt(u, a, ms)
+	var out []DayBalance
+	bal, i := a.opening, 0
+	for d := dayOf(a.opened); d <= dayOf(last); d++ {
+		for ; i < len(v.entries) && v.entries[i].posted < (d+1)*msDay; i++ {
+			if e := v.entries[i]; e.isPosted() {
+				bal = e.running
+			}
+		}
+		out = append(out, DayBalance{Day: time.UnixMilli(d * msDay).UTC(), Balance: bal})
+	}
+	return out, true
+}

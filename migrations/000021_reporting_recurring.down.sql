@@ -1,0 +1,3 @@
+-- Drop the recurring-payments view.
+
+DROP VIEW reporting.recurring;

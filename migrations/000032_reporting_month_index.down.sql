@@ -1,0 +1,1 @@
+DROP INDEX transactions_reporting_month_account_idx;
