@@ -186,7 +186,9 @@ CREATE TABLE public.accounts (
     raw jsonb NOT NULL,
     inactive_at timestamp with time zone,
     first_seen_at timestamp with time zone DEFAULT now() NOT NULL,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    institution_id text DEFAULT ''::text NOT NULL,
+    institution_name text DEFAULT ''::text NOT NULL
 );
 
 --
@@ -220,6 +222,18 @@ COMMENT ON COLUMN public.accounts.balance_as_of IS 'When the bank last refreshed
 COMMENT ON COLUMN public.accounts.raw IS 'The account object exactly as the bank sent it.';
 
 --
+-- Name: COLUMN accounts.institution_id; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.accounts.institution_id IS 'The bank''s institution{id} of the account: the institution that holds it (for an external account, not the linking bank). Empty when the bank sent none.';
+
+--
+-- Name: COLUMN accounts.institution_name; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.accounts.institution_name IS 'The bank''s institution{name} of the account.';
+
+--
 -- Name: links; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -241,6 +255,9 @@ CREATE TABLE public.links (
     consented_at timestamp with time zone DEFAULT now() NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    consecutive_auth_failures integer DEFAULT 0 NOT NULL,
+    last_discarded_job_id bigint,
+    last_discarded_at timestamp with time zone,
     CONSTRAINT links_app_user_ref_check CHECK (((app_user_ref <> ''::text) AND (length(app_user_ref) <= 200))),
     CONSTRAINT links_banno_user_id_check CHECK ((banno_user_id <> ''::text)),
     CONSTRAINT links_sync_interval_check CHECK ((sync_interval >= '00:01:00'::interval))
@@ -287,6 +304,24 @@ COMMENT ON COLUMN public.links.next_sync_at IS 'When the scheduler next queues a
 --
 
 COMMENT ON COLUMN public.links.last_error_class IS 'Class of the last failure: rate_limited, transient, permanent, consent_revoked, forbidden, ...';
+
+--
+-- Name: COLUMN links.consecutive_auth_failures; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.links.consecutive_auth_failures IS 'Refreshes refused in a row with a non-standard authentication error (400/401 other than invalid_grant or invalid_client); at the configured threshold the link moves to reauth_required. Reset by a successful sync.';
+
+--
+-- Name: COLUMN links.last_discarded_job_id; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.links.last_discarded_job_id IS 'Latest sync job of the link that River discarded (attempts exhausted); the link was scheduled again when it was recorded.';
+
+--
+-- Name: COLUMN links.last_discarded_at; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.links.last_discarded_at IS 'When the job in last_discarded_job_id was discarded.';
 
 --
 -- Name: transaction_changes; Type: TABLE; Schema: public; Owner: -
@@ -338,7 +373,8 @@ CREATE TABLE public.transactions (
     removed_at timestamp with time zone,
     raw jsonb NOT NULL,
     first_seen_at timestamp with time zone DEFAULT now() NOT NULL,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    removal_reason text
 );
 
 --
@@ -394,6 +430,12 @@ COMMENT ON COLUMN public.transactions.replaces_provider_transaction_id IS 'For a
 --
 
 COMMENT ON COLUMN public.transactions.removed_at IS 'Set when the bank inactivated the transaction (a dropped or replaced pending authorisation). Removed rows are history, not spending.';
+
+--
+-- Name: COLUMN transactions.removal_reason; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.transactions.removal_reason IS 'Why removed_at is set: inactivated (the bank listed the id in inactivatedTransactionIds), stale_pending (a pending row the bank stopped reporting for longer than the stale-pending age), reconciled (the bank no longer returns it in a reconciled posted-date window). NULL for rows removed before this column existed.';
 
 --
 -- Name: transactions; Type: VIEW; Schema: reporting; Owner: -
@@ -719,6 +761,70 @@ CREATE SEQUENCE public.events_seq_seq
 ALTER SEQUENCE public.events_seq_seq OWNED BY public.events.seq;
 
 --
+-- Name: institution_budgets; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.institution_budgets (
+    institution_slug text NOT NULL,
+    tokens double precision NOT NULL,
+    refilled_at timestamp with time zone DEFAULT now() NOT NULL,
+    paused_until timestamp with time zone,
+    pause_reason text,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT institution_budgets_tokens_check CHECK ((tokens >= (0)::double precision))
+);
+
+--
+-- Name: TABLE institution_budgets; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE public.institution_budgets IS 'Deployment-wide token bucket of requests to an institution, shared by every worker process.';
+
+--
+-- Name: COLUMN institution_budgets.tokens; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.institution_budgets.tokens IS 'Requests that may be sent now, as of refilled_at; refilled at the configured requests_per_second up to the bucket size.';
+
+--
+-- Name: COLUMN institution_budgets.paused_until; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.institution_budgets.paused_until IS 'No request is sent to the institution before this instant (set from a Retry-After or a budget 429).';
+
+--
+-- Name: institution_sync_slots; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.institution_sync_slots (
+    institution_slug text NOT NULL,
+    slot integer NOT NULL,
+    lease_id uuid,
+    holder text,
+    expires_at timestamp with time zone,
+    CONSTRAINT institution_sync_slots_check CHECK (((lease_id IS NULL) = (expires_at IS NULL))),
+    CONSTRAINT institution_sync_slots_slot_check CHECK ((slot >= 1))
+);
+
+--
+-- Name: TABLE institution_sync_slots; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE public.institution_sync_slots IS 'Concurrent-sync slots of an institution (max_concurrent_syncs rows), leased by running syncs in any worker process.';
+
+--
+-- Name: COLUMN institution_sync_slots.holder; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.institution_sync_slots.holder IS 'Process and job that hold the lease, for operators.';
+
+--
+-- Name: COLUMN institution_sync_slots.expires_at; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.institution_sync_slots.expires_at IS 'The lease ends here unless its holder renews it; a slot of a killed process is free again after this.';
+
+--
 -- Name: institutions; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -810,6 +916,61 @@ COMMENT ON COLUMN public.link_tokens.key_id IS 'Id of the key-encryption key tha
 --
 
 COMMENT ON COLUMN public.link_tokens.version IS 'Incremented on every write.';
+
+--
+-- Name: quarantined_records; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.quarantined_records (
+    id bigint NOT NULL,
+    link_id uuid NOT NULL,
+    account_id uuid NOT NULL,
+    record_key text NOT NULL,
+    provider_id text DEFAULT ''::text NOT NULL,
+    reason text NOT NULL,
+    raw text NOT NULL,
+    first_seen_at timestamp with time zone DEFAULT now() NOT NULL,
+    last_seen_at timestamp with time zone DEFAULT now() NOT NULL,
+    times_seen integer DEFAULT 1 NOT NULL,
+    resolved_at timestamp with time zone
+);
+
+--
+-- Name: TABLE quarantined_records; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE public.quarantined_records IS 'Bank records the sync could not store faithfully (malformed JSON, no id, an amount that is not a decimal): kept verbatim with the reason, while the rest of their page is stored. A record the bank later serves correctly is resolved.';
+
+--
+-- Name: COLUMN quarantined_records.record_key; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.quarantined_records.record_key IS 'The provider transaction id when the record has one, else a hash of its raw JSON.';
+
+--
+-- Name: COLUMN quarantined_records.raw; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.quarantined_records.raw IS 'The record exactly as received (text: it may not be valid JSON).';
+
+--
+-- Name: COLUMN quarantined_records.resolved_at; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.quarantined_records.resolved_at IS 'When the bank served the same transaction id in a form that was stored.';
+
+--
+-- Name: quarantined_records_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE public.quarantined_records ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.quarantined_records_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
 
 --
 -- Name: river_job; Type: TABLE; Schema: public; Owner: -
@@ -952,7 +1113,16 @@ CREATE TABLE public.sync_runs (
     transactions_added integer DEFAULT 0 NOT NULL,
     transactions_modified integer DEFAULT 0 NOT NULL,
     transactions_removed integer DEFAULT 0 NOT NULL,
-    api_calls integer DEFAULT 0 NOT NULL
+    api_calls integer DEFAULT 0 NOT NULL,
+    reconciled boolean DEFAULT false NOT NULL,
+    reconcile_reason text,
+    repaired_removed integer DEFAULT 0 NOT NULL,
+    repaired_modified integer DEFAULT 0 NOT NULL,
+    repaired_added integer DEFAULT 0 NOT NULL,
+    stale_pending_removed integer DEFAULT 0 NOT NULL,
+    quarantined integer DEFAULT 0 NOT NULL,
+    partial_reason text,
+    request_id text
 );
 
 --
@@ -966,6 +1136,60 @@ COMMENT ON TABLE public.sync_runs IS 'One row per sync attempt: what it did and 
 --
 
 COMMENT ON COLUMN public.sync_runs.outcome IS 'success, partial (some scope refused), snoozed (rate limited), failed, reauth_required; NULL while running or after a crash.';
+
+--
+-- Name: COLUMN sync_runs.reconciled; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.sync_runs.reconciled IS 'The run included a reconciliation pass (a re-read of a recent posted-date window).';
+
+--
+-- Name: COLUMN sync_runs.reconcile_reason; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.sync_runs.reconcile_reason IS 'Why the pass ran: scheduled, or the suspicious sign that triggered it (old_pending, repeated_page, shrunk_count).';
+
+--
+-- Name: COLUMN sync_runs.repaired_removed; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.sync_runs.repaired_removed IS 'Live rows the reconciliation tombstoned: the bank no longer returns them (a missed inactivation).';
+
+--
+-- Name: COLUMN sync_runs.repaired_modified; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.sync_runs.repaired_modified IS 'Rows the reconciliation corrected: the bank returns them changed (a missed modification).';
+
+--
+-- Name: COLUMN sync_runs.repaired_added; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.sync_runs.repaired_added IS 'Rows the reconciliation added: the incremental feed never returned them.';
+
+--
+-- Name: COLUMN sync_runs.stale_pending_removed; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.sync_runs.stale_pending_removed IS 'Pending rows tombstoned because the bank stopped reporting them longer than the stale-pending age.';
+
+--
+-- Name: COLUMN sync_runs.quarantined; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.sync_runs.quarantined IS 'Bank records set aside in quarantined_records during the run.';
+
+--
+-- Name: COLUMN sync_runs.partial_reason; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.sync_runs.partial_reason IS 'Why a partial run is partial: forbidden (a scope refused), quarantined (records set aside), or both comma-separated.';
+
+--
+-- Name: COLUMN sync_runs.request_id; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.sync_runs.request_id IS 'x-request-id header of the failed institution response, for the institution''s support; NULL when the run did not fail on an institution response.';
 
 --
 -- Name: sync_runs_id_seq; Type: SEQUENCE; Schema: public; Owner: -
@@ -989,7 +1213,8 @@ CREATE TABLE public.sync_state (
     watermark timestamp with time zone,
     backfill_before timestamp with time zone,
     backfill_complete boolean DEFAULT false NOT NULL,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    reconciled_at timestamp with time zone
 );
 
 --
@@ -1009,6 +1234,12 @@ COMMENT ON COLUMN public.sync_state.watermark IS 'Highest lastUpdated seen; incr
 --
 
 COMMENT ON COLUMN public.sync_state.backfill_before IS 'Backfill progress (newest first): everything posted at or after this instant has been read.';
+
+--
+-- Name: COLUMN sync_state.reconciled_at; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.sync_state.reconciled_at IS 'When the account''s recent window was last reconciled (the wall clock); the scheduled pass runs when it is older than the reconcile interval.';
 
 --
 -- Name: transaction_changes_seq_seq; Type: SEQUENCE; Schema: public; Owner: -
@@ -1073,7 +1304,16 @@ CREATE VIEW reporting.accounts AS
     a.contributes_to_totals,
     (a.inactive_at IS NOT NULL) AS inactive,
     a.inactive_at,
-    a.first_seen_at
+    a.first_seen_at,
+    a.institution_id AS account_institution_id,
+    COALESCE(NULLIF(a.institution_name, ''::text), i.display_name) AS account_institution_name,
+    ((a.institution_id <> ''::text) AND (a.institution_name <> ''::text) AND (a.institution_name <> i.display_name)) AS external,
+    ( SELECT o.id
+           FROM (public.accounts o
+             JOIN public.links ol ON ((ol.id = o.link_id)))
+          WHERE ((a.institution_id <> ''::text) AND (a.masked_number <> ''::text) AND (ol.app_user_ref = l.app_user_ref) AND (o.institution_id = a.institution_id) AND (o.account_type = a.account_type) AND (o.masked_number = a.masked_number) AND (ROW(o.first_seen_at, o.id) < ROW(a.first_seen_at, a.id)))
+          ORDER BY o.first_seen_at, o.id
+         LIMIT 1) AS duplicate_of
    FROM ((public.accounts a
      JOIN public.links l ON ((l.id = a.link_id)))
      JOIN public.institutions i ON ((i.id = l.institution_id)));
@@ -1095,6 +1335,12 @@ COMMENT ON COLUMN reporting.accounts.app_user_ref IS 'The PFM app''s reference f
 --
 
 COMMENT ON COLUMN reporting.accounts.link_status IS 'active, reauth_required, revoked or disabled: balances of a link that is not active stop being refreshed.';
+
+--
+-- Name: COLUMN accounts.institution_name; Type: COMMENT; Schema: reporting; Owner: -
+--
+
+COMMENT ON COLUMN reporting.accounts.institution_name IS 'The linking institution (the bank the user consented at).';
 
 --
 -- Name: COLUMN accounts.masked_number; Type: COMMENT; Schema: reporting; Owner: -
@@ -1151,6 +1397,30 @@ COMMENT ON COLUMN reporting.accounts.contributes_to_totals IS 'The bank''s contr
 COMMENT ON COLUMN reporting.accounts.inactive IS 'The bank no longer reports the account (closed or removed); its history stays.';
 
 --
+-- Name: COLUMN accounts.account_institution_id; Type: COMMENT; Schema: reporting; Owner: -
+--
+
+COMMENT ON COLUMN reporting.accounts.account_institution_id IS 'The institution that holds the account, as the bank reports it (institution{id}); empty when not reported.';
+
+--
+-- Name: COLUMN accounts.account_institution_name; Type: COMMENT; Schema: reporting; Owner: -
+--
+
+COMMENT ON COLUMN reporting.accounts.account_institution_name IS 'The institution that holds the account (institution{name}); the linking institution when not reported. Label accounts with this.';
+
+--
+-- Name: COLUMN accounts.external; Type: COMMENT; Schema: reporting; Owner: -
+--
+
+COMMENT ON COLUMN reporting.accounts.external IS 'Held at another institution than the linking one (an external account the user linked in their bank).';
+
+--
+-- Name: COLUMN accounts.duplicate_of; Type: COMMENT; Schema: reporting; Owner: -
+--
+
+COMMENT ON COLUMN reporting.accounts.duplicate_of IS 'Set when the same real account (same app user, institution id, account type and masked number) is already reported by another account row seen earlier: this row does not count in net worth.';
+
+--
 -- Name: daily_balances; Type: VIEW; Schema: reporting; Owner: -
 --
 
@@ -1173,9 +1443,16 @@ CREATE VIEW reporting.daily_balances AS
     d.snapshot_day,
     ((d.snapshot_day IS NOT NULL) AND (d.snapshot_day <> d.day)) AS carried_forward,
     d.source,
-    (d.source <> 'derived'::text) AS observed
-   FROM ((public.accounts a
+    (d.source <> 'derived'::text) AS observed,
+    (dup.duplicate_of IS NOT NULL) AS duplicate
+   FROM (((public.accounts a
      JOIN public.links l ON ((l.id = a.link_id)))
+     CROSS JOIN LATERAL ( SELECT ( SELECT o.id
+                   FROM (public.accounts o
+                     JOIN public.links ol ON ((ol.id = o.link_id)))
+                  WHERE ((a.institution_id <> ''::text) AND (a.masked_number <> ''::text) AND (ol.app_user_ref = l.app_user_ref) AND (o.institution_id = a.institution_id) AND (o.account_type = a.account_type) AND (o.masked_number = a.masked_number) AND (ROW(o.first_seen_at, o.id) < ROW(a.first_seen_at, a.id)))
+                  ORDER BY o.first_seen_at, o.id
+                 LIMIT 1) AS duplicate_of) dup)
      CROSS JOIN LATERAL ( WITH ev AS (
                  SELECT t.posted_at AS at,
                     0 AS kind,
@@ -1332,6 +1609,12 @@ COMMENT ON COLUMN reporting.daily_balances.source IS 'snapshot: a snapshot was t
 --
 
 COMMENT ON COLUMN reporting.daily_balances.observed IS 'source is snapshot or running_balance.';
+
+--
+-- Name: COLUMN daily_balances.duplicate; Type: COMMENT; Schema: reporting; Owner: -
+--
+
+COMMENT ON COLUMN reporting.daily_balances.duplicate IS 'The account duplicates one seen earlier (see reporting.accounts.duplicate_of): it is left out of reporting.net_worth_daily.';
 
 --
 -- Name: link_status; Type: VIEW; Schema: reporting; Owner: -
@@ -1545,14 +1828,14 @@ CREATE VIEW reporting.net_worth_daily AS
     count(*) AS accounts,
     bool_and(daily_balances.observed) AS observed
    FROM reporting.daily_balances
-  WHERE daily_balances.contributes_to_totals
+  WHERE (daily_balances.contributes_to_totals AND (NOT daily_balances.duplicate))
   GROUP BY daily_balances.app_user_ref, daily_balances.day, daily_balances.currency;
 
 --
 -- Name: VIEW net_worth_daily; Type: COMMENT; Schema: reporting; Owner: -
 --
 
-COMMENT ON VIEW reporting.net_worth_daily IS 'Per app user and day (UTC): assets, debts and net worth over the accounts that contribute to totals, from reporting.daily_balances, so back through the whole synced history. An account counts from its first posted transaction or snapshot on, and not after the day it became inactive. One row per currency (in practice one per day).';
+COMMENT ON VIEW reporting.net_worth_daily IS 'Per app user and day (UTC): assets, debts and net worth over the accounts that contribute to totals, from reporting.daily_balances, so back through the whole synced history, each real account once (duplicates reported by a second link are left out). An account counts from its first posted transaction or snapshot on, and not after the day it became inactive. One row per currency (in practice one per day).';
 
 --
 -- Name: COLUMN net_worth_daily.assets; Type: COMMENT; Schema: reporting; Owner: -
@@ -1917,6 +2200,20 @@ ALTER TABLE ONLY public.events
     ADD CONSTRAINT events_pkey PRIMARY KEY (seq);
 
 --
+-- Name: institution_budgets institution_budgets_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.institution_budgets
+    ADD CONSTRAINT institution_budgets_pkey PRIMARY KEY (institution_slug);
+
+--
+-- Name: institution_sync_slots institution_sync_slots_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.institution_sync_slots
+    ADD CONSTRAINT institution_sync_slots_pkey PRIMARY KEY (institution_slug, slot);
+
+--
 -- Name: institutions institutions_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -1950,6 +2247,20 @@ ALTER TABLE ONLY public.links
 
 ALTER TABLE ONLY public.links
     ADD CONSTRAINT links_pkey PRIMARY KEY (id);
+
+--
+-- Name: quarantined_records quarantined_records_account_id_record_key_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.quarantined_records
+    ADD CONSTRAINT quarantined_records_account_id_record_key_key UNIQUE (account_id, record_key);
+
+--
+-- Name: quarantined_records quarantined_records_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.quarantined_records
+    ADD CONSTRAINT quarantined_records_pkey PRIMARY KEY (id);
 
 --
 -- Name: river_job river_job_pkey; Type: CONSTRAINT; Schema: public; Owner: -
@@ -2029,6 +2340,12 @@ ALTER TABLE ONLY public.transactions
     ADD CONSTRAINT transactions_pkey PRIMARY KEY (id);
 
 --
+-- Name: accounts_identity_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX accounts_identity_idx ON public.accounts USING btree (institution_id, account_type, masked_number) WHERE ((institution_id <> ''::text) AND (masked_number <> ''::text));
+
+--
 -- Name: consent_requests_expires_idx; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -2063,6 +2380,12 @@ CREATE INDEX links_app_user_idx ON public.links USING btree (app_user_ref);
 --
 
 CREATE INDEX links_due_idx ON public.links USING btree (next_sync_at) WHERE (status = 'active'::public.link_status);
+
+--
+-- Name: quarantined_records_link_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX quarantined_records_link_idx ON public.quarantined_records USING btree (link_id, last_seen_at DESC) WHERE (resolved_at IS NULL);
 
 --
 -- Name: river_job_args_index; Type: INDEX; Schema: public; Owner: -
@@ -2189,6 +2512,20 @@ ALTER TABLE ONLY public.consent_requests
     ADD CONSTRAINT consent_requests_link_id_fkey FOREIGN KEY (link_id) REFERENCES public.links(id) ON DELETE CASCADE;
 
 --
+-- Name: institution_budgets institution_budgets_institution_slug_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.institution_budgets
+    ADD CONSTRAINT institution_budgets_institution_slug_fkey FOREIGN KEY (institution_slug) REFERENCES public.institutions(slug) ON UPDATE CASCADE ON DELETE CASCADE;
+
+--
+-- Name: institution_sync_slots institution_sync_slots_institution_slug_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.institution_sync_slots
+    ADD CONSTRAINT institution_sync_slots_institution_slug_fkey FOREIGN KEY (institution_slug) REFERENCES public.institutions(slug) ON UPDATE CASCADE ON DELETE CASCADE;
+
+--
 -- Name: link_tokens link_tokens_link_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -2201,6 +2538,20 @@ ALTER TABLE ONLY public.link_tokens
 
 ALTER TABLE ONLY public.links
     ADD CONSTRAINT links_institution_id_fkey FOREIGN KEY (institution_id) REFERENCES public.institutions(id);
+
+--
+-- Name: quarantined_records quarantined_records_account_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.quarantined_records
+    ADD CONSTRAINT quarantined_records_account_id_fkey FOREIGN KEY (account_id) REFERENCES public.accounts(id) ON DELETE CASCADE;
+
+--
+-- Name: quarantined_records quarantined_records_link_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.quarantined_records
+    ADD CONSTRAINT quarantined_records_link_id_fkey FOREIGN KEY (link_id) REFERENCES public.links(id) ON DELETE CASCADE;
 
 --
 -- Name: sync_runs sync_runs_link_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -

@@ -106,13 +106,22 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 		return err
 	}
 	transport := jobs.CountingTransport(tel.BankTransport(nil, cfg.Institutions))
-	clients, err := bootstrap.BankClients(ctx, cfg, logger, transport, consumerapi.WithOTelOptions(tel.HTTPClientOptions()...))
-	if err != nil {
-		return err
-	}
+	// Every worker process shares each institution's request budget, pause
+	// and sync slots through the database.
 	var institutions []jobs.Institution
 	for _, in := range cfg.Institutions {
-		institutions = append(institutions, jobs.Institution{Slug: in.Slug, Client: clients[in.Slug], MaxConcurrentSyncs: in.MaxConcurrentSyncs})
+		limiter, err := jobs.NewInstitutionLimiter(ctx, st, jobs.LimiterConfig{
+			Slug: in.Slug, RequestsPerSecond: in.RequestsPerSecond, Burst: in.Burst, MaxConcurrentSyncs: in.MaxConcurrentSyncs,
+		}, logger)
+		if err != nil {
+			return err
+		}
+		client, err := bootstrap.BankClient(ctx, cfg, in, logger, transport,
+			consumerapi.WithOTelOptions(tel.HTTPClientOptions()...), consumerapi.WithRequestGate(limiter))
+		if err != nil {
+			return err
+		}
+		institutions = append(institutions, jobs.Institution{Slug: in.Slug, Client: client, Limiter: limiter})
 	}
 	w := cfg.Worker
 	syncer := jobs.NewSyncer(jobs.SyncerOptions{

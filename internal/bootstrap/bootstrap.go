@@ -114,25 +114,38 @@ func Sealer(cfg config.Config, logger *slog.Logger) (*tokenseal.Sealer, error) {
 func BankClients(ctx context.Context, cfg config.Config, logger *slog.Logger, transport http.RoundTripper, extra ...consumerapi.Option) (map[string]*consumerapi.Client, error) {
 	out := make(map[string]*consumerapi.Client, len(cfg.Institutions))
 	for _, in := range cfg.Institutions {
-		opts := []consumerapi.Option{consumerapi.WithLogger(logger.With("institution", in.Slug)), consumerapi.WithVersion(Version)}
-		if transport != nil {
-			opts = append(opts, consumerapi.WithTransport(transport))
-		}
-		opts = append(opts, extra...)
-		c, err := consumerapi.New(ctx, consumerapi.Institution{
-			Slug:              in.Slug,
-			BaseURL:           in.BaseURL,
-			ClientID:          in.ClientID,
-			ClientSecret:      consumerapi.Secret(in.ClientSecret),
-			RedirectURL:       cfg.Link.PublicURL + CallbackPath,
-			RequestsPerSecond: in.RequestsPerSecond,
-			Burst:             in.Burst,
-			AllowInsecureHTTP: in.AllowInsecureHTTP,
-		}, opts...)
+		c, err := BankClient(ctx, cfg, in, logger, transport, extra...)
 		if err != nil {
-			return nil, fmt.Errorf("configure institution %s: %w", in.Slug, err)
+			return nil, err
 		}
 		out[in.Slug] = c
 	}
 	return out, nil
+}
+
+// BankClient builds the Banno client of one configured institution (see
+// BankClients).
+func BankClient(ctx context.Context, cfg config.Config, in config.Institution, logger *slog.Logger, transport http.RoundTripper, extra ...consumerapi.Option) (*consumerapi.Client, error) {
+	opts := []consumerapi.Option{consumerapi.WithLogger(logger.With("institution", in.Slug)), consumerapi.WithVersion(Version)}
+	if transport != nil {
+		opts = append(opts, consumerapi.WithTransport(transport))
+	}
+	opts = append(opts, extra...)
+	c, err := consumerapi.New(ctx, consumerapi.Institution{
+		Slug:              in.Slug,
+		BaseURL:           in.BaseURL,
+		Issuer:            in.Issuer,
+		Scopes:            in.Scopes,
+		ClockSkew:         cfg.Link.IDTokenClockSkew,
+		ClientID:          in.ClientID,
+		ClientSecret:      consumerapi.Secret(in.ClientSecret),
+		RedirectURL:       cfg.Link.PublicURL + CallbackPath,
+		RequestsPerSecond: in.RequestsPerSecond,
+		Burst:             in.Burst,
+		AllowInsecureHTTP: in.AllowInsecureHTTP,
+	}, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("configure institution %s: %w", in.Slug, err)
+	}
+	return c, nil
 }

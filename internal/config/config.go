@@ -66,6 +66,10 @@ type Worker struct {
 	// ShutdownTimeout is how long running syncs may finish on shutdown
 	// before they are cancelled (and resumed later by River).
 	ShutdownTimeout time.Duration
+	// AuthFailureThreshold is how many refreshes in a row the institution
+	// may refuse with a non-standard authentication error before the link
+	// moves to reauth_required.
+	AuthFailureThreshold int
 }
 
 // LinkServer configures cmd/linkserver.
@@ -87,6 +91,9 @@ type LinkServer struct {
 	// DashboardURL, when set, is linked from the success page (the PFM
 	// app's dashboard, or the reference dashboard in the demo).
 	DashboardURL string
+	// IDTokenClockSkew is the tolerance applied to an ID token's exp and
+	// iat at the code exchange.
+	IDTokenClockSkew time.Duration
 }
 
 // Database configures the connection to the Postgres datastore.
@@ -142,6 +149,8 @@ const (
 	EnvRetryBase          = "PFMSYNC_RETRY_BASE"
 	EnvRetryMax           = "PFMSYNC_RETRY_MAX"
 	EnvShutdownTimeout    = "PFMSYNC_SHUTDOWN_TIMEOUT"
+	EnvAuthFailures       = "PFMSYNC_AUTH_FAILURE_THRESHOLD"
+	EnvIDTokenClockSkew   = "PFMSYNC_ID_TOKEN_CLOCK_SKEW"
 )
 
 // Load reads and validates the configuration from getenv (os.Getenv in
@@ -157,6 +166,12 @@ func Load(getenv func(string) string) (Config, error) {
 	cfg.Institutions = r.institutions(cfg.InstitutionsFile)
 	if cfg.Worker.RescueAfter <= cfg.Worker.JobTimeout {
 		r.fail(EnvRescueAfter, fmt.Sprintf("must exceed %s (%s), or River would rescue jobs that are still running", EnvJobTimeout, FormatDuration(cfg.Worker.JobTimeout)))
+	}
+	for i := range cfg.Institutions {
+		// One process at the default concurrency can use every slot.
+		if cfg.Institutions[i].MaxConcurrentSyncs == 0 {
+			cfg.Institutions[i].MaxConcurrentSyncs = cfg.Worker.Concurrency
+		}
 	}
 	if cfg.TokenKeys != "" && cfg.TokenKeysFile != "" {
 		r.fail(EnvTokenKeys, "and "+EnvTokenKeysFile+" are both set; use one")

@@ -163,3 +163,30 @@ func TestVariablesAreAllRead(t *testing.T) {
 		require.Contains(t, Variables(), k, "%s is read but not listed", k)
 	}
 }
+
+func TestMaxConcurrentSyncsDefaultsToWorkerConcurrency(t *testing.T) {
+	t.Parallel()
+	insts := `[
+		{"slug": "a", "base_url": "https://a.example.com/a/consumer/api/v0", "client_id": "c1", "client_secret_env": "S"},
+		{"slug": "b", "base_url": "https://b.example.com/a/consumer/api/v0", "client_id": "c2", "client_secret_env": "S", "max_concurrent_syncs": 3}
+	]`
+	load := func(concurrency string) Config {
+		vars := map[string]string{EnvDatabaseURL: "postgres://localhost/pfm", EnvInstitutions: insts, "S": "secret"}
+		if concurrency != "" {
+			vars[EnvWorkerConcurrency] = concurrency
+		}
+		cfg, err := Load(env(vars))
+		require.NoError(t, err)
+		return cfg
+	}
+	cfg := load("")
+	a, _ := cfg.Institution("a")
+	require.Equal(t, cfg.Worker.Concurrency, a.MaxConcurrentSyncs, "one worker at the default concurrency can use every slot")
+	require.Equal(t, 10, a.MaxConcurrentSyncs)
+
+	cfg = load("25")
+	a, _ = cfg.Institution("a")
+	b, _ := cfg.Institution("b")
+	require.Equal(t, 25, a.MaxConcurrentSyncs, "raising the concurrency raises the default slots with it")
+	require.Equal(t, 3, b.MaxConcurrentSyncs, "an explicit value is kept")
+}

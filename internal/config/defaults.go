@@ -24,6 +24,8 @@ const (
 	DefaultRetryBase          = 10 * time.Second
 	DefaultRetryMax           = time.Hour
 	DefaultShutdownTimeout    = 30 * time.Second
+	DefaultAuthFailures       = 3
+	DefaultIDTokenClockSkew   = 300 * time.Second
 	DefaultMetricsAddr        = "127.0.0.1:9091"
 	DefaultAdminAddr          = "127.0.0.1:8082"
 	DefaultTraceSampleRatio   = 1.0

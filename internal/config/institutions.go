@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -20,6 +21,12 @@ type Institution struct {
 	Name string `json:"name"`
 	// BaseURL is the Consumer API base, https://{host}/a/consumer/api/v0.
 	BaseURL string `json:"base_url"`
+	// Issuer is the OpenID issuer, when it is not {base_url}/oidc (an
+	// institution served from another host, or a non-Banno provider).
+	Issuer string `json:"issuer,omitempty"`
+	// Scopes replaces the Banno scopes requested at consent; it must
+	// contain "openid".
+	Scopes []string `json:"scopes,omitempty"`
 	// ClientID is pfmsync's OAuth client id there.
 	ClientID string `json:"client_id"`
 	// ClientSecretEnv names the environment variable holding the secret.
@@ -29,11 +36,13 @@ type Institution struct {
 	// ClientSecret is loaded from ClientSecretEnv or ClientSecretFile.
 	ClientSecret string `json:"-"`
 	// RequestsPerSecond and Burst bound pfmsync's request rate to this
-	// institution, per process (0: 5 per second, burst 10).
+	// institution for the whole deployment: every worker process takes
+	// from one budget in the database (0: 5 per second, burst 10).
 	RequestsPerSecond float64 `json:"requests_per_second,omitempty"`
 	Burst             int     `json:"burst,omitempty"`
 	// MaxConcurrentSyncs bounds the syncs running at once against this
-	// institution, per worker process (0: 4).
+	// institution in every worker process together (0: the worker
+	// concurrency, PFMSYNC_WORKER_CONCURRENCY).
 	MaxConcurrentSyncs int `json:"max_concurrent_syncs,omitempty"`
 	// AllowInsecureHTTP permits an http:// base URL on a host other than
 	// loopback (a sandbox institution inside a private network, as in
@@ -111,6 +120,20 @@ func (r *reader) completeInstitution(in *Institution) error {
 		errs = append(errs, errors.New("base_url must be an absolute URL like https://host/a/consumer/api/v0"))
 	}
 	in.BaseURL = strings.TrimRight(in.BaseURL, "/")
+	if in.Issuer != "" {
+		if u, err := url.Parse(in.Issuer); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			errs = append(errs, errors.New("issuer must be an absolute URL like https://host/a/consumer/api/v0/oidc"))
+		}
+		in.Issuer = strings.TrimRight(in.Issuer, "/")
+	}
+	if in.Scopes != nil && !slices.Contains(in.Scopes, "openid") {
+		errs = append(errs, errors.New(`scopes must contain "openid"`))
+	}
+	for _, sc := range in.Scopes {
+		if sc == "" || strings.ContainsAny(sc, " \t\n\"\\") {
+			errs = append(errs, fmt.Errorf("scope %q is not a valid scope token", sc))
+		}
+	}
 	if in.ClientID == "" {
 		errs = append(errs, errors.New("client_id is required"))
 	}
@@ -142,9 +165,6 @@ func (r *reader) completeInstitution(in *Institution) error {
 	}
 	if in.Burst == 0 {
 		in.Burst = 10
-	}
-	if in.MaxConcurrentSyncs == 0 {
-		in.MaxConcurrentSyncs = 4
 	}
 	return errors.Join(errs...)
 }

@@ -102,9 +102,12 @@ var settings = slices.Concat([]setting{
 		},
 		show: func(c *Config) string { return c.Link.DashboardURL },
 	},
+	durationSetting(EnvIDTokenClockSkew, "link.id_token_clock_skew", DefaultIDTokenClockSkew, time.Second, time.Hour,
+		func(c *Config) *time.Duration { return &c.Link.IDTokenClockSkew },
+		"tolerance on an ID token's `exp` and `iat` at the code exchange (Banno's own example allows 300 s)"),
 
 	intSetting(EnvWorkerConcurrency, "worker.concurrency", DefaultWorkerConcurrency, 1, 1000,
-		func(c *Config) *int { return &c.Worker.Concurrency }, "syncs one worker process runs at once"),
+		func(c *Config) *int { return &c.Worker.Concurrency }, "syncs one worker process runs at once; also the default `max_concurrent_syncs` of an institution (docs/operations.md, Sizing)"),
 	durationSetting(EnvScheduleEvery, "worker.schedule_every", DefaultScheduleEvery, time.Second, time.Hour,
 		func(c *Config) *time.Duration { return &c.Worker.ScheduleEvery }, "scheduler period"),
 	intSetting(EnvScheduleBatch, "worker.schedule_batch", DefaultScheduleBatch, 1, 100000,
@@ -138,6 +141,9 @@ var settings = slices.Concat([]setting{
 		func(c *Config) *time.Duration { return &c.Worker.RetryMax }, "longest delay of that backoff"),
 	durationSetting(EnvShutdownTimeout, "worker.shutdown_timeout", DefaultShutdownTimeout, 0, time.Hour,
 		func(c *Config) *time.Duration { return &c.Worker.ShutdownTimeout }, "how long running syncs may finish on SIGTERM before they are cancelled (and resumed later)"),
+	intSetting(EnvAuthFailures, "worker.auth_failure_threshold", DefaultAuthFailures, 1, 100,
+		func(c *Config) *int { return &c.Worker.AuthFailureThreshold },
+		"refreshes refused in a row with a non-standard authentication error (`400`/`401` other than `invalid_grant`/`invalid_client`) before the link moves to `reauth_required`"),
 }, eventSettings(), []setting{
 	listenSetting(EnvMetricsAddr, "telemetry.metrics_addr", DefaultMetricsAddr,
 		func(c *Config) *string { return &c.Telemetry.MetricsAddr }, "the worker's listener for `GET /metrics`"),

@@ -21,7 +21,7 @@ func TestLoadWorkerDefaultsAreTheSharedConstants(t *testing.T) {
 		BackfillDays: DefaultBackfillDays, BackfillWindowDays: DefaultBackfillWindowDays, Overlap: DefaultOverlap,
 		FetchOnScheduled: DefaultFetchOnScheduled, FetchOnInteractive: DefaultFetchOnInteractive, FetchMaxWait: DefaultFetchMaxWait,
 		JobTimeout: DefaultJobTimeout, RescueAfter: DefaultRescueAfter, RetryBase: DefaultRetryBase, RetryMax: DefaultRetryMax,
-		ShutdownTimeout: DefaultShutdownTimeout,
+		ShutdownTimeout: DefaultShutdownTimeout, AuthFailureThreshold: DefaultAuthFailures,
 	}, cfg.Worker)
 	require.True(t, cfg.Worker.FetchOnInteractive)
 	require.Equal(t, time.Hour, cfg.Worker.Overlap)

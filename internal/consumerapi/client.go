@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
-	"golang.org/x/time/rate"
 )
 
 // Client talks to one Banno institution: its OIDC provider and its Consumer
@@ -25,7 +24,6 @@ type Client struct {
 	inst      Institution
 	http      *http.Client
 	base      http.RoundTripper
-	limiter   *rate.Limiter
 	logger    *slog.Logger
 	userAgent string
 
@@ -46,6 +44,7 @@ type options struct {
 	transport http.RoundTripper
 	otel      []otelhttp.Option
 	eager     bool
+	gate      RequestGate
 }
 
 // WithLogger sets the logger (default slog.Default()). Logs never contain
@@ -68,6 +67,12 @@ func WithTransport(rt http.RoundTripper) Option { return func(o *options) { o.tr
 func WithOTelOptions(opts ...otelhttp.Option) Option {
 	return func(o *options) { o.otel = append(o.otel, opts...) }
 }
+
+// WithRequestGate replaces the in-process request budget
+// (Institution.RequestsPerSecond and Burst) with g, e.g. one shared by every
+// process of a deployment. Every request, the token endpoint's included,
+// waits for g, and a response asking for a pause is reported to it.
+func WithRequestGate(g RequestGate) Option { return func(o *options) { o.gate = g } }
 
 // WithEagerDiscovery makes New fetch the discovery document immediately and
 // fail when it cannot. By default discovery is lazy: it happens on the first
@@ -98,13 +103,15 @@ func New(ctx context.Context, inst Institution, opts ...Option) (*Client, error)
 	if base == nil {
 		base = newBaseTransport(inst)
 	}
-	limiter := rate.NewLimiter(rate.Limit(inst.RequestsPerSecond), inst.Burst)
+	gate := o.gate
+	if gate == nil {
+		gate = newLocalGate(inst.RequestsPerSecond, inst.Burst)
+	}
 	ua := userAgent(o.version)
 	c := &Client{
 		inst:      inst,
-		http:      newHTTPClient(inst, base, limiter, ua, o.otel),
+		http:      newHTTPClient(inst, base, gate, ua, o.otel),
 		base:      base,
-		limiter:   limiter,
 		logger:    o.logger.With(slog.String("institution", inst.Slug)),
 		userAgent: ua,
 		now:       time.Now,
@@ -262,11 +269,12 @@ func (c *Client) attempt(ctx context.Context, r apiRequest, endpoint string) *AP
 	body, readErr := readBody(resp, c.inst.MaxBodyBytes)
 
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		e := &APIError{StatusCode: resp.StatusCode, Endpoint: endpoint}
+		red := c.newRedactor(r.token)
+		e := &APIError{StatusCode: resp.StatusCode, Endpoint: endpoint, RequestID: red.code(requestIDOf(resp.Header))}
 		e.RetryAfter, e.retryAfterSet = parseRetryAfter(resp.Header.Get("Retry-After"), c.now())
 		e.Kind = kindForStatus(resp.StatusCode, e.retryAfterSet)
 		if readErr == nil {
-			e.fillFromBody(body)
+			e.fillFromBody(body, red)
 		}
 		return e
 	}
@@ -275,7 +283,8 @@ func (c *Client) attempt(ctx context.Context, r apiRequest, endpoint string) *AP
 		if errors.Is(readErr, ErrBodyTooLarge) {
 			kind = KindPermanent
 		}
-		return &APIError{Kind: kind, StatusCode: resp.StatusCode, Endpoint: endpoint, Err: readErr}
+		return &APIError{Kind: kind, StatusCode: resp.StatusCode, Endpoint: endpoint, Err: readErr,
+			RequestID: c.newRedactor(r.token).code(requestIDOf(resp.Header))}
 	}
 	if r.decode == nil {
 		return nil
@@ -286,7 +295,9 @@ func (c *Client) attempt(ctx context.Context, r apiRequest, endpoint string) *AP
 		if errors.Is(err, ErrTruncatedBody) {
 			kind = KindTransient
 		}
-		return &APIError{Kind: kind, StatusCode: resp.StatusCode, Endpoint: endpoint, Err: err}
+		red := c.newRedactor(r.token)
+		return &APIError{Kind: kind, StatusCode: resp.StatusCode, Endpoint: endpoint, Err: red.err(err),
+			RequestID: red.code(requestIDOf(resp.Header))}
 	}
 	return nil
 }

@@ -148,6 +148,9 @@ type APIError struct {
 	// RetryAfter is the server's Retry-After (seconds or HTTP-date form,
 	// converted to a duration), or 0.
 	RetryAfter time.Duration
+	// RequestID is the institution's x-request-id response header of the
+	// failed response (Jack Henry's support asks for it), or "".
+	RequestID string
 	// Attempts is the number of HTTP attempts made for the call.
 	Attempts int
 	// Err is the underlying cause (transport error, decode error, one of
@@ -185,6 +188,9 @@ func (e *APIError) Error() string {
 	}
 	if e.RetryAfter > 0 {
 		fmt.Fprintf(&b, " (retry after %s)", e.RetryAfter)
+	}
+	if e.RequestID != "" {
+		b.WriteString(" (x-request-id " + e.RequestID + ")")
 	}
 	fmt.Fprintf(&b, " [%s]", e.Kind)
 	return b.String()
@@ -333,17 +339,18 @@ type errorBody struct {
 	ErrorDescription string          `json:"error_description"`
 }
 
-// fillFromBody copies what it can from an error body into e; a body that is
-// not JSON is ignored (the status says enough).
-func (e *APIError) fillFromBody(body []byte) {
+// fillFromBody copies what it can from an error body into e, with every
+// secret r knows redacted and each text capped; a body that is not JSON is
+// ignored (the status says enough) and is never kept.
+func (e *APIError) fillFromBody(body []byte, r redactor) {
 	var eb errorBody
 	if len(body) == 0 || json.Unmarshal(body, &eb) != nil {
 		return
 	}
-	e.ErrorCode = scalarText(eb.ErrorCode)
-	e.Messages = messagesText(eb.Messages)
-	e.OAuthError = limitText(eb.Error)
-	e.OAuthDescription = limitText(eb.ErrorDescription)
+	e.ErrorCode = r.code(scalarText(eb.ErrorCode))
+	e.Messages = r.text(messagesText(eb.Messages))
+	e.OAuthError = r.code(eb.Error)
+	e.OAuthDescription = r.text(eb.ErrorDescription)
 }
 
 // scalarText renders a JSON number or string as text.
@@ -374,11 +381,42 @@ func messagesText(raw json.RawMessage) string {
 	return ""
 }
 
-// limitText keeps server-provided text in errors short.
-func limitText(s string) string {
-	const n = 512
-	if len(s) > n {
-		return s[:n] + "..."
+// limitText keeps server-provided text in errors short. Text that may
+// carry a secret goes through a redactor instead.
+func limitText(s string) string { return capText(s, 512) }
+
+// IsAuthFailure reports a refresh (or code exchange) the token endpoint
+// refused with a non-standard authentication answer: a 400 or 401 whose
+// error is neither invalid_grant (that is ErrConsentRevoked) nor a client
+// configuration problem (invalid_client, unauthorized_client). Some
+// providers answer an unknown refresh token with invalid_request or
+// invalid_token; repeated, it means the grant is gone.
+func IsAuthFailure(err error) bool {
+	var ae *APIError
+	if !errors.As(err, &ae) || ae.Endpoint != tokenEndpoint || ae.Kind != KindPermanent {
+		return false
 	}
-	return s
+	if ae.StatusCode != http.StatusBadRequest && ae.StatusCode != http.StatusUnauthorized {
+		return false
+	}
+	return ae.OAuthError != "invalid_client" && ae.OAuthError != "unauthorized_client"
+}
+
+// RequestIDOf returns the institution's x-request-id carried by err, or "".
+func RequestIDOf(err error) string {
+	var ae *APIError
+	if errors.As(err, &ae) {
+		return ae.RequestID
+	}
+	return ""
+}
+
+// OAuthErrorOf returns the OAuth error code (e.g. "invalid_grant") carried
+// by err, or "".
+func OAuthErrorOf(err error) string {
+	var ae *APIError
+	if errors.As(err, &ae) {
+		return ae.OAuthError
+	}
+	return ""
 }

@@ -123,7 +123,7 @@ type Institution struct {
 	Retry RetryPolicy
 
 	// ClockSkew is the tolerance applied to ID token exp and iat.
-	// Default 60s (Banno's example allows 300s).
+	// Default 300s, the tolerance of Banno's own example.
 	ClockSkew time.Duration
 	// TaskWait bounds the total time WaitForTask spends long-polling.
 	// Default 60s.
@@ -174,7 +174,7 @@ func (inst Institution) WithDefaults() Institution {
 	setDefault(&inst.Retry.BaseDelay, 250*time.Millisecond)
 	setDefault(&inst.Retry.MaxDelay, 10*time.Second)
 	setDefault(&inst.Retry.MaxRetryAfter, 30*time.Second)
-	setDefault(&inst.ClockSkew, 60*time.Second)
+	setDefault(&inst.ClockSkew, 300*time.Second)
 	setDefault(&inst.TaskWait, 60*time.Second)
 	setDefault(&inst.TaskPollInterval, time.Second)
 	return inst

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"slices"
@@ -147,10 +148,11 @@ func (c *Client) ParseCallback(ctx context.Context, query url.Values, expectedSt
 		return "", err
 	}
 	if code := query.Get("error"); code != "" {
+		red := c.newRedactor(Secret(query.Get("code")))
 		return "", &CallbackError{
-			Code:        limitText(code),
-			Description: limitText(query.Get("error_description")),
-			URI:         limitText(query.Get("error_uri")),
+			Code:        red.code(code),
+			Description: red.text(query.Get("error_description")),
+			URI:         red.text(query.Get("error_uri")),
 		}
 	}
 	code := query.Get("code")
@@ -167,7 +169,7 @@ func (c *Client) ParseCallback(ctx context.Context, query url.Values, expectedSt
 func (c *Client) CheckIssuer(ctx context.Context, iss string) error {
 	if iss != "" {
 		if iss != c.inst.Issuer {
-			return fmt.Errorf("%w: got %q, want %q", ErrIssuerMismatch, limitText(iss), c.inst.Issuer)
+			return fmt.Errorf("%w: got %q, want %q", ErrIssuerMismatch, c.newRedactor().code(iss), c.inst.Issuer)
 		}
 		return nil
 	}
@@ -211,26 +213,59 @@ func (c *Client) Exchange(ctx context.Context, code string, verifier Secret, non
 	}
 	tok, err := d.oauth.Exchange(c.tokenContext(ctx), code, oauth2.VerifierOption(verifier.Reveal()))
 	if err != nil {
-		return nil, fmt.Errorf("exchange code: %w", c.tokenError(err))
+		return nil, fmt.Errorf("exchange code: %w", c.tokenError(err, Secret(code), verifier))
 	}
 	t := tokensFrom(tok, "")
 	if t.GrantedScopes == nil {
 		t.GrantedScopes = slices.Clone(d.oauth.Scopes)
 	}
-	if t.IDToken.IsZero() {
-		return nil, fmt.Errorf("exchange code: %w: token response has no id_token", ErrInvalidIDToken)
-	}
-	claims, err := c.verifyIDToken(ctx, d, t.IDToken.Reveal(), nonce)
+	claims, err := c.checkExchanged(ctx, d, t, nonce)
 	if err != nil {
-		return nil, fmt.Errorf("exchange code: %w", err)
-	}
-	if claims.token.AccessTokenHash != "" {
-		if err := claims.token.VerifyAccessToken(t.AccessToken.Reveal()); err != nil {
-			return nil, fmt.Errorf("exchange code: %w: at_hash: %w", ErrInvalidIDToken, err)
-		}
+		// The tokens exist at the institution although they will never be
+		// used: revoke them before reporting the failure.
+		c.revokeUnused(ctx, t)
+		red := c.newRedactor(Secret(code), verifier, t.AccessToken, t.RefreshToken, t.IDToken)
+		return nil, fmt.Errorf("exchange code: %w", red.err(err))
 	}
 	t.Claims = claims
 	return t, nil
+}
+
+// checkExchanged verifies the ID token of a code exchange and its at_hash.
+func (c *Client) checkExchanged(ctx context.Context, d *discovery, t *Tokens, nonce string) (*IDToken, error) {
+	if t.IDToken.IsZero() {
+		return nil, fmt.Errorf("%w: token response has no id_token", ErrInvalidIDToken)
+	}
+	claims, err := c.verifyIDToken(ctx, d, t.IDToken.Reveal(), nonce)
+	if err != nil {
+		return nil, err
+	}
+	if claims.token.AccessTokenHash != "" {
+		if err := claims.token.VerifyAccessToken(t.AccessToken.Reveal()); err != nil {
+			return nil, fmt.Errorf("%w: at_hash: %w", ErrInvalidIDToken, err)
+		}
+	}
+	return claims, nil
+}
+
+// revokeUnused revokes the refresh and access tokens of a rejected code
+// exchange, best effort: a failure is logged (without the token) and
+// otherwise ignored, since the exchange's own error is what the caller
+// must see.
+func (c *Client) revokeUnused(ctx context.Context, t *Tokens) {
+	ctx = context.WithoutCancel(ctx)
+	for _, tok := range []struct {
+		value Secret
+		hint  TokenTypeHint
+	}{{t.RefreshToken, HintRefreshToken}, {t.AccessToken, HintAccessToken}} {
+		if tok.value.IsZero() {
+			continue
+		}
+		if err := c.Revoke(ctx, tok.value, tok.hint); err != nil {
+			c.logger.WarnContext(ctx, "revoke tokens of a rejected code exchange",
+				slog.String("institution", c.inst.Slug), slog.String("hint", string(tok.hint)), slog.Any("error", err))
+		}
+	}
 }
 
 // Refresh uses a refresh token. It is made once and never retried (a replay
@@ -255,7 +290,7 @@ func (c *Client) Refresh(ctx context.Context, refreshToken Secret) (*Tokens, err
 	src := d.oauth.TokenSource(c.tokenContext(ctx), &oauth2.Token{RefreshToken: refreshToken.Reveal()})
 	tok, err := src.Token()
 	if err != nil {
-		return nil, fmt.Errorf("refresh token: %w", c.tokenError(err))
+		return nil, fmt.Errorf("refresh token: %w", c.tokenError(err, refreshToken))
 	}
 	return tokensFrom(tok, refreshToken), nil
 }
@@ -287,18 +322,24 @@ func tokensFrom(tok *oauth2.Token, presented Secret) *Tokens {
 
 // tokenError converts an oauth2 error into an *APIError. Its message never
 // contains the response body (which may echo request parameters).
-func (c *Client) tokenError(err error) error {
+//
+// The description and error code are untrusted provider text: every secret
+// of the call (the client secret and presented, e.g. code, verifier or
+// refresh token) is redacted and each text capped.
+func (c *Client) tokenError(err error, presented ...Secret) error {
+	red := c.newRedactor(presented...)
 	var re *oauth2.RetrieveError
 	if errors.As(err, &re) {
 		e := &APIError{
 			Endpoint:         tokenEndpoint,
 			Attempts:         1,
-			OAuthError:       limitText(re.ErrorCode),
-			OAuthDescription: limitText(re.ErrorDescription),
+			OAuthError:       red.code(re.ErrorCode),
+			OAuthDescription: red.text(re.ErrorDescription),
 		}
 		if re.Response != nil {
 			e.StatusCode = re.Response.StatusCode
 			e.RetryAfter, e.retryAfterSet = parseRetryAfter(re.Response.Header.Get("Retry-After"), c.now())
+			e.RequestID = red.code(requestIDOf(re.Response.Header))
 		}
 		e.Kind = oauthErrorKind(e)
 		return e
@@ -317,7 +358,7 @@ func (c *Client) tokenError(err error) error {
 		kind = KindPermanent
 		err = fmt.Errorf("%w: %w", ErrMalformedBody, err)
 	}
-	return &APIError{Kind: kind, Endpoint: tokenEndpoint, Attempts: 1, Err: err}
+	return &APIError{Kind: kind, Endpoint: tokenEndpoint, Attempts: 1, Err: red.err(err)}
 }
 
 // oauthErrorKind classifies an RFC 6749 error response.
@@ -396,10 +437,12 @@ func (c *Client) Revoke(ctx context.Context, token Secret, hint TokenTypeHint) e
 	if resp.StatusCode == http.StatusOK {
 		return nil
 	}
-	e := &APIError{StatusCode: resp.StatusCode, Endpoint: revocationEndpoint, Attempts: 1}
+	red := c.newRedactor(token)
+	e := &APIError{StatusCode: resp.StatusCode, Endpoint: revocationEndpoint, Attempts: 1,
+		RequestID: red.code(requestIDOf(resp.Header))}
 	e.RetryAfter, e.retryAfterSet = parseRetryAfter(resp.Header.Get("Retry-After"), c.now())
 	if readErr == nil {
-		e.fillFromBody(respBody)
+		e.fillFromBody(respBody, red)
 	}
 	e.Kind = oauthErrorKind(e)
 	if e.Kind == KindConsentRevoked {

@@ -150,3 +150,62 @@ func TestNoSecretsInLogsOrErrors(t *testing.T) {
 	}
 	require.True(t, strings.Contains(c.logs.String(), `"route":"GET /users/{userId}/accounts"`))
 }
+
+func TestRetryAfterPausesEveryRequestToTheInstitution(t *testing.T) {
+	t.Parallel()
+	bank := newFakeBank(t)
+	var mu sync.Mutex
+	users := map[string]int{}
+	bank.handle(accountsRoute, func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		users[r.PathValue("userId")]++
+		mu.Unlock()
+		w.Header().Set("Retry-After", "30")
+		writeJSON(w, http.StatusTooManyRequests, []byte(`{"errorCode":429,"messages":"slow down"}`))
+	})
+	c, err := New(context.Background(), bank.institution())
+	require.NoError(t, err)
+	defer c.Close()
+
+	_, err = c.Session("user-1", StaticToken("access-1")).Accounts(context.Background())
+	require.True(t, IsRateLimited(err), "got %v", err)
+
+	// Another user's call waits for the pause: it cannot fit in its
+	// deadline, and the bank never sees it.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	_, err = c.Session("user-2", StaticToken("access-2")).Accounts(ctx)
+	require.ErrorIs(t, err, ErrRequestBudget)
+	mu.Lock()
+	defer mu.Unlock()
+	require.Equal(t, map[string]int{"user-1": 1}, users)
+}
+
+func TestPauseAsked(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)
+	resp := func(status int, retryAfter string) *http.Response {
+		r := &http.Response{StatusCode: status, Header: http.Header{}}
+		if retryAfter != "" {
+			r.Header.Set("Retry-After", retryAfter)
+		}
+		return r
+	}
+	for _, tc := range []struct {
+		resp *http.Response
+		want time.Duration
+		ok   bool
+	}{
+		{resp(429, "7"), 7 * time.Second, true},
+		{resp(429, ""), DefaultPause, true},
+		{resp(503, "2"), 2 * time.Second, true},
+		{resp(503, ""), 0, false},
+		{resp(500, "9"), 0, false},
+		{resp(200, ""), 0, false},
+		{resp(429, now.Add(time.Minute).Format(http.TimeFormat)), time.Minute, true},
+	} {
+		d, ok := pauseAsked(tc.resp, now)
+		require.Equal(t, tc.ok, ok, "status %d Retry-After %q", tc.resp.StatusCode, tc.resp.Header.Get("Retry-After"))
+		require.Equal(t, tc.want, d, "status %d Retry-After %q", tc.resp.StatusCode, tc.resp.Header.Get("Retry-After"))
+	}
+}

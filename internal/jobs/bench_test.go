@@ -2,12 +2,14 @@ package jobs_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/time/rate"
 
 	"github.com/pfmsync/pfmsync/internal/jobs"
 	"github.com/pfmsync/pfmsync/internal/pfm"
@@ -47,4 +49,35 @@ func BenchmarkScheduleTick(b *testing.B) {
 		claimed += res.Claimed
 	}
 	b.ReportMetric(float64(claimed)/b.Elapsed().Seconds(), "links/s")
+}
+
+// BenchmarkRequestGate measures what waiting for the request budget costs
+// per request when the budget is not the bottleneck: the in-process token
+// bucket (golang.org/x/time/rate, what consumerapi uses alone) against the
+// deployment-wide bucket in Postgres, taken in batches of 1, 10 and 100.
+func BenchmarkRequestGate(b *testing.B) {
+	ctx := context.Background()
+	b.Run("in-process", func(b *testing.B) {
+		l := rate.NewLimiter(rate.Limit(1e9), 1e9)
+		for range b.N {
+			if err := l.Wait(ctx); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	pool := testdb.New(b)
+	st := store.New(pool, nil)
+	_, err := st.UpsertInstitution(ctx, pfm.Institution{Slug: "bench", DisplayName: "Bench", IssuerURL: "https://bank.example/a/consumer/api/v0/oidc", APIBaseURL: "https://bank.example/a/consumer/api/v0", ClientID: "c"})
+	require.NoError(b, err)
+	for _, batch := range []int{1, 10, 100} {
+		b.Run(fmt.Sprintf("shared-batch-%d", batch), func(b *testing.B) {
+			l, err := jobs.NewInstitutionLimiter(ctx, st, jobs.LimiterConfig{Slug: "bench", RequestsPerSecond: 1e7, Burst: 1e8, Hold: time.Second, Batch: batch}, nil)
+			require.NoError(b, err)
+			for range b.N {
+				if err := l.Wait(ctx); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }

@@ -41,6 +41,27 @@ type SyncConfig struct {
 	Jitter float64
 	// MaxRateLimitSnooze caps a snooze asked for by Retry-After (default 1h).
 	MaxRateLimitSnooze time.Duration
+	// StalePendingAge: a pending row the bank has not dated or updated for
+	// longer than this (by the bank's clock) is tombstoned as stale
+	// (default 14 days, the longest documented hold; negative disables).
+	StalePendingAge time.Duration
+	// ReconcileEvery is how often each account's recent window is
+	// reconciled (default 24 hours; negative disables the scheduled pass,
+	// the pass after a suspicious sign still runs).
+	ReconcileEvery time.Duration
+	// ReconcileWindow is the span of recent posted dates a reconciliation
+	// re-reads (default 45 days).
+	ReconcileWindow time.Duration
+	// SuspectPendingAge: a live pending row older than this (by the bank's
+	// clock) is a suspicious sign that triggers a reconciliation (default
+	// 7 days).
+	SuspectPendingAge time.Duration
+	// DisableReconcile turns every reconciliation pass off.
+	DisableReconcile bool
+	// AuthFailureThreshold is how many refreshes in a row may be refused
+	// with a non-standard authentication error before the link moves to
+	// reauth_required (default config.DefaultAuthFailures).
+	AuthFailureThreshold int
 }
 
 // DefaultSyncConfig is the sync configuration of an unconfigured worker:
@@ -68,6 +89,8 @@ func SyncConfigFrom(w config.Worker) SyncConfig {
 		FetchOnScheduled:   w.FetchOnScheduled,
 		FetchMaxWait:       w.FetchMaxWait,
 		JobTimeout:         w.JobTimeout,
+
+		AuthFailureThreshold: w.AuthFailureThreshold,
 	}.withDefaults()
 }
 
@@ -85,6 +108,14 @@ func (c SyncConfig) withDefaults() SyncConfig {
 	def(&c.SlotWait, 5*time.Second)
 	def(&c.MaxRateLimitSnooze, time.Hour)
 	c.Overlap = max(c.Overlap, 0)
+	if c.StalePendingAge == 0 {
+		c.StalePendingAge = 14 * 24 * time.Hour
+	}
+	if c.ReconcileEvery == 0 {
+		c.ReconcileEvery = 24 * time.Hour
+	}
+	def(&c.ReconcileWindow, 45*24*time.Hour)
+	def(&c.SuspectPendingAge, 7*24*time.Hour)
 	if c.PageSize <= 0 || c.PageSize > 500 {
 		c.PageSize = 500
 	}
@@ -96,6 +127,9 @@ func (c SyncConfig) withDefaults() SyncConfig {
 	}
 	if c.Jitter <= 0 {
 		c.Jitter = 0.1
+	}
+	if c.AuthFailureThreshold <= 0 {
+		c.AuthFailureThreshold = config.DefaultAuthFailures
 	}
 	return c
 }

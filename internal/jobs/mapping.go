@@ -81,6 +81,9 @@ func accountInput(a consumerapi.Account, newer map[string]balanceReading) (store
 		Contributes:      a.ContributesToAggregateTotals,
 		Raw:              a.Raw,
 	}
+	if a.Institution != nil {
+		in.InstitutionID, in.InstitutionName = a.Institution.ID, strings.TrimSpace(a.Institution.Name)
+	}
 	if !a.PaymentDueDate.IsZero() {
 		d := a.PaymentDueDate.Time(time.UTC)
 		in.PaymentDueDate = &d

@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
+	"github.com/pfmsync/pfmsync/internal/pfm"
 	"github.com/pfmsync/pfmsync/internal/store"
 )
 
@@ -37,6 +38,10 @@ type ScheduleConfig struct {
 	// days); each pass deletes at most 10,000 older rows.
 	KeepSyncRuns time.Duration
 }
+
+// discardLookback bounds how far back the scheduler looks for discarded
+// sync jobs (River keeps discarded jobs for a week by default).
+const discardLookback = 24 * time.Hour
 
 // ScheduleWorker claims due links and inserts their sync jobs in the same
 // transaction that moves their next_sync_at, batch by batch.
@@ -69,6 +74,13 @@ func (w *ScheduleWorker) Work(ctx context.Context, _ *river.Job[ScheduleArgs]) e
 		return fmt.Errorf("scheduler needs its River client: %w", err)
 	}
 	now := time.Now()
+	// A sync job that used up its attempts is recorded on its link and
+	// the link made due, so that this very pass queues it again.
+	if ids, derr := w.store.RescheduleDiscardedSyncs(ctx, SyncArgs{}.Kind(), now.Add(-discardLookback), pfm.ClassJobDiscarded); derr != nil {
+		w.logger.Warn("reschedule discarded syncs", "error", derr)
+	} else if len(ids) > 0 {
+		w.logger.Warn("discarded syncs scheduled again", "links", ids)
+	}
 	res, err := Schedule(ctx, w.store, client, w.syncer.Jitter, w.cfg, now)
 	w.syncer.metrics.LinksScheduled(res.Claimed, res.Inserted, res.Skipped, res.Duration)
 	keep := w.cfg.KeepSyncRuns

@@ -21,6 +21,13 @@ type accountTarget struct {
 	input store.AccountInput
 	// removed holds the inactivated ids already tombstoned in this sync.
 	removed map[string]struct{}
+	// obs collects what the link's sync noticed (nil: not collected).
+	obs *syncObservations
+	// closed: the account was already closed when first seen.
+	closed bool
+	// openQuarantine: the account has unresolved quarantined records, to
+	// resolve when the bank serves them correctly.
+	openQuarantine bool
 }
 
 // newlyRemoved returns the ids not yet tombstoned in this sync and marks
@@ -88,6 +95,9 @@ func (s *Syncer) syncTransactions(ctx context.Context, session *consumerapi.Sess
 		return total, err
 	}
 	scope := store.FeedScope{AppUserRef: link.AppUserRef, LinkID: link.ID, AccountID: t.stored.ID}
+	if t.openQuarantine, err = s.store.HasOpenQuarantine(ctx, t.stored.ID); err != nil {
+		return total, err
+	}
 	// The bank repeats inactivatedTransactionIds on every page; each id is
 	// tombstoned once per sync of the account.
 	t.removed = map[string]struct{}{}
@@ -191,7 +201,7 @@ func (s *Syncer) readPages(ctx context.Context, session *consumerapi.Session, t 
 	var prev pageFingerprint
 	for offset, step := 0, 0; ; offset += step {
 		q.Offset, q.Limit = offset, s.cfg.PageSize
-		page, err := session.Transactions(ctx, t.stored.ProviderID, q)
+		page, rejected, err := s.fetchPage(ctx, session, t.stored.ProviderID, q)
 		if err != nil {
 			return total, err
 		}
@@ -213,7 +223,9 @@ func (s *Syncer) readPages(ctx context.Context, session *consumerapi.Session, t 
 		for _, tx := range page.Transactions {
 			in, err := transactionInput(tx, accountType)
 			if err != nil {
-				return total, err
+				// One bad record never blocks the account: set aside.
+				rejected = append(rejected, unmappable(tx, err))
+				continue
 			}
 			if _, removed := t.removed[in.ProviderID]; removed {
 				// Inactivated earlier in this sync: the tombstone stands.
@@ -232,7 +244,7 @@ func (s *Syncer) readPages(ctx context.Context, session *consumerapi.Session, t 
 			limit = page.Limit
 		}
 		step = max(limit-s.cfg.PageOverlap, limit/2, 1)
-		last := len(page.Transactions) < limit
+		last := len(page.Transactions)+len(rejected) < limit
 		now := s.now()
 		removals, unmark := t.newlyRemoved(page.InactivatedTransactionIDs)
 		err = s.store.Transact(ctx, func(tx *store.Store) error {
@@ -249,6 +261,9 @@ func (s *Syncer) readPages(ctx context.Context, session *consumerapi.Session, t 
 					Data: events.TransactionsRemovedData{AccountID: scope.AccountID, Removed: rm.Removed}}); err != nil {
 					return err
 				}
+			}
+			if err := s.setAside(ctx, tx, t, scope, inputs, rejected, now); err != nil {
+				return err
 			}
 			if last {
 				if err := finish(tx, maxSeen); err != nil {

@@ -24,7 +24,13 @@ import (
 type Institution struct {
 	Slug   string
 	Client *consumerapi.Client
-	// MaxConcurrentSyncs bounds this process's syncs against the bank.
+	// Limiter holds the institution's deployment-wide budget: the sync
+	// slots and the pause (give the same limiter to the Client with
+	// consumerapi.WithRequestGate). Nil bounds this process only, with
+	// MaxConcurrentSyncs slots.
+	Limiter *InstitutionLimiter
+	// MaxConcurrentSyncs bounds this process's syncs when Limiter is nil
+	// (default 10).
 	MaxConcurrentSyncs int
 }
 
@@ -83,25 +89,46 @@ func NewSyncer(o SyncerOptions) *Syncer {
 	for _, in := range o.Institutions {
 		n := in.MaxConcurrentSyncs
 		if n <= 0 {
-			n = 4
+			n = 10
 		}
 		s.institutions[in.Slug] = &institutionSlots{Institution: in, slots: make(chan struct{}, n)}
 	}
 	return s
 }
 
-// acquire takes one of the institution's sync slots, waiting up to wait.
-func (in *institutionSlots) acquire(ctx context.Context, wait time.Duration) (release func(), ok bool) {
+// acquire takes one of the institution's sync slots, waiting up to wait:
+// a lease on a deployment-wide slot with a Limiter, else a slot of this
+// process.
+func (in *institutionSlots) acquire(ctx context.Context, jobID int64, wait time.Duration) (release func(), ok bool, err error) {
+	if in.Limiter != nil {
+		return in.Limiter.acquireSlot(ctx, jobID, wait)
+	}
 	t := time.NewTimer(wait)
 	defer t.Stop()
 	select {
 	case in.slots <- struct{}{}:
-		return func() { <-in.slots }, true
+		return func() { <-in.slots }, true, nil
 	case <-t.C:
-		return nil, false
+		return nil, false, nil
 	case <-ctx.Done():
-		return nil, false
+		return nil, false, nil
 	}
+}
+
+// pausedFor is what remains of a pause the institution asked for.
+func (in *institutionSlots) pausedFor() time.Duration {
+	if in.Limiter == nil {
+		return 0
+	}
+	return in.Limiter.PausedFor()
+}
+
+// afterPause is when a job put off by a pause of d runs again: after the
+// pause, spread over up to a quarter of it (at least 1 s, at most a
+// minute), so that the jobs of every link do not resume at once.
+func afterPause(d time.Duration) time.Duration {
+	spread := min(max(d/4, time.Second), time.Minute)
+	return d + time.Duration(rand.Int64N(int64(spread)))
 }
 
 // Sync runs one attempt of a link's sync and returns what River should do:
@@ -136,10 +163,18 @@ func (s *Syncer) Sync(ctx context.Context, args SyncArgs, jobID int64, attempt i
 		})
 		return errors.New(msg)
 	}
-	release, ok := inst.acquire(ctx, s.cfg.SlotWait)
+	if paused := inst.pausedFor(); paused > 0 {
+		logger.Info("sync put off: the institution asked for a pause", "pause", paused.Round(time.Millisecond))
+		return river.JobSnooze(afterPause(paused))
+	}
+	release, ok, err := inst.acquire(ctx, jobID, s.cfg.SlotWait)
+	if err != nil {
+		return err
+	}
 	if !ok {
 		s.metrics.SlotWaitSnoozed(link.InstitutionSlug)
-		return river.JobSnooze(5*time.Second + time.Duration(rand.Int64N(int64(10*time.Second))))
+		// Try again in one to three slot waits (5-15 s by default).
+		return river.JobSnooze(s.cfg.SlotWait + time.Duration(rand.Int64N(int64(2*s.cfg.SlotWait))))
 	}
 	defer release()
 
@@ -151,19 +186,23 @@ func (s *Syncer) Sync(ctx context.Context, args SyncArgs, jobID int64, attempt i
 	}
 	started := s.now()
 	run := store.SyncRun{ID: runID, LinkID: link.ID, Trigger: string(args.Trigger)}
-	missing, syncErr := s.syncLink(ctx, link, inst, args.Trigger, &run, logger)
+	obs := &syncObservations{}
+	missing, syncErr := s.syncLink(ctx, link, inst, args.Trigger, &run, obs, logger)
 	run.APICalls = int(calls.Load())
+	run.Quarantined = obs.quarantined
 
-	outcome, class, result := s.classify(syncErr, missing)
+	outcome, class, result := s.classify(syncErr, missing, inst.pausedFor())
+	outcome, class, run.PartialReason = partialReason(outcome, class, obs)
 	run.Outcome, run.ErrorClass = outcome, class
 	if syncErr != nil {
 		run.Error = truncate(syncErr.Error(), 500)
+		run.RequestID = consumerapi.RequestIDOf(syncErr)
 	}
 	var changed bool
 	s.bookkeep(ctx, func(ctx context.Context) error {
 		return s.store.Transact(ctx, func(tx *store.Store) error {
 			var err error
-			changed, err = s.finish(ctx, tx, link, args.Trigger, run, missing, result)
+			changed, err = s.finish(ctx, tx, link, args.Trigger, run, missing, syncErr, result)
 			return err
 		})
 	})
@@ -181,7 +220,17 @@ func (s *Syncer) Sync(ctx context.Context, args SyncArgs, jobID int64, attempt i
 	case pfm.OutcomeSnoozed:
 		logger.Info("sync snoozed", "error_class", class, "error", run.Error)
 	default:
-		logger.Warn("sync failed", "error_class", class, "error", run.Error)
+		switch {
+		case consumerapi.IsAuthFailure(syncErr) && changed:
+			result = river.JobCancel(syncErr)
+			logger.Warn("link needs re-consent: the bank kept refusing the refresh token", "error_class", class,
+				"oauth_error", consumerapi.OAuthErrorOf(syncErr), "threshold", s.cfg.AuthFailureThreshold, "request_id", run.RequestID)
+		case consumerapi.IsAuthFailure(syncErr):
+			logger.Warn("sync failed: refresh refused", "error_class", class, "oauth_error", consumerapi.OAuthErrorOf(syncErr),
+				"error", run.Error, "request_id", run.RequestID)
+		default:
+			logger.Warn("sync failed", "error_class", class, "error", run.Error, "request_id", run.RequestID)
+		}
 	}
 	s.metrics.SyncFinished(link.InstitutionSlug, outcome, class, s.now().Sub(started), run)
 	return result
@@ -189,11 +238,13 @@ func (s *Syncer) Sync(ctx context.Context, args SyncArgs, jobID int64, attempt i
 
 // finish records how a sync attempt ended, with the events that tell the
 // app, in tx. It reports whether the link moved to reauth_required.
-func (s *Syncer) finish(ctx context.Context, tx *store.Store, link pfm.Link, trigger Trigger, run store.SyncRun, missing []string, result error) (bool, error) {
+func (s *Syncer) finish(ctx context.Context, tx *store.Store, link pfm.Link, trigger Trigger, run store.SyncRun, missing []string, syncErr, result error) (bool, error) {
 	if err := tx.FinishSyncRun(ctx, run); err != nil {
 		return false, err
 	}
 	ev := events.Event{AppUserRef: link.AppUserRef, LinkID: link.ID}
+	reauth := events.Event{Type: events.LinkStatusChanged, AppUserRef: link.AppUserRef, LinkID: link.ID,
+		Data: events.LinkStatusChangedData{OldStatus: string(pfm.LinkActive), NewStatus: string(pfm.LinkReauthRequired), ErrorClass: string(run.ErrorClass)}}
 	switch run.Outcome {
 	case pfm.OutcomeSuccess, pfm.OutcomePartial:
 		next := s.now().Add(link.SyncInterval + s.jitter(link.SyncInterval))
@@ -208,25 +259,38 @@ func (s *Syncer) finish(ctx context.Context, tx *store.Store, link pfm.Link, tri
 		if err != nil || !changed {
 			return false, err
 		}
-		ev.Type, ev.Data = events.LinkStatusChanged, events.LinkStatusChangedData{OldStatus: string(pfm.LinkActive),
-			NewStatus: string(pfm.LinkReauthRequired), ErrorClass: string(run.ErrorClass)}
-		return true, s.events.Emit(ctx, tx, ev)
+		return true, s.events.Emit(ctx, tx, reauth)
 	case pfm.OutcomeSnoozed, pfm.OutcomeSkipped:
 		return false, nil
-	default:
+	}
+	willRetry := true
+	if consumerapi.IsAuthFailure(syncErr) {
+		// A refresh refused with a non-standard authentication error is
+		// counted; at the threshold the link asks for a new consent.
+		moved, err := tx.RecordAuthFailure(ctx, link.ID, link.ConsentedAt, s.cfg.AuthFailureThreshold, run.ErrorClass, run.Error)
+		if err != nil {
+			return false, err
+		}
+		if moved {
+			return true, s.events.Emit(ctx, tx, reauth)
+		}
+	} else {
 		if err := tx.RecordSyncFailure(ctx, link.ID, run.ErrorClass, run.Error); err != nil {
 			return false, err
 		}
 		var cancel *river.JobCancelError
-		ev.Type, ev.Data = events.SyncFailed, events.SyncFailedData{SyncRunID: run.ID, Trigger: string(trigger),
-			ErrorClass: string(run.ErrorClass), WillRetry: !errors.As(result, &cancel)}
-		return false, s.events.Emit(ctx, tx, ev)
+		willRetry = !errors.As(result, &cancel)
 	}
+	ev.Type, ev.Data = events.SyncFailed, events.SyncFailedData{SyncRunID: run.ID, Trigger: string(trigger),
+		ErrorClass: string(run.ErrorClass), WillRetry: willRetry}
+	return false, s.events.Emit(ctx, tx, ev)
 }
 
 // classify maps a sync error to an outcome, an error class and River's
 // instruction.
-func (s *Syncer) classify(err error, missing []string) (outcome pfm.SyncOutcome, class pfm.ErrorClass, result error) {
+// paused is what remains of the institution's pause: a rate-limited sync
+// runs again after it.
+func (s *Syncer) classify(err error, missing []string, paused time.Duration) (outcome pfm.SyncOutcome, class pfm.ErrorClass, result error) {
 	switch {
 	case err == nil && len(missing) > 0:
 		return pfm.OutcomePartial, pfm.ClassForbidden, nil
@@ -241,11 +305,11 @@ func (s *Syncer) classify(err error, missing []string) (outcome pfm.SyncOutcome,
 		if !ok || wait <= 0 {
 			wait = 30 * time.Second
 		}
-		wait = min(wait, s.cfg.MaxRateLimitSnooze) + time.Duration(rand.Int64N(int64(time.Second)))
+		wait = afterPause(min(max(wait, paused), s.cfg.MaxRateLimitSnooze))
 		return pfm.OutcomeSnoozed, pfm.ClassRateLimited, river.JobSnooze(wait)
 	case errors.Is(err, tokenseal.ErrOpen), errors.Is(err, tokenseal.ErrUnknownKey), errors.Is(err, tokenseal.ErrMalformed):
 		return pfm.OutcomeFailed, pfm.ClassTokenUnreadable, err
-	case errors.Is(err, errMalformed):
+	case isMalformed(err):
 		return pfm.OutcomeFailed, pfm.ClassMalformed, err
 	case errors.Is(err, errRepeatedPage):
 		return pfm.OutcomeFailed, pfm.ClassRepeatedPage, err
@@ -278,7 +342,7 @@ func (s *Syncer) Jitter(d time.Duration) time.Duration { return s.jitter(d) }
 
 // syncLink refreshes the token, optionally asks the bank to refresh, and
 // syncs accounts and transactions. It returns the scopes it could not use.
-func (s *Syncer) syncLink(ctx context.Context, link pfm.Link, inst *institutionSlots, trigger Trigger, run *store.SyncRun, logger *slog.Logger) ([]string, error) {
+func (s *Syncer) syncLink(ctx context.Context, link pfm.Link, inst *institutionSlots, trigger Trigger, run *store.SyncRun, obs *syncObservations, logger *slog.Logger) ([]string, error) {
 	tokens := linktoken.NewSource(s.store, s.sealer, inst.Client, link.ID, s.now)
 	// The refresh comes first: a rotated refresh token is committed before
 	// any other call.
@@ -338,10 +402,16 @@ func (s *Syncer) syncLink(ctx context.Context, link pfm.Link, inst *institutionS
 	if err != nil {
 		return missing, err
 	}
+	// Accounts already closed when first seen are stored too (inactive,
+	// with their history).
+	closedAtLink, err := s.closedAtLink(ctx, session, list.InactivatedAccountIDs, before, logger)
+	if err != nil {
+		return missing, err
+	}
 	var stored map[string]store.StoredAccount
 	err = s.store.Transact(ctx, func(tx *store.Store) error {
 		var err error
-		if stored, err = tx.UpsertAccounts(ctx, link.ID, inputs); err != nil {
+		if stored, err = tx.UpsertAccounts(ctx, link.ID, append(slices.Clip(inputs), closedAtLink...)); err != nil {
 			return err
 		}
 		if _, err := tx.InactivateAccounts(ctx, link.ID, list.InactivatedAccountIDs, s.now()); err != nil {
@@ -378,9 +448,21 @@ func (s *Syncer) syncLink(ctx context.Context, link pfm.Link, inst *institutionS
 			targets = append(targets, accountTarget{stored: prev})
 		}
 	}
+	more, err := s.closedTargets(ctx, list.InactivatedAccountIDs, before, closedAtLink, stored)
+	if err != nil {
+		return missing, err
+	}
+	targets = append(targets, more...)
+	if shrunk(before, list) {
+		obs.shrunkCount = true
+	}
 	forbidden := false
 	for _, t := range targets {
+		t.obs = obs
 		counts, err := s.syncTransactions(ctx, session, link, t)
+		if err == nil && t.input.ProviderID != "" && !t.closed {
+			err = s.repairAccount(ctx, session, link, t, run, obs, logger)
+		}
 		run.Added += counts.Added
 		run.Modified += counts.Modified
 		run.Removed += counts.Removed

@@ -40,6 +40,9 @@ const (
 	// ClassMalformed: a record from the bank cannot be stored faithfully
 	// (no id, amount or date).
 	ClassMalformed ErrorClass = "malformed"
+	// ClassQuarantined: the sync stored everything but records it set
+	// aside in quarantine (a partial run, not a failure).
+	ClassQuarantined ErrorClass = "quarantined"
 
 	// ClassTokenUnreadable: the sealed refresh token does not open (key
 	// ring problem).
@@ -49,6 +52,10 @@ const (
 	ClassInstitutionNotConfigured ErrorClass = "institution_not_configured"
 	// ClassLinkGone: the link was deleted while it synced.
 	ClassLinkGone ErrorClass = "link_gone"
+	// ClassJobDiscarded: a sync job used up its attempts (failures or
+	// rescues after a crash) and was discarded; the link was scheduled
+	// again.
+	ClassJobDiscarded ErrorClass = "job_discarded"
 	// ClassInternal: any other failure on pfmsync's side.
 	ClassInternal ErrorClass = "internal"
 	// ClassUnknown stands for a failure recorded without a class (reports
@@ -60,7 +67,7 @@ const (
 func ErrorClasses() []ErrorClass {
 	return []ErrorClass{
 		ClassUnauthorized, ClassForbidden, ClassNotFound, ClassRateLimited, ClassTransient, ClassPermanent,
-		ClassConsentRevoked, ClassCanceled, ClassRepeatedPage, ClassMalformed,
-		ClassTokenUnreadable, ClassInstitutionNotConfigured, ClassLinkGone, ClassInternal, ClassUnknown,
+		ClassConsentRevoked, ClassCanceled, ClassRepeatedPage, ClassMalformed, ClassQuarantined,
+		ClassTokenUnreadable, ClassInstitutionNotConfigured, ClassLinkGone, ClassJobDiscarded, ClassInternal, ClassUnknown,
 	}
 }

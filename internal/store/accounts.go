@@ -26,7 +26,11 @@ type AccountInput struct {
 	BalanceAsOf      *time.Time
 	Hidden           bool
 	Contributes      bool
-	Raw              []byte
+	// InstitutionID and InstitutionName are the institution that holds
+	// the account (for an external account, not the linking bank).
+	InstitutionID   string
+	InstitutionName string
+	Raw             []byte
 }
 
 // StoredAccount is an account's datastore identity.
@@ -49,6 +53,7 @@ func (s *Store) UpsertAccounts(ctx context.Context, linkID string, in []AccountI
 		dueDates, asOf                               = make([]*time.Time, n), make([]*time.Time, n)
 		hidden, contributes                          = make([]bool, n), make([]bool, n)
 		raws                                         = make([]string, n)
+		instIDs, instNames                           = make([]string, n), make([]string, n)
 	)
 	for i, a := range in {
 		ids[i], names[i], masks[i], types[i], subtypes[i], statuses[i] = a.ProviderID, a.Name, a.MaskedNumber, a.Type, a.Subtype, a.Status
@@ -56,14 +61,16 @@ func (s *Store) UpsertAccounts(ctx context.Context, linkID string, in []AccountI
 		dueDates[i], asOf[i] = a.PaymentDueDate, a.BalanceAsOf
 		hidden[i], contributes[i] = a.Hidden, a.Contributes
 		raws[i] = string(a.Raw)
+		instIDs[i], instNames[i] = a.InstitutionID, a.InstitutionName
 	}
 	_, err := s.db.Exec(ctx, `
 		INSERT INTO accounts (link_id, provider_account_id, name, masked_number, account_type, account_subtype,
 			account_status, balance, available_balance, credit_limit, available_credit, payment_due_amount,
-			payment_due_date, interest_rate, balance_as_of, hidden, contributes_to_totals, raw)
+			payment_due_date, interest_rate, balance_as_of, hidden, contributes_to_totals, raw,
+			institution_id, institution_name)
 		SELECT $1, t.* FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
 			$8::numeric[], $9::numeric[], $10::numeric[], $11::numeric[], $12::numeric[], $13::date[],
-			$14::numeric[], $15::timestamptz[], $16::bool[], $17::bool[], $18::jsonb[]) AS t
+			$14::numeric[], $15::timestamptz[], $16::bool[], $17::bool[], $18::jsonb[], $19::text[], $20::text[]) AS t
 		ON CONFLICT (link_id, provider_account_id) DO UPDATE SET
 			name = EXCLUDED.name, masked_number = EXCLUDED.masked_number, account_type = EXCLUDED.account_type,
 			account_subtype = EXCLUDED.account_subtype, account_status = EXCLUDED.account_status,
@@ -72,12 +79,13 @@ func (s *Store) UpsertAccounts(ctx context.Context, linkID string, in []AccountI
 			payment_due_amount = EXCLUDED.payment_due_amount, payment_due_date = EXCLUDED.payment_due_date,
 			interest_rate = EXCLUDED.interest_rate, balance_as_of = EXCLUDED.balance_as_of,
 			hidden = EXCLUDED.hidden, contributes_to_totals = EXCLUDED.contributes_to_totals,
-			raw = EXCLUDED.raw, inactive_at = NULL, updated_at = now()
+			raw = EXCLUDED.raw, institution_id = EXCLUDED.institution_id,
+			institution_name = EXCLUDED.institution_name, inactive_at = NULL, updated_at = now()
 		WHERE accounts.raw IS DISTINCT FROM EXCLUDED.raw
 		   OR accounts.balance_as_of IS DISTINCT FROM EXCLUDED.balance_as_of
 		   OR accounts.inactive_at IS NOT NULL`,
 		linkID, ids, names, masks, types, subtypes, statuses,
-		bal, avail, limit, availCredit, due, dueDates, rate, asOf, hidden, contributes, raws)
+		bal, avail, limit, availCredit, due, dueDates, rate, asOf, hidden, contributes, raws, instIDs, instNames)
 	if err != nil {
 		return nil, translate(err, "upsert accounts of link %s", linkID)
 	}

@@ -82,7 +82,7 @@ func (s *Store) RecentSyncRuns(ctx context.Context, limit int, linkID string) ([
 		SELECT sr.id, sr.link_id, coalesce(sr.job_id, 0), sr.attempt, sr.trigger, sr.started_at, sr.finished_at,
 			coalesce(sr.outcome, ''), coalesce(sr.error_class, ''), coalesce(sr.error, ''), sr.accounts,
 			sr.transactions_added, sr.transactions_modified, sr.transactions_removed, sr.api_calls,
-			l.app_user_ref, i.slug, i.display_name
+			coalesce(sr.request_id, ''), l.app_user_ref, i.slug, i.display_name
 		FROM sync_runs sr
 		JOIN links l ON l.id = sr.link_id
 		JOIN institutions i ON i.id = l.institution_id`
@@ -100,7 +100,7 @@ func (s *Store) RecentSyncRuns(ctx context.Context, limit int, linkID string) ([
 		var r SyncRunView
 		err := row.Scan(&r.ID, &r.LinkID, &r.JobID, &r.Attempt, &r.Trigger, &r.StartedAt, &r.FinishedAt,
 			&r.Outcome, &r.ErrorClass, &r.Error, &r.Accounts, &r.Added, &r.Modified, &r.Removed, &r.APICalls,
-			&r.AppUserRef, &r.InstitutionSlug, &r.InstitutionName)
+			&r.RequestID, &r.AppUserRef, &r.InstitutionSlug, &r.InstitutionName)
 		return r, err
 	})
 	return out, translate(err, "list recent sync runs")

@@ -17,13 +17,16 @@ type SyncState struct {
 	// (nil: backfill not started).
 	BackfillBefore   *time.Time
 	BackfillComplete bool
+	// ReconciledAt is when the recent window was last reconciled (nil:
+	// never). SaveSyncState leaves it alone; see MarkReconciled.
+	ReconciledAt *time.Time
 }
 
 // AccountSyncState returns an account's progress (zero state when none).
 func (s *Store) AccountSyncState(ctx context.Context, accountID string) (SyncState, error) {
 	st := SyncState{AccountID: accountID}
-	err := s.db.QueryRow(ctx, `SELECT watermark, backfill_before, backfill_complete FROM sync_state WHERE account_id = $1`, accountID).
-		Scan(&st.Watermark, &st.BackfillBefore, &st.BackfillComplete)
+	err := s.db.QueryRow(ctx, `SELECT watermark, backfill_before, backfill_complete, reconciled_at FROM sync_state WHERE account_id = $1`, accountID).
+		Scan(&st.Watermark, &st.BackfillBefore, &st.BackfillComplete, &st.ReconciledAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return st, nil
 	}

@@ -37,6 +37,7 @@ type instruments struct {
 	syncs                metric.Int64Counter
 	syncDuration         metric.Float64Histogram
 	transactions         metric.Int64Counter
+	reconcileRepairs     metric.Int64Counter
 	rateLimitSnoozes     metric.Int64Counter
 	slotWaitSnoozes      metric.Int64Counter
 	tokenRefreshFailures metric.Int64Counter
@@ -68,6 +69,7 @@ func newInstruments(m metric.Meter) (*instruments, error) {
 	in.syncs = counter("pfmsync.syncs", "{sync}", "Sync attempts by institution, outcome and error class.")
 	in.syncDuration = histogram("pfmsync.sync.duration", "Duration of sync attempts by institution and outcome.", syncBuckets)
 	in.transactions = counter("pfmsync.transactions", "{transaction}", "Transactions added, modified and removed by syncs.")
+	in.reconcileRepairs = counter("pfmsync.reconcile.repairs", "{transaction}", "Rows the reconciliation pass (or the stale-pending rule) repaired, by kind: removed, modified, added, stale_pending. Any repair is a bug signal of the incremental feed.")
 	in.rateLimitSnoozes = counter("pfmsync.rate_limit.snoozes", "{snooze}", "Syncs put off because the bank rate limited them (429, or 503 with Retry-After).")
 	in.slotWaitSnoozes = counter("pfmsync.slot_wait.snoozes", "{snooze}", "Syncs put off because the institution's concurrent sync slots were all busy.")
 	in.tokenRefreshFailures = counter("pfmsync.token_refresh.failures", "{failure}", "Failed refresh-token exchanges by institution and error class.")

@@ -64,9 +64,9 @@ func TestSyncVocabularyLabels(t *testing.T) {
 		pfm.ClassUnauthorized: "unauthorized", pfm.ClassForbidden: "forbidden", pfm.ClassNotFound: "not_found",
 		pfm.ClassRateLimited: "rate_limited", pfm.ClassTransient: "transient", pfm.ClassPermanent: "permanent",
 		pfm.ClassConsentRevoked: "consent_revoked", pfm.ClassCanceled: "canceled", pfm.ClassRepeatedPage: "repeated_page",
-		pfm.ClassMalformed: "malformed", pfm.ClassTokenUnreadable: "token_unreadable",
+		pfm.ClassMalformed: "malformed", pfm.ClassQuarantined: "quarantined", pfm.ClassTokenUnreadable: "token_unreadable",
 		pfm.ClassInstitutionNotConfigured: "institution_not_configured", pfm.ClassLinkGone: "link_gone",
-		pfm.ClassInternal: "internal", pfm.ClassUnknown: "unknown",
+		pfm.ClassJobDiscarded: "job_discarded", pfm.ClassInternal: "internal", pfm.ClassUnknown: "unknown",
 	}
 	require.ElementsMatch(t, pfm.SyncOutcomes(), keys(outcomes), "every outcome has its label here")
 	require.ElementsMatch(t, pfm.ErrorClasses(), keys(classes), "every error class has its label here")

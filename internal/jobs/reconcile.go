@@ -1,0 +1,235 @@
+package jobs
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/pfmsync/pfmsync/internal/consumerapi"
+	"github.com/pfmsync/pfmsync/internal/pfm"
+	"github.com/pfmsync/pfmsync/internal/store"
+)
+
+// Why a reconciliation pass ran.
+const (
+	reconcileScheduled   = "scheduled"
+	reconcileOldPending  = "old_pending"
+	reconcileShrunkCount = "shrunk_count"
+)
+
+// reconcileLead widens the re-read window into the past, so a row whose
+// posted date moved just before the window is seen, not tombstoned.
+const reconcileLead = 7 * 24 * time.Hour
+
+// repairAccount runs after an active account's incremental pass: a
+// reconciliation of the recent window when it is due or a suspicious sign
+// calls for it, then the tombstoning of stale pending rows.
+func (s *Syncer) repairAccount(ctx context.Context, session *consumerapi.Session, link pfm.Link, t accountTarget,
+	run *store.SyncRun, obs *syncObservations, logger *slog.Logger) error {
+	ref := s.now()
+	if t.input.BalanceAsOf != nil {
+		ref = *t.input.BalanceAsOf
+	}
+	ref = ref.Truncate(time.Millisecond)
+	scope := store.FeedScope{AppUserRef: link.AppUserRef, LinkID: link.ID, AccountID: t.stored.ID}
+
+	if !s.cfg.DisableReconcile {
+		reason, err := s.reconcileReason(ctx, t, ref, obs)
+		if err != nil {
+			return err
+		}
+		if reason != "" {
+			res, err := s.reconcile(ctx, session, t, scope, ref)
+			if err != nil {
+				return fmt.Errorf("reconcile: %w", err)
+			}
+			res.Reason = reason
+			mergeReconcile(&run.Reconcile, res)
+			run.Added, run.Modified, run.Removed = run.Added+res.Added, run.Modified+res.Modified, run.Removed+res.Removed
+			if res.Repairs() > 0 {
+				logger.Warn("reconciliation repaired rows the incremental feed missed", "account_id", t.stored.ID, "reason", reason,
+					"removed", res.Removed, "modified", res.Modified, "added", res.Added)
+			}
+		}
+	}
+	if s.cfg.StalePendingAge > 0 {
+		ids, err := s.store.StalePendingIDs(ctx, t.stored.ID, ref.Add(-s.cfg.StalePendingAge))
+		if err != nil {
+			return err
+		}
+		if len(ids) > 0 {
+			var n store.WriteCounts
+			err := s.store.Transact(ctx, func(tx *store.Store) error {
+				var err error
+				n, err = tx.TombstoneTransactions(ctx, scope, ids, s.now(), store.RemovalStalePending)
+				return err
+			})
+			if err != nil {
+				return err
+			}
+			run.StalePendingRemoved += n.Removed
+			run.Removed += n.Removed
+			logger.Warn("stale pending transactions tombstoned", "account_id", t.stored.ID, "removed", n.Removed)
+		}
+	}
+	return nil
+}
+
+// reconcileReason says why the account's window must be reconciled now, or
+// "" when it need not be.
+func (s *Syncer) reconcileReason(ctx context.Context, t accountTarget, ref time.Time, obs *syncObservations) (string, error) {
+	switch {
+	case obs.shrunkCount:
+		return reconcileShrunkCount, nil
+	}
+	old, err := s.store.StalePendingIDs(ctx, t.stored.ID, ref.Add(-s.cfg.SuspectPendingAge))
+	if err != nil {
+		return "", err
+	}
+	if len(old) > 0 {
+		return reconcileOldPending, nil
+	}
+	if s.cfg.ReconcileEvery < 0 {
+		return "", nil
+	}
+	st, err := s.store.AccountSyncState(ctx, t.stored.ID)
+	if err != nil {
+		return "", err
+	}
+	if st.ReconciledAt == nil {
+		// The first sync has just read everything: the schedule starts now.
+		return "", s.store.MarkReconciled(ctx, t.stored.ID, s.now())
+	}
+	if s.now().Sub(*st.ReconciledAt) >= s.cfg.ReconcileEvery {
+		return reconcileScheduled, nil
+	}
+	return "", nil
+}
+
+func mergeReconcile(dst *store.ReconcileResult, r store.ReconcileResult) {
+	if dst.Reason == "" {
+		dst.Reason = r.Reason
+	}
+	dst.Ran = true
+	dst.Removed += r.Removed
+	dst.Modified += r.Modified
+	dst.Added += r.Added
+	dst.RowsRead += r.RowsRead
+	dst.Requests += r.Requests
+}
+
+// reconcile re-reads the posted dates [ref − ReconcileWindow − lead, ref]
+// and makes the stored window [ref − ReconcileWindow, ref] equal to it:
+// rows the bank returns changed are corrected, rows it returns that were
+// never stored are added, and live rows it no longer returns are
+// tombstoned (reason reconciled). The window is read with since/until
+// only, never relying on offset or order: a full page is split in two
+// until every request returns less than a full page.
+func (s *Syncer) reconcile(ctx context.Context, session *consumerapi.Session, t accountTarget, scope store.FeedScope, ref time.Time) (store.ReconcileResult, error) {
+	var res store.ReconcileResult
+	from := ref.Add(-s.cfg.ReconcileWindow)
+	var rows []consumerapi.Transaction
+	var rejected []consumerapi.RejectedTransaction
+	if err := s.readSpan(ctx, session, t.stored.ProviderID, from.Add(-reconcileLead), ref, &rows, &rejected, &res.Requests); err != nil {
+		return res, err
+	}
+	accountType := t.accountType()
+	seen := make(map[string]struct{}, len(rows)+len(rejected))
+	inputs := make([]store.TransactionInput, 0, len(rows))
+	for _, tx := range rows {
+		seen[tx.ID] = struct{}{}
+		if _, removed := t.removed[tx.ID]; removed {
+			continue
+		}
+		in, err := transactionInput(tx, accountType)
+		if err != nil {
+			rejected = append(rejected, unmappable(tx, err))
+			continue
+		}
+		inputs = append(inputs, in)
+	}
+	anonymous := false
+	for _, r := range rejected {
+		if r.ID != "" {
+			seen[r.ID] = struct{}{}
+		} else {
+			anonymous = true
+		}
+	}
+	live, err := s.store.LiveTransactionIDsPostedBetween(ctx, t.stored.ID, from, ref)
+	if err != nil {
+		return res, err
+	}
+	res.RowsRead = len(live)
+	var gone []string
+	for _, id := range live {
+		if anonymous {
+			// A record without an id may be any live row: tombstone none.
+			break
+		}
+		if _, ok := seen[id]; !ok {
+			gone = append(gone, id)
+		}
+	}
+	now := s.now()
+	for start := 0; start < len(inputs) || start == 0; start += s.cfg.PageSize {
+		chunk := inputs[start:min(start+s.cfg.PageSize, len(inputs))]
+		first := start == 0
+		err := s.store.Transact(ctx, func(tx *store.Store) error {
+			up, err := tx.UpsertTransactions(ctx, scope, chunk)
+			if err != nil {
+				return err
+			}
+			res.Added += up.Added
+			res.Modified += up.Modified
+			if first {
+				rm, err := tx.TombstoneTransactions(ctx, scope, gone, now, store.RemovalReconciled)
+				if err != nil {
+					return err
+				}
+				res.Removed += rm.Removed
+				if err := s.setAside(ctx, tx, t, scope, chunk, rejected, now); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return res, err
+		}
+		if len(inputs) == 0 {
+			break
+		}
+	}
+	return res, s.store.MarkReconciled(ctx, t.stored.ID, now)
+}
+
+// readSpan reads every transaction posted in [from, to] with requests that
+// each return less than a full page, halving the span when a page is full.
+func (s *Syncer) readSpan(ctx context.Context, session *consumerapi.Session, accountID string, from, to time.Time,
+	rows *[]consumerapi.Transaction, rejected *[]consumerapi.RejectedTransaction, requests *int) error {
+	page, rej, err := s.fetchPage(ctx, session, accountID, consumerapi.TransactionQuery{Since: from, Until: to, Limit: s.cfg.PageSize})
+	*requests++
+	if err != nil {
+		return err
+	}
+	limit := s.cfg.PageSize
+	if page.Limit > 0 && page.Limit < limit {
+		limit = page.Limit
+	}
+	if len(page.Transactions)+len(rej) < limit {
+		*rows = append(*rows, page.Transactions...)
+		*rejected = append(*rejected, rej...)
+		return nil
+	}
+	if to.Sub(from) < 2*time.Millisecond {
+		return fmt.Errorf("%w: %d or more transactions posted between %s and %s: the window cannot be split further",
+			errMalformed, limit, from.Format(time.RFC3339Nano), to.Format(time.RFC3339Nano))
+	}
+	mid := from.Add(to.Sub(from) / 2).Truncate(time.Millisecond)
+	if err := s.readSpan(ctx, session, accountID, from, mid, rows, rejected, requests); err != nil {
+		return err
+	}
+	return s.readSpan(ctx, session, accountID, mid.Add(time.Millisecond), to, rows, rejected, requests)
+}

@@ -1,0 +1,2 @@
+DROP TABLE IF EXISTS institution_sync_slots;
+DROP TABLE IF EXISTS institution_budgets;
