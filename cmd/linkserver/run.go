@@ -207,6 +207,7 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 		DashboardURL:     cfg.Link.DashboardURL,
 		ConsentTTL:       cfg.Link.ConsentTTL,
 		Logger:           logger,
+		UnlinkPurge:      cfg.Data.UnlinkPurge,
 	})
 	if err != nil {
 		return err

@@ -19,7 +19,9 @@ import (
 	"github.com/pfmsync/pfmsync/internal/events"
 	"github.com/pfmsync/pfmsync/internal/jobs"
 	"github.com/pfmsync/pfmsync/internal/logging"
+	"github.com/pfmsync/pfmsync/internal/store"
 	"github.com/pfmsync/pfmsync/internal/telemetry"
+	"github.com/pfmsync/pfmsync/internal/userdata"
 	"github.com/pfmsync/pfmsync/internal/workercmd"
 )
 
@@ -69,7 +71,26 @@ func runOnce(ctx context.Context, cfg config.Config, cmd workercmd.Command, logg
 		return fmt.Errorf("create River client: %w", err)
 	}
 	admin := workercmd.Admin{Store: st, Jobs: client, Out: stdout}
+	if cmd.Name == workercmd.EraseUser {
+		// Revoking grants needs the bank clients and the token keys.
+		if admin.Eraser, err = eraser(ctx, cfg, st, logger); err != nil {
+			return err
+		}
+	}
 	return admin.Run(ctx, cmd)
+}
+
+// eraser builds what erase-user needs to revoke grants at the banks.
+func eraser(ctx context.Context, cfg config.Config, st *store.Store, logger *slog.Logger) (*userdata.Eraser, error) {
+	sealer, err := bootstrap.Sealer(cfg, logger)
+	if err != nil {
+		return nil, err
+	}
+	clients, err := bootstrap.BankClients(ctx, cfg, logger, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &userdata.Eraser{Store: st, Sealer: sealer, Clients: clients, Logger: logger}, nil
 }
 
 // serve runs the worker until ctx ends.
@@ -140,12 +161,19 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 		return err
 	}
 	client, err := jobs.NewClient(pool, st, syncer, jobs.ClientConfig{
-		Events:               delivery,
-		EventsConcurrency:    cfg.Events.Concurrency,
-		EventsMaxAttempts:    cfg.Events.MaxAttempts,
-		SyncConcurrency:      w.Concurrency,
-		ScheduleEvery:        w.ScheduleEvery,
-		Schedule:             jobs.ScheduleConfig{Batch: w.ScheduleBatch},
+		Events:            delivery,
+		EventsConcurrency: cfg.Events.Concurrency,
+		EventsMaxAttempts: cfg.Events.MaxAttempts,
+		SyncConcurrency:   w.Concurrency,
+		ScheduleEvery:     w.ScheduleEvery,
+		Schedule: jobs.ScheduleConfig{
+			Batch:        w.ScheduleBatch,
+			KeepSyncRuns: time.Duration(cfg.Data.SyncRunDays) * config.Day,
+			Retention: jobs.Retention{
+				RevokedLinks: time.Duration(cfg.Data.RevokedLinkDays) * config.Day,
+				ChangeFeed:   time.Duration(cfg.Data.ChangeFeedDays) * config.Day,
+			},
+		},
 		RescueStuckJobsAfter: w.RescueAfter,
 		Retry:                jobs.RetryPolicy{Base: w.RetryBase, Max: w.RetryMax},
 		Middleware:           []rivertype.Middleware{tel.RiverMiddleware()},

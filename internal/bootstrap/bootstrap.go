@@ -107,6 +107,17 @@ func Sealer(cfg config.Config, logger *slog.Logger) (*tokenseal.Sealer, error) {
 	return tokenseal.New(ring), nil
 }
 
+// Scopes are the scopes requested at consent: those the sync uses, plus
+// the user profile scope only when the operator enables profile data
+// (PFMSYNC_PROFILE_DATA); the sync never reads the profile.
+func Scopes(profile bool) []string {
+	s := []string{consumerapi.ScopeOpenID, consumerapi.ScopeOfflineAccess, consumerapi.ScopeAccounts, consumerapi.ScopeTransactions}
+	if profile {
+		s = append(s, consumerapi.ScopeUserProfile)
+	}
+	return s
+}
+
 // BankClients builds one Banno client per configured institution. The
 // redirect URL is the link server's callback under cfg.Link.PublicURL.
 // transport, when not nil, is the base transport (e.g. a call counter);
@@ -131,11 +142,17 @@ func BankClient(ctx context.Context, cfg config.Config, in config.Institution, l
 		opts = append(opts, consumerapi.WithTransport(transport))
 	}
 	opts = append(opts, extra...)
+	// An institution's own scope list wins; otherwise the scopes the sync
+	// uses (the profile scope only when profile data is enabled).
+	scopes := in.Scopes
+	if len(scopes) == 0 {
+		scopes = Scopes(cfg.Data.ProfileData)
+	}
 	c, err := consumerapi.New(ctx, consumerapi.Institution{
 		Slug:              in.Slug,
 		BaseURL:           in.BaseURL,
 		Issuer:            in.Issuer,
-		Scopes:            in.Scopes,
+		Scopes:            scopes,
 		ClockSkew:         cfg.Link.IDTokenClockSkew,
 		ClientID:          in.ClientID,
 		ClientSecret:      consumerapi.Secret(in.ClientSecret),

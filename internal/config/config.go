@@ -34,6 +34,30 @@ type Config struct {
 	Telemetry Telemetry
 	// Events configures webhook delivery of events.
 	Events Events
+	// Data configures what pfmsync keeps, for how long, and what it asks
+	// the bank for.
+	Data Data
+}
+
+// Data configures a user's data lifecycle: retention, what unlinking does,
+// and the optional profile scope. Retention that deletes is off (0) by
+// default.
+type Data struct {
+	// UnlinkPurge makes an unlink delete the link's synced data (accounts,
+	// balances, transactions, change feed, sync history) instead of keeping
+	// it under the revoked link. The app can override it per request.
+	UnlinkPurge bool
+	// RevokedLinkDays deletes links revoked for longer than this, with all
+	// their data; 0 keeps them.
+	RevokedLinkDays int
+	// ChangeFeedDays deletes change-feed entries older than this (their
+	// app users' horizons move); 0 keeps them.
+	ChangeFeedDays int
+	// SyncRunDays is how long sync history is kept.
+	SyncRunDays int
+	// ProfileData requests the user profile scope at consent. Off: only
+	// the scopes the sync uses are requested.
+	ProfileData bool
 }
 
 // Worker configures cmd/worker.
@@ -151,6 +175,12 @@ const (
 	EnvShutdownTimeout    = "PFMSYNC_SHUTDOWN_TIMEOUT"
 	EnvAuthFailures       = "PFMSYNC_AUTH_FAILURE_THRESHOLD"
 	EnvIDTokenClockSkew   = "PFMSYNC_ID_TOKEN_CLOCK_SKEW"
+
+	EnvUnlinkData          = "PFMSYNC_UNLINK_DATA"
+	EnvRetentionRevoked    = "PFMSYNC_RETENTION_REVOKED_LINK_DAYS"
+	EnvRetentionChangeFeed = "PFMSYNC_RETENTION_CHANGE_FEED_DAYS"
+	EnvRetentionSyncRuns   = "PFMSYNC_RETENTION_SYNC_RUN_DAYS"
+	EnvProfileData         = "PFMSYNC_PROFILE_DATA"
 )
 
 // Load reads and validates the configuration from getenv (os.Getenv in

@@ -190,3 +190,27 @@ func TestMaxConcurrentSyncsDefaultsToWorkerConcurrency(t *testing.T) {
 	require.Equal(t, 25, a.MaxConcurrentSyncs, "raising the concurrency raises the default slots with it")
 	require.Equal(t, 3, b.MaxConcurrentSyncs, "an explicit value is kept")
 }
+
+func TestLoadDataLifecycle(t *testing.T) {
+	t.Parallel()
+	cfg, err := Load(env(map[string]string{EnvDatabaseURL: "postgres://localhost/db"}))
+	require.NoError(t, err)
+	require.Equal(t, Data{SyncRunDays: DefaultSyncRunDays}, cfg.Data, "retention that deletes is off, unlinking keeps data, no profile scope")
+	require.Contains(t, cfg.String(), "data.unlink=keep")
+
+	cfg, err = Load(env(map[string]string{
+		EnvDatabaseURL: "postgres://localhost/db", EnvUnlinkData: "purge", EnvRetentionRevoked: "30",
+		EnvRetentionChangeFeed: "400", EnvRetentionSyncRuns: "7", EnvProfileData: "true",
+	}))
+	require.NoError(t, err)
+	require.Equal(t, Data{UnlinkPurge: true, RevokedLinkDays: 30, ChangeFeedDays: 400, SyncRunDays: 7, ProfileData: true}, cfg.Data)
+	require.Contains(t, cfg.String(), "data.unlink=purge")
+
+	_, err = Load(env(map[string]string{
+		EnvDatabaseURL: "postgres://localhost/db", EnvUnlinkData: "delete", EnvRetentionRevoked: "-1", EnvRetentionSyncRuns: "0",
+	}))
+	require.Error(t, err)
+	for _, name := range []string{EnvUnlinkData, EnvRetentionRevoked, EnvRetentionSyncRuns} {
+		require.ErrorContains(t, err, name)
+	}
+}

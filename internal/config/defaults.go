@@ -29,6 +29,7 @@ const (
 	DefaultMetricsAddr        = "127.0.0.1:9091"
 	DefaultAdminAddr          = "127.0.0.1:8082"
 	DefaultTraceSampleRatio   = 1.0
+	DefaultSyncRunDays        = 90
 )
 
 // Day is the unit of the *_DAYS settings.

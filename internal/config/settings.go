@@ -144,6 +144,28 @@ var settings = slices.Concat([]setting{
 	intSetting(EnvAuthFailures, "worker.auth_failure_threshold", DefaultAuthFailures, 1, 100,
 		func(c *Config) *int { return &c.Worker.AuthFailureThreshold },
 		"refreshes refused in a row with a non-standard authentication error (`400`/`401` other than `invalid_grant`/`invalid_client`) before the link moves to `reauth_required`"),
+
+	{
+		name: EnvUnlinkData, key: "data.unlink", def: "keep",
+		doc: "what unlinking (`DELETE /api/links/{id}`) does with the link's synced data: `keep` it under the revoked link (the default; `" + EnvRetentionRevoked + "` can delete it later) or `purge` it at once; the app can override it per request with `?purge=`",
+		load: func(r *reader, c *Config) {
+			c.Data.UnlinkPurge = r.oneOf(EnvUnlinkData, "keep", "keep", "purge") == "purge"
+		},
+		show: func(c *Config) string {
+			if c.Data.UnlinkPurge {
+				return "purge"
+			}
+			return "keep"
+		},
+	},
+	intSetting(EnvRetentionRevoked, "data.retention_revoked_link_days", 0, 0, 36600,
+		func(c *Config) *int { return &c.Data.RevokedLinkDays }, "the worker deletes links revoked for longer than this many days, with all their data; `0` (the default) keeps them"),
+	intSetting(EnvRetentionChangeFeed, "data.retention_change_feed_days", 0, 0, 36600,
+		func(c *Config) *int { return &c.Data.ChangeFeedDays }, "the worker deletes change-feed entries older than this many days; a consumer whose cursor is older gets an error telling it to reload (`docs/sql.md`); `0` (the default) keeps them"),
+	intSetting(EnvRetentionSyncRuns, "data.retention_sync_run_days", DefaultSyncRunDays, 1, 36600,
+		func(c *Config) *int { return &c.Data.SyncRunDays }, "days of sync history (`sync_runs`) kept"),
+	boolSetting(EnvProfileData, "data.profile", false,
+		func(c *Config) *bool { return &c.Data.ProfileData }, "request the user profile scope at consent; off (the default) requests only the scopes the sync uses"),
 }, eventSettings(), []setting{
 	listenSetting(EnvMetricsAddr, "telemetry.metrics_addr", DefaultMetricsAddr,
 		func(c *Config) *string { return &c.Telemetry.MetricsAddr }, "the worker's listener for `GET /metrics`"),

@@ -37,11 +37,30 @@ type ScheduleConfig struct {
 	// KeepSyncRuns is how long sync_runs history is kept (default 90
 	// days); each pass deletes at most 10,000 older rows.
 	KeepSyncRuns time.Duration
+	// Retention deletes old data on each pass; zero ages keep it.
+	Retention Retention
 }
 
 // discardLookback bounds how far back the scheduler looks for discarded
 // sync jobs (River keeps discarded jobs for a week by default).
 const discardLookback = 24 * time.Hour
+
+// Retention is how long data is kept before the scheduler deletes it; a
+// zero age keeps it forever. Each pass deletes at most retentionBatch rows
+// of each kind, so a backlog drains over several passes.
+type Retention struct {
+	// RevokedLinks deletes links revoked for longer, with all their data.
+	RevokedLinks time.Duration
+	// ChangeFeed deletes change-feed entries older than this; the app
+	// users' horizons move so old cursors get an error.
+	ChangeFeed time.Duration
+}
+
+// retentionBatch bounds the rows of one kind one pass deletes.
+const retentionBatch = 10000
+
+// revokedLinkBatch bounds the links one pass purges.
+const revokedLinkBatch = 100
 
 // ScheduleWorker claims due links and inserts their sync jobs in the same
 // transaction that moves their next_sync_at, batch by batch.
@@ -92,11 +111,32 @@ func (w *ScheduleWorker) Work(ctx context.Context, _ *river.Job[ScheduleArgs]) e
 	} else if pruned > 0 {
 		w.logger.Info("sync run history pruned", "deleted", pruned, "older_than", keep)
 	}
+	w.applyRetention(ctx, now)
 	if res.Claimed > 0 {
 		w.logger.Info("syncs scheduled", "claimed", res.Claimed, "inserted", res.Inserted,
 			"already_queued", res.Skipped, "duration", res.Duration.Round(time.Millisecond))
 	}
 	return err
+}
+
+// applyRetention deletes what the retention settings say is too old. A
+// failure is logged and retried at the next pass.
+func (w *ScheduleWorker) applyRetention(ctx context.Context, now time.Time) {
+	r := w.cfg.Retention
+	if r.RevokedLinks > 0 {
+		if n, err := w.store.PurgeRevokedLinks(ctx, now.Add(-r.RevokedLinks), revokedLinkBatch); err != nil {
+			w.logger.Warn("purge revoked links", "error", err)
+		} else if n > 0 {
+			w.logger.Info("revoked links purged", "deleted", n, "revoked_for_more_than", r.RevokedLinks)
+		}
+	}
+	if r.ChangeFeed > 0 {
+		if n, err := w.store.DeleteTransactionChangesBefore(ctx, now.Add(-r.ChangeFeed), retentionBatch); err != nil {
+			w.logger.Warn("prune change feed", "error", err)
+		} else if n > 0 {
+			w.logger.Info("change feed pruned", "deleted", n, "older_than", r.ChangeFeed)
+		}
+	}
 }
 
 // ScheduleResult says what one scheduler pass did.

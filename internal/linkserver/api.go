@@ -17,6 +17,7 @@ import (
 	"github.com/pfmsync/pfmsync/internal/linktoken"
 	"github.com/pfmsync/pfmsync/internal/pfm"
 	"github.com/pfmsync/pfmsync/internal/store"
+	"github.com/pfmsync/pfmsync/internal/userdata"
 )
 
 // apiTimeout bounds one API request (an unlink revokes at the institution).
@@ -31,7 +32,10 @@ type apiHandler func(w http.ResponseWriter, r *http.Request, appUser string)
 // apiAuth authenticates an API request: Authorization: Bearer <token>, a
 // link token with audience "api". The token's user is the only user the
 // request can see.
-func (s *Server) apiAuth(h apiHandler) http.Handler {
+func (s *Server) apiAuth(h apiHandler) http.Handler { return s.apiAuthWithin(apiTimeout, h) }
+
+// apiAuthWithin is apiAuth with a request deadline of d.
+func (s *Server) apiAuthWithin(d time.Duration, h apiHandler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		scheme, raw, _ := strings.Cut(r.Header.Get("Authorization"), " ")
 		if !strings.EqualFold(scheme, "Bearer") {
@@ -48,7 +52,7 @@ func (s *Server) apiAuth(h apiHandler) http.Handler {
 			writeJSON(w, status, apiError{Error: code, Message: err.Error()})
 			return
 		}
-		ctx, cancel := context.WithTimeout(r.Context(), apiTimeout)
+		ctx, cancel := context.WithTimeout(r.Context(), d)
 		defer cancel()
 		h(w, r.WithContext(ctx), claims.AppUser)
 	})
@@ -230,13 +234,17 @@ type UnlinkResponse struct {
 // handleUnlink serves DELETE /api/links/{id}?purge=true|false. The refresh
 // token is revoked at the institution (a failure is logged and reported but
 // does not stop the unlink) and deleted; then the link is either marked
-// revoked, keeping its synced data (purge=false, the default), or deleted
-// with everything synced for it (purge=true). The token's row is locked
-// first, so a sync refreshing it finishes before the revocation.
+// revoked, keeping its synced data (purge=false), or deleted with
+// everything synced for it (purge=true). Without the parameter the
+// deployment's setting decides (PFMSYNC_UNLINK_DATA, keep by default). The
+// token's row is locked first, so a sync refreshing it finishes before the
+// revocation.
 func (s *Server) handleUnlink(w http.ResponseWriter, r *http.Request, appUser string) {
-	purge := false
+	purge := s.purge
 	switch v := r.URL.Query().Get("purge"); v {
-	case "", "false":
+	case "":
+	case "false":
+		purge = false
 	case "true":
 		purge = true
 	default:
@@ -287,6 +295,65 @@ func (s *Server) handleUnlink(w http.ResponseWriter, r *http.Request, appUser st
 	}
 	log.Info("link unlinked", "purged", purge, "revocation", resp.Revocation)
 	writeJSON(w, http.StatusOK, resp)
+}
+
+// exportTimeout bounds one export: a large history streams for a while.
+const exportTimeout = 10 * time.Minute
+
+// EraseResponse reports an erased app user.
+type EraseResponse struct {
+	// Status is "erased".
+	Status string `json:"status"`
+	userdata.Erasure
+}
+
+// handleEraseUser serves DELETE /api/users/me: every grant of the token's
+// app user is revoked at its bank (best effort, reported per link), then
+// every row pfmsync holds about the user is deleted in one transaction.
+// The answer counts the rows deleted per table. Erasing a user pfmsync does
+// not know succeeds and deletes nothing.
+func (s *Server) handleEraseUser(w http.ResponseWriter, r *http.Request, appUser string) {
+	er, err := s.eraser.Erase(r.Context(), appUser)
+	if err != nil {
+		s.apiInternalError(w, "erase app user", err)
+		return
+	}
+	failed := 0
+	for _, rev := range er.Revocations {
+		if rev.Outcome == userdata.RevocationFailed {
+			failed++
+		}
+	}
+	s.logger.Info("app user erased", "app_user_hash", s.appUserHash(appUser), "links", er.Links,
+		"revocations_failed", failed, "rows", er.Rows())
+	writeJSON(w, http.StatusOK, EraseResponse{Status: "erased", Erasure: er})
+}
+
+// handleExportUser serves GET /api/users/me/export?format=json|zip: every
+// row pfmsync holds about the token's app user, streamed from one snapshot
+// (see userdata.Export). No secret is included.
+func (s *Server) handleExportUser(w http.ResponseWriter, r *http.Request, appUser string) {
+	format, err := userdata.ParseFormat(r.URL.Query().Get("format"))
+	if err != nil {
+		writeJSON(w, http.StatusBadRequest, apiError{Error: "invalid_format", Message: err.Error()})
+		return
+	}
+	// The server's write timeout suits ordinary requests; an export may
+	// stream for longer (a wrapper that cannot extend it is left as is).
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(exportTimeout))
+	now := s.now().UTC()
+	name := "pfmsync-export-" + now.Format("20060102T150405Z") + "." + string(format)
+	w.Header().Set("Content-Type", format.ContentType())
+	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	if err := userdata.Export(r.Context(), s.store, appUser, format, now, w); err != nil {
+		// The status is sent: the body stays truncated (invalid JSON or
+		// zip), which the client detects.
+		s.logger.Error("export failed mid-way", "app_user_hash", s.appUserHash(appUser), "error", err)
+		return
+	}
+	s.logger.Info("app user exported", "app_user_hash", s.appUserHash(appUser), "format", string(format))
 }
 
 // revokeLinkToken opens a link's sealed token and revokes it at the

@@ -19,11 +19,15 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("POST /api/links/{id}/reconsent", s.apiAuth(s.handleReconsent))
 	mux.Handle("POST /api/links/{id}/sync", s.apiAuth(s.handleSync))
 	mux.Handle("DELETE /api/links/{id}", s.apiAuth(s.handleUnlink))
+	mux.Handle("DELETE /api/users/me", s.apiAuth(s.handleEraseUser))
+	mux.Handle("GET /api/users/me/export", s.apiAuthWithin(exportTimeout, s.handleExportUser))
 	// Other methods and paths get JSON errors too.
 	mux.Handle("/api/links", methodNotAllowed(http.MethodGet))
 	mux.Handle("/api/links/{id}/reconsent", methodNotAllowed(http.MethodPost))
 	mux.Handle("/api/links/{id}/sync", methodNotAllowed(http.MethodPost))
 	mux.Handle("/api/links/{id}", methodNotAllowed(http.MethodDelete))
+	mux.Handle("/api/users/me", methodNotAllowed(http.MethodDelete))
+	mux.Handle("/api/users/me/export", methodNotAllowed(http.MethodGet))
 	mux.HandleFunc("/api/", apiNotFound)
 
 	// Operations.

@@ -21,6 +21,7 @@ import (
 	"github.com/pfmsync/pfmsync/internal/events"
 	"github.com/pfmsync/pfmsync/internal/store"
 	"github.com/pfmsync/pfmsync/internal/tokenseal"
+	"github.com/pfmsync/pfmsync/internal/userdata"
 )
 
 // CallbackPath is the path of the OAuth redirect URI: every institution
@@ -81,6 +82,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// UnlinkPurge makes an unlink without ?purge= delete the link's data
+	// (PFMSYNC_UNLINK_DATA=purge); by default it is kept.
+	UnlinkPurge bool
 }
 
 // Server is the link server: an http.Handler for the consent flow, the
@@ -102,6 +106,8 @@ type Server struct {
 	now        func() time.Time
 	pages      *pages
 	handler    http.Handler
+	purge      bool
+	eraser     *userdata.Eraser
 }
 
 // New validates o and builds the server.
@@ -151,6 +157,7 @@ func New(o Options) (*Server, error) {
 		consentTTL: o.ConsentTTL,
 		logger:     o.Logger,
 		now:        o.Now,
+		purge:      o.UnlinkPurge,
 	}
 	for i := range s.insts {
 		in := &s.insts[i]
@@ -182,6 +189,11 @@ func New(o Options) (*Server, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	clients := map[string]*consumerapi.Client{}
+	for _, in := range s.insts {
+		clients[in.Slug] = in.Client
+	}
+	s.eraser = &userdata.Eraser{Store: s.store, Sealer: s.sealer, Clients: clients, Logger: s.logger, RevokeTimeout: revokeTimeout}
 	p, err := parsePages()
 	if err != nil {
 		return nil, fmt.Errorf("link server: %w", err)

@@ -69,3 +69,18 @@ func Open(ctx context.Context, sealer *tokenseal.Sealer, t pfm.SealedToken) (con
 	clear(plain)
 	return secret, nil
 }
+
+// Revoke opens a stored refresh token and revokes it at the bank with
+// client, which ends the grant (the bank revokes the token's whole family).
+// A token that does not open is ErrUnreadable; the bank's refusal or
+// silence is returned as the client's error, for the caller to classify.
+func Revoke(ctx context.Context, sealer *tokenseal.Sealer, client *consumerapi.Client, t pfm.SealedToken) error {
+	secret, err := Open(ctx, sealer, t)
+	if err != nil {
+		return err
+	}
+	if err := client.Revoke(ctx, secret, consumerapi.HintRefreshToken); err != nil {
+		return fmt.Errorf("revoke the token of link %s: %w", t.LinkID, err)
+	}
+	return nil
+}

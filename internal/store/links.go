@@ -135,16 +135,23 @@ func (s *Store) MarkReauthRequired(ctx context.Context, id string, consentedAt t
 }
 
 // DeleteLink deletes a link with everything synced for it (accounts,
-// transactions, balances, sync history, its token).
+// transactions, balances, sync history, its token, its change-feed
+// entries). The owner's change-feed horizon moves past the feed's head, so
+// a consumer's next read tells it to reload.
 func (s *Store) DeleteLink(ctx context.Context, id string) error {
-	tag, err := s.db.Exec(ctx, `DELETE FROM links WHERE id = $1`, id)
-	if err != nil {
-		return translate(err, "delete link %s", id)
-	}
-	if tag.RowsAffected() == 0 {
-		return translate(pgx.ErrNoRows, "delete link %s", id)
-	}
-	return nil
+	return s.Transact(ctx, func(tx *Store) error {
+		if err := tx.bumpHorizonsToHead(ctx, []string{id}); err != nil {
+			return err
+		}
+		tag, err := tx.db.Exec(ctx, `DELETE FROM links WHERE id = $1`, id)
+		if err != nil {
+			return translate(err, "delete link %s", id)
+		}
+		if tag.RowsAffected() == 0 {
+			return translate(pgx.ErrNoRows, "delete link %s", id)
+		}
+		return nil
+	})
 }
 
 func nonNil(s []string) []string {

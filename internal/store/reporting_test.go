@@ -26,6 +26,7 @@ var reportingViews = []string{
 	"recurring",
 	"spending_by_category",
 	"spending_by_merchant",
+	"transaction_change_horizons",
 	"transaction_changes",
 	"transactions",
 }
@@ -678,8 +679,8 @@ func TestReporting(t *testing.T) {
 			SELECT p.proname, coalesce(obj_description(p.oid, 'pg_proc') <> '', false),
 			       has_function_privilege('pfm_reader', p.oid, 'EXECUTE')
 			FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-			WHERE n.nspname = 'reporting'`)
-		require.Equal(t, [][]string{{"transaction_changes_since", "true", "true"}}, got)
+			WHERE n.nspname = 'reporting' ORDER BY p.proname`)
+		require.Equal(t, [][]string{{"transaction_changes_head", "true", "true"}, {"transaction_changes_since", "true", "true"}}, got)
 	})
 
 	t.Run("RoleMigrationIsConcurrencySafe", func(t *testing.T) {

@@ -15,6 +15,7 @@ import (
 	"github.com/pfmsync/pfmsync/internal/jobs"
 	"github.com/pfmsync/pfmsync/internal/pfm"
 	"github.com/pfmsync/pfmsync/internal/store"
+	"github.com/pfmsync/pfmsync/internal/userdata"
 )
 
 // Admin runs the operator's one-shot commands on links.
@@ -25,13 +26,23 @@ type Admin struct {
 	Jobs *river.Client[pgx.Tx]
 	// Out receives the commands' output.
 	Out io.Writer
+	// Eraser erases app users (erase-user); it needs the institutions'
+	// clients and the token sealer to revoke grants.
+	Eraser *userdata.Eraser
+	// Now is the clock of exports (default time.Now).
+	Now func() time.Time
 }
 
 // Run runs one link command (links, sync-now, resync, disable, enable).
 // Its errors are one line, for the operator.
 func (a *Admin) Run(ctx context.Context, cmd Command) error {
-	if cmd.Name == Links {
+	switch cmd.Name {
+	case Links:
 		return a.links(ctx, cmd.JSON)
+	case EraseUser:
+		return a.eraseUser(ctx, cmd.AppUserRef, cmd.JSON)
+	case ExportUser:
+		return a.exportUser(ctx, cmd.AppUserRef, cmd.Format)
 	}
 	link, err := a.Store.Link(ctx, cmd.LinkID)
 	if errors.Is(err, pfm.ErrNotFound) {
@@ -133,6 +144,46 @@ func (a *Admin) enable(ctx context.Context, link pfm.Link) error {
 	}
 	fmt.Fprintf(a.Out, "link %s enabled; it syncs at the next scheduler pass\n", link.ID)
 	return nil
+}
+
+func (a *Admin) eraseUser(ctx context.Context, ref string, asJSON bool) error {
+	if a.Eraser == nil {
+		return errors.New("erase-user needs the institutions and the token keys configured")
+	}
+	er, err := a.Eraser.Erase(ctx, ref)
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		enc := json.NewEncoder(a.Out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(er)
+	}
+	tw := tabwriter.NewWriter(a.Out, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "erased app user %q: %d links, %d rows\n", ref, er.Links, er.Rows())
+	for _, r := range er.Revocations {
+		fmt.Fprintf(tw, "link %s\t%s\trevocation %s\t%s\n", r.LinkID, r.Institution, r.Outcome, orDash(string(r.ErrorClass)))
+	}
+	fmt.Fprintln(tw, "TABLE\tROWS DELETED")
+	for _, c := range er.Deleted {
+		fmt.Fprintf(tw, "%s\t%d\n", c.Table, c.Rows)
+	}
+	if err := tw.Flush(); err != nil {
+		return fmt.Errorf("write the erasure report: %w", err)
+	}
+	return nil
+}
+
+func (a *Admin) exportUser(ctx context.Context, ref, format string) error {
+	f, err := userdata.ParseFormat(format)
+	if err != nil {
+		return usageErr("export-user: %v", err)
+	}
+	now := time.Now
+	if a.Now != nil {
+		now = a.Now
+	}
+	return userdata.Export(ctx, a.Store, ref, f, now().UTC(), a.Out)
 }
 
 // linkRow is one line of the links listing.

@@ -18,6 +18,11 @@ const Usage = `usage: worker                     run the sync worker until inter
        worker resync LINK_ID       forget a link's sync progress and queue a full re-sync
        worker disable LINK_ID      stop syncing a link
        worker enable LINK_ID       resume syncing a disabled link
+       worker erase-user [-json] APP_USER_REF
+                                   revoke every grant of an app user at the bank and
+                                   delete every row of theirs; prints what was deleted
+       worker export-user [-format json|zip] APP_USER_REF
+                                   write everything held about an app user to stdout
        worker help                 print this text
 
 Configuration comes from PFMSYNC_* environment variables (docs/operations.md).
@@ -32,7 +37,13 @@ const (
 	Resync  = "resync"
 	Disable = "disable"
 	Enable  = "enable"
+	// EraseUser and ExportUser act on one app user.
+	EraseUser  = "erase-user"
+	ExportUser = "export-user"
 )
+
+// maxAppUserRef is the longest app user reference links accept.
+const maxAppUserRef = 200
 
 // linkCommands take one LINK_ID argument.
 var linkCommands = []string{SyncNow, Resync, Disable, Enable}
@@ -50,8 +61,12 @@ type Command struct {
 	Name string
 	// LinkID is the canonical id of the link a link command acts on.
 	LinkID string
-	// JSON makes links print JSON instead of a table.
+	// AppUserRef is the app user erase-user and export-user act on.
+	AppUserRef string
+	// JSON makes links and erase-user print JSON instead of a table.
 	JSON bool
+	// Format is export-user's format: json (default) or zip.
+	Format string
 }
 
 // OneShot reports whether the command runs once and exits (everything
@@ -79,6 +94,29 @@ func Parse(args []string) (Command, error) {
 			return Command{}, usageErr("links: %v", err)
 		}
 		return Command{Name: name, JSON: *asJSON}, noArgs(name, fs.Args())
+	case name == EraseUser || name == ExportUser:
+		fs := flag.NewFlagSet(name, flag.ContinueOnError)
+		fs.SetOutput(io.Discard)
+		asJSON, format := new(bool), new(string)
+		if name == EraseUser {
+			fs.BoolVar(asJSON, "json", false, "print JSON")
+		} else {
+			fs.StringVar(format, "format", "json", "json or zip")
+		}
+		if err := fs.Parse(rest); err != nil {
+			return Command{}, usageErr("%s: %v", name, err)
+		}
+		if name == ExportUser && *format != "json" && *format != "zip" {
+			return Command{}, usageErr("export-user: -format must be json or zip, not %q", *format)
+		}
+		if fs.NArg() != 1 {
+			return Command{}, usageErr("%s takes one APP_USER_REF", name)
+		}
+		ref := fs.Arg(0)
+		if ref == "" || len(ref) > maxAppUserRef {
+			return Command{}, usageErr("%s: the app user reference must be 1 to %d bytes", name, maxAppUserRef)
+		}
+		return Command{Name: name, AppUserRef: ref, JSON: *asJSON, Format: *format}, nil
 	case slices.Contains(linkCommands, name):
 		if len(rest) != 1 {
 			return Command{}, usageErr("%s takes one LINK_ID", name)

@@ -2,6 +2,7 @@ package workercmd
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -23,11 +24,21 @@ func TestParse(t *testing.T) {
 		"canonical id": {[]string{"resync", "{6F1C2A9E-1111-4222-8333-444455556666}"}, Command{Name: Resync, LinkID: id}},
 		"disable":      {[]string{"disable", id}, Command{Name: Disable, LinkID: id}},
 		"enable":       {[]string{"enable", id}, Command{Name: Enable, LinkID: id}},
+		"erase-user":   {[]string{"erase-user", "app-user-1"}, Command{Name: EraseUser, AppUserRef: "app-user-1"}},
+		"erase json":   {[]string{"erase-user", "-json", "u 2"}, Command{Name: EraseUser, AppUserRef: "u 2", JSON: true}},
+		"export-user":  {[]string{"export-user", "u"}, Command{Name: ExportUser, AppUserRef: "u", Format: "json"}},
+		"export zip":   {[]string{"export-user", "-format", "zip", "u"}, Command{Name: ExportUser, AppUserRef: "u", Format: "zip"}},
 	} {
 		got, err := Parse(tc.args)
 		require.NoError(t, err, name)
 		require.Equal(t, tc.want, got, name)
 		require.Equal(t, tc.want.Name != Serve, got.OneShot(), name)
+	}
+
+	for _, args := range [][]string{{"erase-user"}, {"erase-user", "a", "b"}, {"erase-user", ""}, {"erase-user", strings.Repeat("x", 201)},
+		{"export-user", "-format", "xml", "u"}, {"export-user"}, {"erase-user", "-format", "zip", "u"}} {
+		_, err := Parse(args)
+		require.ErrorIs(t, err, ErrUsage, args)
 	}
 
 	for _, args := range [][]string{{"-h"}, {"--help"}, {"-help"}, {"help"}, {"links", "-h"}, {"sync-now", "--help"}} {
