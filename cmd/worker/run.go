@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/pprof"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -82,7 +83,11 @@ func runOnce(ctx context.Context, cfg config.Config, cmd workercmd.Command, logg
 
 // eraser builds what erase-user needs to revoke grants at the banks.
 func eraser(ctx context.Context, cfg config.Config, st *store.Store, logger *slog.Logger) (*userdata.Eraser, error) {
-	sealer, err := bootstrap.Sealer(cfg, logger)
+	ring, err := bootstrap.KeyRing(cfg, logger)
+	if err != nil {
+		return nil, err
+	}
+	sealer, err := bootstrap.Sealer(ctx, cfg, st, ring, logger)
 	if err != nil {
 		return nil, err
 	}
@@ -122,7 +127,11 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	if _, err := bootstrap.RegisterInstitutions(ctx, st, cfg); err != nil {
 		return err
 	}
-	sealer, err := bootstrap.Sealer(cfg, logger)
+	ring, err := bootstrap.KeyRing(cfg, logger)
+	if err != nil {
+		return err
+	}
+	sealer, err := bootstrap.Sealer(ctx, cfg, st, ring, logger)
 	if err != nil {
 		return err
 	}
@@ -182,7 +191,7 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	if metrics := serveMetrics(cfg.Telemetry.MetricsAddr, tel, logger); metrics != nil {
+	if metrics := serveMetrics(cfg.Telemetry, tel, logger); metrics != nil {
 		defer func() {
 			stop, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 			defer cancel()
@@ -214,20 +223,29 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	return nil
 }
 
-// serveMetrics serves /metrics on addr ("" disables it). A listener that
-// cannot start is logged and the worker runs without it: syncing matters
-// more than its metrics (Prometheus's up metric reports the gap).
-func serveMetrics(addr string, tel *telemetry.Telemetry, logger *slog.Logger) *telemetry.AdminServer {
+// serveMetrics serves /metrics on the metrics address ("" disables it),
+// and Go's profiling handlers under /debug/pprof/ when enabled. A listener
+// that cannot start is logged and the worker runs without it: syncing
+// matters more than its metrics (Prometheus's up metric reports the gap).
+func serveMetrics(cfg config.Telemetry, tel *telemetry.Telemetry, logger *slog.Logger) *telemetry.AdminServer {
+	addr := cfg.MetricsAddr
 	if addr == "" {
 		return nil
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", tel.Handler())
+	if cfg.Pprof {
+		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+		mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	}
 	srv, err := telemetry.ListenAdmin(addr, mux, logger)
 	if err != nil {
 		logger.Error("metrics listener not started; running without it", "error", err)
 		return nil
 	}
-	logger.Info("metrics listening", "addr", srv.Addr(), "path", "/metrics")
+	logger.Info("metrics listening", "addr", srv.Addr(), "path", "/metrics", "pprof", cfg.Pprof)
 	return srv
 }
