@@ -93,13 +93,11 @@ type Findings struct {
 }
 
 // Order combines the two order findings: unstable if either is, stable if
-// both are, else unknown.
+// one is stable and the other not unstable, else unknown.
 func (f Findings) Order() string {
 	switch {
 	case f.OrderSince == OrderUnstable || f.OrderUpdatedSince == OrderUnstable:
 		return OrderUnstable
-	case f.OrderSince == OrderStable && f.OrderUpdatedSince == OrderStable:
-		return OrderStable
 	case f.OrderSince == OrderStable || f.OrderUpdatedSince == OrderStable:
 		return OrderStable
 	}
