@@ -855,6 +855,73 @@ COMMENT ON COLUMN public.institution_budgets.tokens IS 'Requests that may be sen
 COMMENT ON COLUMN public.institution_budgets.paused_until IS 'No request is sent to the institution before this instant (set from a Retry-After or a budget 429).';
 
 --
+-- Name: institution_probes; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.institution_probes (
+    id bigint NOT NULL,
+    institution_id bigint NOT NULL,
+    link_id uuid,
+    started_at timestamp with time zone NOT NULL,
+    finished_at timestamp with time zone NOT NULL,
+    requests integer NOT NULL,
+    matched_profiles text[] DEFAULT '{}'::text[] NOT NULL,
+    findings jsonb NOT NULL,
+    evidence jsonb DEFAULT '{}'::jsonb NOT NULL,
+    CONSTRAINT institution_probes_check CHECK ((finished_at >= started_at)),
+    CONSTRAINT institution_probes_requests_check CHECK ((requests >= 0))
+);
+
+--
+-- Name: TABLE institution_probes; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE public.institution_probes IS 'One row per run of worker probe-institution: the measured behaviour of an institution in the documented gaps (docs/bank-behaviours.md).';
+
+--
+-- Name: COLUMN institution_probes.link_id; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.institution_probes.link_id IS 'The link whose consent the probe used; NULL once that link is erased.';
+
+--
+-- Name: COLUMN institution_probes.requests; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.institution_probes.requests IS 'Requests the probe made (token refresh included).';
+
+--
+-- Name: COLUMN institution_probes.matched_profiles; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.institution_probes.matched_profiles IS 'Names of the sandbox behaviour profiles consistent with the findings.';
+
+--
+-- Name: COLUMN institution_probes.findings; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.institution_probes.findings IS 'The findings as JSON (probe.Findings): one value per behaviour, "unknown" when not measured.';
+
+--
+-- Name: COLUMN institution_probes.evidence; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.institution_probes.evidence IS 'What the next run compares against: SHA-256 digests of the sampled transaction ids and contents with their lastUpdated, never ids, amounts or names.';
+
+--
+-- Name: institution_probes_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE public.institution_probes ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.institution_probes_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
 -- Name: institution_sync_slots; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -2323,6 +2390,13 @@ ALTER TABLE ONLY public.institution_budgets
     ADD CONSTRAINT institution_budgets_pkey PRIMARY KEY (institution_slug);
 
 --
+-- Name: institution_probes institution_probes_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.institution_probes
+    ADD CONSTRAINT institution_probes_pkey PRIMARY KEY (id);
+
+--
 -- Name: institution_sync_slots institution_sync_slots_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -2500,6 +2574,12 @@ CREATE INDEX events_pending_link_idx ON public.events USING btree (link_id, seq)
 CREATE INDEX events_user_idx ON public.events USING btree (app_user_ref, seq);
 
 --
+-- Name: institution_probes_institution_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX institution_probes_institution_idx ON public.institution_probes USING btree (institution_id, finished_at DESC);
+
+--
 -- Name: links_app_user_idx; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -2665,6 +2745,20 @@ ALTER TABLE ONLY public.consent_requests
 
 ALTER TABLE ONLY public.institution_budgets
     ADD CONSTRAINT institution_budgets_institution_slug_fkey FOREIGN KEY (institution_slug) REFERENCES public.institutions(slug) ON UPDATE CASCADE ON DELETE CASCADE;
+
+--
+-- Name: institution_probes institution_probes_institution_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.institution_probes
+    ADD CONSTRAINT institution_probes_institution_id_fkey FOREIGN KEY (institution_id) REFERENCES public.institutions(id) ON DELETE CASCADE;
+
+--
+-- Name: institution_probes institution_probes_link_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.institution_probes
+    ADD CONSTRAINT institution_probes_link_id_fkey FOREIGN KEY (link_id) REFERENCES public.links(id) ON DELETE SET NULL;
 
 --
 -- Name: institution_sync_slots institution_sync_slots_institution_slug_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
