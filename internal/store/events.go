@@ -204,3 +204,27 @@ func (s *Store) EventDeliveryStats(ctx context.Context) (EventDeliveryStats, err
 		FROM events`).Scan(&st.Pending, &st.Delivered, &st.Dead, &st.NotConfigured, &st.OldestPending, &st.LastDelivered, &st.LastError)
 	return st, translate(err, "count events by delivery status")
 }
+
+// PendingEventsWithoutJob locks (SKIP LOCKED, until the transaction ends)
+// and returns up to limit pending events, oldest first, that no River job
+// of kind jobKind in a non-final state delivers: their job was lost
+// (deleted, or discarded without settling the event). It must run inside
+// Transact, which also queues their new jobs.
+func (s *Store) PendingEventsWithoutJob(ctx context.Context, jobKind string, limit int) ([]int64, error) {
+	if s.tx == nil {
+		return nil, errors.New("find pending events without a job: needs a transaction")
+	}
+	rows, err := s.db.Query(ctx, `
+		SELECT e.seq FROM events e
+		WHERE e.delivery_status = 'pending'
+		  AND NOT EXISTS (SELECT 1 FROM river_job j
+			WHERE j.kind = $1 AND j.args @> jsonb_build_object('seq', e.seq)
+			  AND j.state NOT IN ('completed', 'cancelled', 'discarded'))
+		ORDER BY e.seq LIMIT $2
+		FOR UPDATE OF e SKIP LOCKED`, jobKind, limit)
+	if err != nil {
+		return nil, translate(err, "find pending events without a delivery job")
+	}
+	seqs, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	return seqs, translate(err, "find pending events without a delivery job")
+}
