@@ -67,9 +67,12 @@ func Prepare(ctx context.Context, opts Options, logger *slog.Logger) error {
 	if err == nil && found {
 		var hash string
 		if hash, err = dataSchemaHash(m.Version); err == nil && m.Scale == opts.Scale && hash == m.SchemaHash {
-			pool.Close()
 			logger.Info("reusing the generated datastore", "users", m.Users, "tx_per_user", m.TxPerUser, "data_version", m.Version)
-			return migrateDB(dbURL, opts.Version, logger)
+			defer pool.Close()
+			if err := migrateDB(dbURL, opts.Version, logger); err != nil {
+				return err
+			}
+			return fillLaterColumns(ctx, pool, logger)
 		}
 		logger.Info("the generated datastore differs: regenerating", "users", m.Users, "tx_per_user", m.TxPerUser, "data_version", m.Version)
 	}
@@ -116,6 +119,9 @@ func Prepare(ctx context.Context, opts Options, logger *slog.Logger) error {
 	if _, err := pool.Exec(ctx, `INSERT INTO bench_reporting_meta (users, tx_per_user, seed, data_version, schema_hash, transactions)
 		VALUES ($1, $2, $3, $4, $5, $6)`, opts.Scale.Users, opts.Scale.TxPerUser, opts.Scale.Seed, int(version), hash, n); err != nil {
 		return fmt.Errorf("record the generation: %w", err)
+	}
+	if err := fillLaterColumns(ctx, pool, logger); err != nil {
+		return err
 	}
 	logger.Info("datastore ready", "elapsed", time.Since(start).Round(time.Second))
 	return nil
