@@ -4,9 +4,10 @@ GO ?= go
 .PHONY: run test test-run sandbox lint fmt bench bench-reporting generate build
 
 ## run: the whole system against the sandbox institution, until Ctrl-C
-##      (RESET=1 drops the demo database and its keys first)
+##      (RESET=1 drops the demo database and its keys first; ARGS='…' passes
+##      demo flags, see `go run ./cmd/demo -h`)
 run:
-	RESET=$(RESET) scripts/with-postgres.sh scripts/run.sh
+	RESET=$(RESET) scripts/with-postgres.sh scripts/run.sh $(ARGS)
 
 ## test-run: check the run command end to end (start, summary, views, Ctrl-C)
 test-run:

@@ -5,8 +5,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Its own database, state folder and ports, reset first, so it neither
+# depends on nor touches a developer's demo (or one left by an earlier run).
+state=$(mktemp -d)
 log=$(mktemp)
-setsid make run >"$log" 2>&1 &
+ports=(18080 18081 18082 18083 19091)
+args="-database pfmsync_demo_check -state $state"
+args+=" -sandbox-addr 127.0.0.1:${ports[0]} -link-addr 127.0.0.1:${ports[1]} -admin-addr 127.0.0.1:${ports[2]}"
+args+=" -dashboard-addr 127.0.0.1:${ports[3]} -metrics-addr 127.0.0.1:${ports[4]}"
+setsid make run RESET=1 ARGS="$args" >"$log" 2>&1 &
 pid=$!
 stop() { kill -INT -- -"$pid" 2>/dev/null || true; }
 trap 'stop; sleep 2; kill -KILL -- -"$pid" 2>/dev/null || true' EXIT
@@ -35,12 +42,21 @@ grep -q "data runs to" "$log" || { echo "the summary does not say which date its
 # The dashboard role the demo prints reads the views, and nothing else.
 reader=$(sed -n "s/.*psql '\(postgres:[^']*\)'.*/\1/p" "$log" | head -1)
 [ -n "$reader" ] || { echo "no reader psql line in the demo's output"; exit 1; }
-readable=$(PGPASSWORD="$(cat .pfmsync-demo/dashboard-password)" psql "$reader" -XAtc "SELECT count(*) FROM reporting.accounts WHERE app_user_ref LIKE 'demo-user-%'")
+readable=$(PGPASSWORD="$(cat "$state/dashboard-password")" psql "$reader" -XAtc "SELECT count(*) FROM reporting.accounts WHERE app_user_ref LIKE 'demo-user-%'")
 [ "$readable" = "$accounts" ] || { echo "the reader sees $readable accounts, want $accounts"; exit 1; }
-if PGPASSWORD="$(cat .pfmsync-demo/dashboard-password)" psql "$reader" -XAtc "SELECT count(*) FROM link_tokens" >/dev/null 2>&1; then
+if PGPASSWORD="$(cat "$state/dashboard-password")" psql "$reader" -XAtc "SELECT count(*) FROM link_tokens" >/dev/null 2>&1; then
   echo "the reader can read link_tokens"; exit 1
 fi
 echo "reader role: reads the views, not the tables"
+
+# The reference dashboard serves each demo user's page from those views.
+dashboard=$(sed -n 's/^  dashboard: *\(http[^ ]*\).*/\1/p' "$log" | head -1)
+[ -n "$dashboard" ] || { echo "no dashboard URL in the demo's output"; exit 1; }
+page=$(curl -fsS "$dashboard") || { echo "the dashboard did not serve $dashboard"; exit 1; }
+for id in net-worth-chart cash-flow-chart spending; do
+  grep -q "id=\"$id\"" <<<"$page" || { echo "the dashboard page has no #$id"; exit 1; }
+done
+echo "dashboard: $dashboard serves the demo users' pages"
 
 echo "== stopping with Ctrl-C"
 kill -INT -- -"$pid"
@@ -49,7 +65,8 @@ wait "$pid" || status=$?
 trap - EXIT
 tail -5 "$log"
 [ "$status" -eq 0 ] || { echo "make run exited with $status after Ctrl-C"; exit 1; }
-for port in 8080 8081 8082 8083 9091; do
+for port in "${ports[@]}"; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "port $port still open after stop"; exit 1; fi
 done
+rm -rf "$state" "$log"
 echo "run command: ok"

@@ -102,6 +102,17 @@ func linkDemoUser(ctx context.Context, linkURL string, appKey []byte, appUser st
 	if err != nil {
 		return fmt.Errorf("callback: %w", err)
 	}
+	// The callback redirects to a clean success URL, so that reloading the
+	// page is harmless; that page says the bank is connected.
+	if resp.StatusCode == http.StatusSeeOther && resp.Header.Get("Location") != "" {
+		done, err := resp.Request.URL.Parse(resp.Header.Get("Location"))
+		if err != nil {
+			return fmt.Errorf("callback redirect: %w", err)
+		}
+		if resp, page, err = get(done.String()); err != nil {
+			return fmt.Errorf("success page: %w", err)
+		}
+	}
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("callback answered %s: %s", resp.Status, firstLine(page))
 	}

@@ -2,7 +2,11 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"strconv"
@@ -11,17 +15,25 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/pfmsync/pfmsync/internal/sandbox"
 	"github.com/pfmsync/pfmsync/internal/synctest"
 )
 
+// workerCPUProfile, when set, enables the worker's pprof endpoint during
+// BenchmarkWorkerPeakMemory and writes a CPU profile of the sync to this
+// path (suffixed with the density).
+var workerCPUProfile = flag.String("worker.cpuprofile", "", "write a CPU profile of the worker process during BenchmarkWorkerPeakMemory to this file")
+
 // BenchmarkWorkerPeakMemory runs the real worker binary through a first
 // sync of one user whose checking account holds about 25k or 100k
 // transactions, and reports the worker process's peak resident memory
-// (VmHWM) and the transactions it stored. Memory must not grow with the
-// history size: the sync holds one page at a time.
+// (VmHWM), the transactions it stored, and the sync's speed as a ratio
+// to a raw COPY of the same rows into the same table (x_copy, measured
+// in the same run right after the sync). Memory must not grow with the
+// history size: the sync holds at most two pages at a time.
 func BenchmarkWorkerPeakMemory(b *testing.B) {
 	bin, err := buildWorker()
 	require.NoError(b, err)
@@ -37,6 +49,15 @@ func BenchmarkWorkerPeakMemory(b *testing.B) {
 
 				cmd := exec.Command(bin)
 				cmd.Env = append(workerEnv(env), "PFMSYNC_JOB_TIMEOUT=10m", "PFMSYNC_RESCUE_AFTER=11m", "PFMSYNC_BACKFILL_WINDOW_DAYS=90")
+				var profile chan error
+				if *workerCPUProfile != "" {
+					addr := freeAddr(b)
+					cmd.Env = append(cmd.Env, "PFMSYNC_PPROF=true", "PFMSYNC_METRICS_ADDR="+addr)
+					profile = make(chan error, 1)
+					go func() {
+						profile <- saveCPUProfile("http://"+addr, fmt.Sprintf("%s.density%g", *workerCPUProfile, density))
+					}()
+				}
 				require.NoError(b, cmd.Start())
 				start := time.Now()
 				var peak int64
@@ -52,15 +73,88 @@ func BenchmarkWorkerPeakMemory(b *testing.B) {
 				}
 				elapsed := time.Since(start)
 				peak = max(peak, vmHWM(b, cmd.Process.Pid))
+				if profile != nil {
+					// The profile covers the sync's first 10 s.
+					require.NoError(b, <-profile)
+				}
 				require.NoError(b, cmd.Process.Signal(syscall.SIGTERM))
 				require.NoError(b, cmd.Wait())
 				stored := env.Count(b, `SELECT count(*) FROM transactions`)
+				copyTime := copyStoredTransactions(b, env)
 				b.ReportMetric(float64(peak)/1024, "peak_rss_MiB")
 				b.ReportMetric(float64(stored), "transactions")
 				b.ReportMetric(float64(stored)/elapsed.Seconds(), "tx/s_end_to_end")
+				b.ReportMetric(float64(stored)/copyTime.Seconds(), "copy_rows/s")
+				b.ReportMetric(copyTime.Seconds()/elapsed.Seconds(), "x_copy")
 			}
 		})
 	}
+}
+
+// copyStoredTransactions reads every stored transaction, empties the
+// table (and the change feed), and writes the same rows back with one raw
+// COPY into the same table (same indexes, same foreign key): the
+// baseline a sync's end-to-end speed is compared with. It returns the
+// COPY's duration.
+func copyStoredTransactions(tb testing.TB, env *synctest.Env) time.Duration {
+	ctx := context.Background()
+	cols := []string{"account_id", "provider_transaction_id", "amount", "signed_amount", "currency", "posted_at", "pending",
+		"pending_status", "type", "subtype", "memo", "description", "merchant_name", "category", "check_number",
+		"running_balance", "sequence", "provider_updated_at", "removed_at", "raw"}
+	rows, err := env.Pool.Query(ctx, `
+		SELECT account_id, provider_transaction_id, amount::text, signed_amount::text, currency, posted_at, pending,
+			pending_status, type, subtype, memo, description, merchant_name, category, check_number,
+			running_balance::text, sequence, provider_updated_at, removed_at, raw::text
+		FROM transactions`)
+	require.NoError(tb, err)
+	all, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) ([]any, error) { return r.Values() })
+	require.NoError(tb, err)
+	_, err = env.Pool.Exec(ctx, `TRUNCATE transactions, transaction_changes`)
+	require.NoError(tb, err)
+	start := time.Now()
+	n, err := env.Pool.CopyFrom(ctx, pgx.Identifier{"transactions"}, cols, pgx.CopyFromRows(all))
+	elapsed := time.Since(start)
+	require.NoError(tb, err)
+	require.EqualValues(tb, len(all), n)
+	return elapsed
+}
+
+// freeAddr returns a loopback address with a free port.
+func freeAddr(tb testing.TB) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(tb, err)
+	addr := ln.Addr().String()
+	require.NoError(tb, ln.Close())
+	return addr
+}
+
+// saveCPUProfile waits for the worker's pprof endpoint at base and writes
+// a 10-second CPU profile from it to path.
+func saveCPUProfile(base, path string) error {
+	var resp *http.Response
+	var err error
+	for range 200 {
+		if resp, err = http.Get(base + "/debug/pprof/profile?seconds=10"); err == nil {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err != nil {
+		return fmt.Errorf("cpu profile: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("cpu profile: %s", resp.Status)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		_ = f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // vmHWM reads a process's peak resident set size in KiB.

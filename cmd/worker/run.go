@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/pprof"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -171,7 +172,7 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	if metrics := serveMetrics(cfg.Telemetry.MetricsAddr, tel, logger); metrics != nil {
+	if metrics := serveMetrics(cfg.Telemetry, tel, logger); metrics != nil {
 		defer func() {
 			stop, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 			defer cancel()
@@ -203,20 +204,29 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	return nil
 }
 
-// serveMetrics serves /metrics on addr ("" disables it). A listener that
-// cannot start is logged and the worker runs without it: syncing matters
-// more than its metrics (Prometheus's up metric reports the gap).
-func serveMetrics(addr string, tel *telemetry.Telemetry, logger *slog.Logger) *telemetry.AdminServer {
+// serveMetrics serves /metrics on the metrics address ("" disables it),
+// and Go's profiling handlers under /debug/pprof/ when enabled. A listener
+// that cannot start is logged and the worker runs without it: syncing
+// matters more than its metrics (Prometheus's up metric reports the gap).
+func serveMetrics(cfg config.Telemetry, tel *telemetry.Telemetry, logger *slog.Logger) *telemetry.AdminServer {
+	addr := cfg.MetricsAddr
 	if addr == "" {
 		return nil
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", tel.Handler())
+	if cfg.Pprof {
+		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+		mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	}
 	srv, err := telemetry.ListenAdmin(addr, mux, logger)
 	if err != nil {
 		logger.Error("metrics listener not started; running without it", "error", err)
 		return nil
 	}
-	logger.Info("metrics listening", "addr", srv.Addr(), "path", "/metrics")
+	logger.Info("metrics listening", "addr", srv.Addr(), "path", "/metrics", "pprof", cfg.Pprof)
 	return srv
 }

@@ -168,6 +168,8 @@ var settings = []setting{
 
 	listenSetting(EnvMetricsAddr, "telemetry.metrics_addr", DefaultMetricsAddr,
 		func(c *Config) *string { return &c.Telemetry.MetricsAddr }, "the worker's listener for `GET /metrics`"),
+	boolSetting(EnvPprof, "telemetry.pprof", false,
+		func(c *Config) *bool { return &c.Telemetry.Pprof }, "also serve Go's profiling handlers (`/debug/pprof/`) on the worker's metrics listener; off by default"),
 	listenSetting(EnvAdminAddr, "telemetry.admin_addr", DefaultAdminAddr,
 		func(c *Config) *string { return &c.Telemetry.AdminAddr }, "the link server's operator listener: `GET /metrics` and the status page at `/`"),
 	stringSetting(EnvAdminToken, "telemetry.admin_token", "", true, func(c *Config) *string { return &c.Telemetry.AdminToken },

@@ -13,6 +13,10 @@ type Telemetry struct {
 	// MetricsAddr is the worker's listener for Prometheus's /metrics; ""
 	// disables it.
 	MetricsAddr string
+	// Pprof adds Go's profiling handlers (/debug/pprof/) to the worker's
+	// metrics listener. Off by default: profiles expose internals and cost
+	// CPU while they are taken.
+	Pprof bool
 	// AdminAddr is the link server's operator listener (/metrics, and
 	// the status page); "" disables it.
 	AdminAddr string
@@ -33,6 +37,7 @@ type Telemetry struct {
 // Environment variables of the telemetry configuration.
 const (
 	EnvMetricsAddr      = "PFMSYNC_METRICS_ADDR"
+	EnvPprof            = "PFMSYNC_PPROF"
 	EnvAdminAddr        = "PFMSYNC_ADMIN_ADDR"
 	EnvAdminToken       = "PFMSYNC_ADMIN_TOKEN"
 	EnvOTLPEndpoint     = "PFMSYNC_OTLP_ENDPOINT"

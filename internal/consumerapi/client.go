@@ -329,7 +329,10 @@ func readBody(resp *http.Response, max int64) ([]byte, error) {
 	}
 	var buf bytes.Buffer
 	if resp.ContentLength > 0 {
-		buf.Grow(int(resp.ContentLength))
+		// ReadFrom asks for MinRead bytes of room before every read,
+		// including the one that meets EOF: without it, a full buffer
+		// would be copied into one twice its size just to read nothing.
+		buf.Grow(int(resp.ContentLength) + bytes.MinRead)
 	}
 	n, err := buf.ReadFrom(io.LimitReader(resp.Body, max+1))
 	if err != nil {

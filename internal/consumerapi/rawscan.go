@@ -84,6 +84,61 @@ func topLevelArray(body []byte, key string) (elems [][]byte, ok bool) {
 	}
 }
 
+// topLevelValue returns the raw value stored under key in the top-level
+// object of body, which must already be valid JSON; raw is nil when the
+// key is absent. ok is false when matching could be ambiguous (as for
+// topLevelArray): callers then decode the value with encoding/json.
+func topLevelValue(body []byte, key string) (raw []byte, ok bool) {
+	i := skipSpace(body, 0)
+	if i >= len(body) || body[i] != '{' {
+		return nil, false
+	}
+	i++
+	for {
+		i = skipSpace(body, i)
+		if i >= len(body) {
+			return nil, false
+		}
+		switch body[i] {
+		case '}':
+			return raw, true
+		case ',':
+			i++
+			continue
+		case '"':
+		default:
+			return nil, false
+		}
+		end := skipString(body, i)
+		if end < 0 {
+			return nil, false
+		}
+		k := body[i+1 : end-1]
+		if bytes.IndexByte(k, '\\') >= 0 {
+			return nil, false
+		}
+		i = skipSpace(body, end)
+		if i >= len(body) || body[i] != ':' {
+			return nil, false
+		}
+		i = skipSpace(body, i+1)
+		matches := string(k) == key
+		if !matches && bytes.EqualFold(k, []byte(key)) {
+			return nil, false
+		}
+		start := i
+		if i = skipValue(body, i); i < 0 {
+			return nil, false
+		}
+		if matches {
+			if raw != nil {
+				return nil, false // duplicate key
+			}
+			raw = body[start:i]
+		}
+	}
+}
+
 func skipSpace(b []byte, i int) int {
 	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
 		i++

@@ -2,6 +2,7 @@ package consumerapi
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -184,6 +185,15 @@ type TransactionPage struct {
 	// InactivatedTransactionIDs are transactions that no longer exist
 	// (e.g. a dropped or replaced pending authorisation): tombstone them.
 	InactivatedTransactionIDs []string `json:"inactivatedTransactionIds"`
+	// InactivatedDigest is the SHA-256 of the list's raw JSON (zero when
+	// the response had none). The bank repeats the same list on every
+	// page of a query; [Session.TransactionsAfter] decodes it only when it
+	// differs from the previous page's.
+	InactivatedDigest [sha256.Size]byte `json:"-"`
+	// InactivatedRepeated is true when the list is the previous page's
+	// (same raw JSON): InactivatedTransactionIDs is then that page's slice,
+	// shared, and a caller that applied it already has nothing to do.
+	InactivatedRepeated bool `json:"-"`
 	// Offset and Limit are as reported by the response, or as requested
 	// when the response omits them (0 when not paginated).
 	Offset int `json:"offset"`
@@ -251,14 +261,24 @@ func (q TransactionQuery) values() url.Values {
 // whole body was read and every transaction decoded; a page holding more
 // transactions than the limit is rejected as malformed.
 func (s *Session) Transactions(ctx context.Context, accountID string, q TransactionQuery) (*TransactionPage, error) {
-	page, err := s.transactions(ctx, accountID, q)
+	return s.TransactionsAfter(ctx, accountID, q, nil)
+}
+
+// TransactionsAfter is [Session.Transactions] for the page after prev
+// (nil: none). When the response's inactivatedTransactionIds list is
+// byte for byte prev's, it is not decoded again: the page shares prev's
+// slice and reports InactivatedRepeated. Only prev's
+// InactivatedTransactionIDs and InactivatedDigest are read, so a caller
+// may keep just those two fields of a page it has finished with.
+func (s *Session) TransactionsAfter(ctx context.Context, accountID string, q TransactionQuery, prev *TransactionPage) (*TransactionPage, error) {
+	page, err := s.transactions(ctx, accountID, q, prev)
 	if err != nil {
 		return nil, fmt.Errorf("get transactions for account %s: %w", accountID, err)
 	}
 	return page, nil
 }
 
-func (s *Session) transactions(ctx context.Context, accountID string, q TransactionQuery) (*TransactionPage, error) {
+func (s *Session) transactions(ctx context.Context, accountID string, q TransactionQuery, prev *TransactionPage) (*TransactionPage, error) {
 	if err := q.Validate(); err != nil {
 		return nil, err
 	}
@@ -276,7 +296,7 @@ func (s *Session) transactions(ctx context.Context, accountID string, q Transact
 		route:  "/users/{userId}/accounts/{accountId}/transactions",
 		url:    s.c.apiURL(path, q.values()),
 		decode: func(b []byte) error {
-			p, err := decodeTransactionPage(b)
+			p, err := decodeTransactionPageAfter(b, prev)
 			if err != nil {
 				return err
 			}
@@ -307,20 +327,31 @@ type decodedPage struct {
 // null or missing means no transactions; a transaction that is not an
 // object or has no id makes the whole page malformed (no silent loss).
 //
-// The body is decoded in one pass; each transaction's raw JSON is then
-// sliced out of the body by a light scanner (topLevelArray). When that
-// scanner declines (unusual key spellings), the page is decoded again
-// element by element through json.RawMessage.
+// The body is decoded in one pass; each transaction's raw JSON and the
+// inactivated-id list are then sliced out of the body by a light scanner
+// (topLevelArray, topLevelValue), and the list is decoded only when it is
+// not prev's. When that scanner declines (unusual key spellings), the page
+// is decoded again element by element through json.RawMessage.
 func decodeTransactionPage(body []byte) (decodedPage, error) {
+	return decodeTransactionPageAfter(body, nil)
+}
+
+// decodeTransactionPageAfter is decodeTransactionPage reusing prev's
+// inactivated-id list when the body repeats it.
+func decodeTransactionPageAfter(body []byte, prev *TransactionPage) (decodedPage, error) {
 	if err := requireObject(body); err != nil {
 		return decodedPage{}, err
 	}
+	if p, ok := decodeWithoutRepeatedList(body, prev); ok {
+		return p, nil
+	}
+	// The inactivated list is left out: it is sliced out of the body
+	// below and decoded only when it differs from prev's.
 	var wire struct {
-		Transactions              []transactionFields  `json:"transactions"`
-		InactivatedTransactionIDs []string             `json:"inactivatedTransactionIds"`
-		Offset                    *int                 `json:"offset"`
-		Limit                     *int                 `json:"limit"`
-		Account                   *TransactionsAccount `json:"account"`
+		Transactions []transactionFields  `json:"transactions"`
+		Offset       *int                 `json:"offset"`
+		Limit        *int                 `json:"limit"`
+		Account      *TransactionsAccount `json:"account"`
 	}
 	if err := json.Unmarshal(body, &wire); err != nil {
 		var te *json.UnmarshalTypeError
@@ -330,13 +361,19 @@ func decodeTransactionPage(body []byte) (decodedPage, error) {
 		return decodedPage{}, err
 	}
 	page := &TransactionPage{
-		Transactions:              make([]Transaction, len(wire.Transactions)),
-		InactivatedTransactionIDs: wire.InactivatedTransactionIDs,
-		Account:                   wire.Account,
+		Transactions: make([]Transaction, len(wire.Transactions)),
+		Account:      wire.Account,
+	}
+	inactivated, ok := topLevelValue(body, "inactivatedTransactionIds")
+	if !ok {
+		return decodeTransactionPageSlow(body, prev)
+	}
+	if err := decodeInactivated(page, inactivated, prev); err != nil {
+		return decodedPage{}, err
 	}
 	raws, ok := topLevelArray(body, "transactions")
 	if !ok || len(raws) != len(wire.Transactions) {
-		return decodeTransactionPageSlow(body)
+		return decodeTransactionPageSlow(body, prev)
 	}
 	// One copy of the transactions array backs every Raw.
 	var backing []byte
@@ -365,10 +402,10 @@ func decodeTransactionPage(body []byte) (decodedPage, error) {
 
 // decodeTransactionPageSlow decodes element by element through
 // json.RawMessage.
-func decodeTransactionPageSlow(body []byte) (decodedPage, error) {
+func decodeTransactionPageSlow(body []byte, prev *TransactionPage) (decodedPage, error) {
 	var wire struct {
 		Transactions              []json.RawMessage    `json:"transactions"`
-		InactivatedTransactionIDs []string             `json:"inactivatedTransactionIds"`
+		InactivatedTransactionIDs json.RawMessage      `json:"inactivatedTransactionIds"`
 		Offset                    *int                 `json:"offset"`
 		Limit                     *int                 `json:"limit"`
 		Account                   *TransactionsAccount `json:"account"`
@@ -377,9 +414,11 @@ func decodeTransactionPageSlow(body []byte) (decodedPage, error) {
 		return decodedPage{}, err
 	}
 	page := &TransactionPage{
-		Transactions:              make([]Transaction, len(wire.Transactions)),
-		InactivatedTransactionIDs: wire.InactivatedTransactionIDs,
-		Account:                   wire.Account,
+		Transactions: make([]Transaction, len(wire.Transactions)),
+		Account:      wire.Account,
+	}
+	if err := decodeInactivated(page, wire.InactivatedTransactionIDs, prev); err != nil {
+		return decodedPage{}, err
 	}
 	for i, raw := range wire.Transactions {
 		if err := requireObject(raw); err != nil {
@@ -393,6 +432,50 @@ func decodeTransactionPageSlow(body []byte) (decodedPage, error) {
 		}
 	}
 	return finishPage(page, wire.Offset, wire.Limit), nil
+}
+
+// decodeWithoutRepeatedList decodes a page whose inactivated list is
+// prev's, byte for byte, without validating or scanning that list again:
+// the list is replaced by null in a copy of the rest of the body, which is
+// decoded as usual, and the page then shares prev's list. Replacing one
+// valid JSON value by another keeps the body valid or invalid as it was,
+// and prev's bytes were valid when they were decoded. ok is false when
+// the list is not prev's or cannot be located unambiguously; the caller
+// then decodes the whole body.
+func decodeWithoutRepeatedList(body []byte, prev *TransactionPage) (decodedPage, bool) {
+	if prev == nil || prev.InactivatedDigest == ([sha256.Size]byte{}) {
+		return decodedPage{}, false
+	}
+	raw, ok := topLevelValue(body, "inactivatedTransactionIds")
+	if !ok || raw == nil || sha256.Sum256(raw) != prev.InactivatedDigest {
+		return decodedPage{}, false
+	}
+	start := cap(body) - cap(raw)
+	rest := make([]byte, 0, len(body)-len(raw)+len("null"))
+	rest = append(append(append(rest, body[:start]...), "null"...), body[start+len(raw):]...)
+	p, err := decodeTransactionPageAfter(rest, nil)
+	if err != nil {
+		return decodedPage{}, false
+	}
+	p.InactivatedTransactionIDs, p.InactivatedDigest, p.InactivatedRepeated = prev.InactivatedTransactionIDs, prev.InactivatedDigest, true
+	return p, true
+}
+
+// decodeInactivated sets page's inactivated ids from their raw JSON
+// (already validated), sharing prev's slice when the raw JSON is the same.
+func decodeInactivated(page *TransactionPage, raw json.RawMessage, prev *TransactionPage) error {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil
+	}
+	page.InactivatedDigest = sha256.Sum256(raw)
+	if prev != nil && prev.InactivatedDigest == page.InactivatedDigest {
+		page.InactivatedTransactionIDs, page.InactivatedRepeated = prev.InactivatedTransactionIDs, true
+		return nil
+	}
+	if err := json.Unmarshal(raw, &page.InactivatedTransactionIDs); err != nil {
+		return fmt.Errorf("%w: inactivatedTransactionIds: %w", ErrMalformedBody, err)
+	}
+	return nil
 }
 
 // finishPage records the offset and limit the response reported.

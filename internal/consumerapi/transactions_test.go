@@ -198,3 +198,45 @@ func TestTransactionPageTooLong(t *testing.T) {
 	_, err := c.Session(testUserID, StaticToken(testAccess)).Transactions(context.Background(), testAccount, TransactionQuery{Limit: 10})
 	require.ErrorIs(t, err, ErrMalformedBody)
 }
+
+func TestTransactionsAfterReusesARepeatedInactivatedList(t *testing.T) {
+	t.Parallel()
+	lists := []string{`["a","b"]`, `["a","b"]`, `["a","c"]`, `null`, `["x",1]`}
+	call := 0
+	bank := newFakeBank(t)
+	bank.handle(transactionsRoute, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"transactions":[],"inactivatedTransactionIds":` + lists[call] + `}`))
+		call++
+	})
+	s := bank.newClient(t).Session(testUserID, StaticToken(testAccess))
+	ctx := context.Background()
+
+	first, err := s.TransactionsAfter(ctx, testAccount, TransactionQuery{}, nil)
+	require.NoError(t, err)
+	require.Equal(t, []string{"a", "b"}, first.InactivatedTransactionIDs)
+	require.False(t, first.InactivatedRepeated)
+	require.NotZero(t, first.InactivatedDigest)
+
+	// Only the two fields the caller keeps are needed.
+	kept := &TransactionPage{InactivatedTransactionIDs: first.InactivatedTransactionIDs, InactivatedDigest: first.InactivatedDigest}
+	second, err := s.TransactionsAfter(ctx, testAccount, TransactionQuery{}, kept)
+	require.NoError(t, err)
+	require.True(t, second.InactivatedRepeated)
+	require.Equal(t, []string{"a", "b"}, second.InactivatedTransactionIDs)
+	require.Same(t, &first.InactivatedTransactionIDs[0], &second.InactivatedTransactionIDs[0], "the list was not decoded again")
+
+	third, err := s.TransactionsAfter(ctx, testAccount, TransactionQuery{}, second)
+	require.NoError(t, err)
+	require.False(t, third.InactivatedRepeated)
+	require.Equal(t, []string{"a", "c"}, third.InactivatedTransactionIDs)
+
+	fourth, err := s.TransactionsAfter(ctx, testAccount, TransactionQuery{}, third)
+	require.NoError(t, err)
+	require.False(t, fourth.InactivatedRepeated)
+	require.Empty(t, fourth.InactivatedTransactionIDs)
+	require.Zero(t, fourth.InactivatedDigest)
+
+	_, err = s.TransactionsAfter(ctx, testAccount, TransactionQuery{}, third)
+	require.ErrorIs(t, err, ErrMalformedBody, "an id that is not a string")
+}

@@ -27,14 +27,21 @@ type RejectedTransaction struct {
 // decoded. A body whose envelope cannot be decoded still fails with
 // [ErrMalformedBody].
 func (s *Session) TransactionsTolerant(ctx context.Context, accountID string, q TransactionQuery) (*TransactionPage, []RejectedTransaction, error) {
-	page, rejected, err := s.transactionsTolerant(ctx, accountID, q)
+	return s.TransactionsTolerantAfter(ctx, accountID, q, nil)
+}
+
+// TransactionsTolerantAfter is [Session.TransactionsTolerant] for the page
+// after prev, reusing prev's inactivated list as
+// [Session.TransactionsAfter] does.
+func (s *Session) TransactionsTolerantAfter(ctx context.Context, accountID string, q TransactionQuery, prev *TransactionPage) (*TransactionPage, []RejectedTransaction, error) {
+	page, rejected, err := s.transactionsTolerant(ctx, accountID, q, prev)
 	if err != nil {
 		return nil, nil, fmt.Errorf("get transactions for account %s: %w", accountID, err)
 	}
 	return page, rejected, nil
 }
 
-func (s *Session) transactionsTolerant(ctx context.Context, accountID string, q TransactionQuery) (*TransactionPage, []RejectedTransaction, error) {
+func (s *Session) transactionsTolerant(ctx context.Context, accountID string, q TransactionQuery, prev *TransactionPage) (*TransactionPage, []RejectedTransaction, error) {
 	if err := q.Validate(); err != nil {
 		return nil, nil, err
 	}
@@ -55,7 +62,7 @@ func (s *Session) transactionsTolerant(ctx context.Context, accountID string, q 
 		route:  "/users/{userId}/accounts/{accountId}/transactions",
 		url:    s.c.apiURL(path, q.values()),
 		decode: func(b []byte) error {
-			p, rej, err := decodeTransactionPageTolerant(b)
+			p, rej, err := decodeTransactionPageTolerantAfter(b, prev)
 			if err != nil {
 				return err
 			}
@@ -75,15 +82,20 @@ func (s *Session) transactionsTolerant(ctx context.Context, accountID string, q 
 	return page, rejected, err
 }
 
-// decodeTransactionPageTolerant decodes the envelope, then each record on
-// its own.
-func decodeTransactionPageTolerant(body []byte) (decodedPage, []RejectedTransaction, error) {
+// decodeTransactionPageTolerantAfter first decodes the page strictly, in
+// one pass and reusing prev's inactivated list (decodeTransactionPageAfter):
+// a page that pass accepts has no record to reject. A page it refuses is
+// decoded envelope first, then each record on its own.
+func decodeTransactionPageTolerantAfter(body []byte, prev *TransactionPage) (decodedPage, []RejectedTransaction, error) {
 	if err := requireObject(body); err != nil {
 		return decodedPage{}, nil, err
 	}
+	if p, err := decodeTransactionPageAfter(body, prev); err == nil {
+		return p, nil, nil
+	}
 	var wire struct {
 		Transactions              []json.RawMessage    `json:"transactions"`
-		InactivatedTransactionIDs []string             `json:"inactivatedTransactionIds"`
+		InactivatedTransactionIDs json.RawMessage      `json:"inactivatedTransactionIds"`
 		Offset                    *int                 `json:"offset"`
 		Limit                     *int                 `json:"limit"`
 		Account                   *TransactionsAccount `json:"account"`
@@ -92,9 +104,11 @@ func decodeTransactionPageTolerant(body []byte) (decodedPage, []RejectedTransact
 		return decodedPage{}, nil, fmt.Errorf("%w: %w", ErrMalformedBody, err)
 	}
 	page := &TransactionPage{
-		Transactions:              make([]Transaction, 0, len(wire.Transactions)),
-		InactivatedTransactionIDs: wire.InactivatedTransactionIDs,
-		Account:                   wire.Account,
+		Transactions: make([]Transaction, 0, len(wire.Transactions)),
+		Account:      wire.Account,
+	}
+	if err := decodeInactivated(page, wire.InactivatedTransactionIDs, prev); err != nil {
+		return decodedPage{}, nil, err
 	}
 	var rejected []RejectedTransaction
 	for i, raw := range wire.Transactions {

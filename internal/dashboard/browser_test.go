@@ -9,8 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -130,7 +128,7 @@ func TestDashboardBrowser(t *testing.T) {
 	var wantCats []string
 	for _, r := range f.readerRows(t, `
 		SELECT category, amount::text FROM reporting.spending_by_category
-		WHERE app_user_ref = 'alice' AND month = $1::date ORDER BY amount DESC, category`, spendMonth) {
+		WHERE app_user_ref = 'alice' AND month = $1::date ORDER BY spending_by_category.amount DESC, category`, spendMonth) {
 		wantCats = append(wantCats, r[0]+" "+r[1])
 	}
 	cats, catAmounts := attrs(t, ctx, "#spending li", "data-category"), attrs(t, ctx, "#spending li", "data-amount")
@@ -181,16 +179,9 @@ func TestDashboardBrowser(t *testing.T) {
 	require.Contains(t, gotRec, "Parkview Apartments monthly 1850.00")
 
 	// No sideways scrolling on a desktop or a phone; screenshots kept.
-	dir := artifactDir(t)
-	noOverflow(t, ctx, 1280)
-	png := run(t, ctx, chromedp.FullScreenshot(100))
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "dashboard-1280.png"), png, 0o644))
-	require.NoError(t, chromedp.Do(ctx, chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile), chromedp.Reload(),
-		chromedp.WaitVisible(cssSel("#net-worth-chart"))))
-	noOverflow(t, ctx, 390)
-	png = run(t, ctx, chromedp.FullScreenshot(100))
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "dashboard-390.png"), png, 0o644))
-	t.Logf("screenshots in %s", dir)
+	for _, width := range testsupport.ScreenWidths {
+		testsupport.RequireFitsScreen(t, ctx, "dashboard", width, srv.URL+"/?user=alice", "#net-worth-chart")
+	}
 
 	// The app user list, and Reconnect.
 	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/"), chromedp.WaitVisible(cssSel("#users"))))

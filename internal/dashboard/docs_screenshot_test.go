@@ -69,7 +69,7 @@ func TestDashboardOfASyncedSandboxUser(t *testing.T) {
 	noOverflow(t, bctx, 390)
 	phone := run(t, bctx, chromedp.CaptureScreenshot())
 
-	dirs := []string{artifactDir(t)}
+	dirs := []string{t.ArtifactDir()}
 	if os.Getenv("PFMSYNC_UPDATE_DOCS") == "1" {
 		dirs = append(dirs, filepath.Join("..", "..", "docs"))
 	}

@@ -3,8 +3,6 @@ package dashboard_test
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -144,17 +142,3 @@ func (f *fixture) readerRows(t *testing.T, sql string, args ...any) [][]string {
 }
 
 func (f *fixture) readerAPI() *reporting.Reader { return reporting.New(f.reader) }
-
-// artifactDir is where browser tests leave their screenshots: the
-// directory named by PFMSYNC_TEST_ARTIFACTS, else one under the system's
-// temporary directory (kept after the test, never in git).
-func artifactDir(t *testing.T) string {
-	t.Helper()
-	dir := os.Getenv("PFMSYNC_TEST_ARTIFACTS")
-	if dir == "" {
-		dir = filepath.Join(os.TempDir(), "pfmsync-test-artifacts")
-	}
-	dir = filepath.Join(dir, "dashboard")
-	require.NoError(t, os.MkdirAll(dir, 0o755))
-	return dir
-}

@@ -69,9 +69,16 @@ func (s *Syncer) setAside(ctx context.Context, tx *store.Store, t accountTarget,
 // more, so a record garbled in transit is not quarantined (a bank that
 // always serves it bad serves it bad again).
 func (s *Syncer) fetchPage(ctx context.Context, session *consumerapi.Session, accountID string, q consumerapi.TransactionQuery) (*consumerapi.TransactionPage, []consumerapi.RejectedTransaction, error) {
-	page, rejected, err := session.TransactionsTolerant(ctx, accountID, q)
+	return s.fetchPageAfter(ctx, session, accountID, q, nil)
+}
+
+// fetchPageAfter is fetchPage for the page after prev (see
+// consumerapi.Session.TransactionsAfter: a repeated inactivated list is
+// not decoded again).
+func (s *Syncer) fetchPageAfter(ctx context.Context, session *consumerapi.Session, accountID string, q consumerapi.TransactionQuery, prev *consumerapi.TransactionPage) (*consumerapi.TransactionPage, []consumerapi.RejectedTransaction, error) {
+	page, rejected, err := session.TransactionsTolerantAfter(ctx, accountID, q, prev)
 	if err != nil || len(rejected) == 0 {
 		return page, rejected, err
 	}
-	return session.TransactionsTolerant(ctx, accountID, q)
+	return session.TransactionsTolerantAfter(ctx, accountID, q, prev)
 }

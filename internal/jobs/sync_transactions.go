@@ -27,6 +27,16 @@ type accountTarget struct {
 	// openQuarantine: the account has unresolved quarantined records, to
 	// resolve when the bank serves them correctly.
 	openQuarantine bool
+	// inactivated remembers the inactivated-id list applied last in this
+	// sync, so that a page repeating it is neither decoded nor applied
+	// again.
+	inactivated *appliedList
+}
+
+// appliedList is the inactivated-id list a sync of one account applied
+// last (nil: none, or unknown after a failed commit).
+type appliedList struct {
+	applied *consumerapi.TransactionPage
 }
 
 // newlyRemoved returns the ids not yet tombstoned in this sync and marks
@@ -100,6 +110,7 @@ func (s *Syncer) syncTransactions(ctx context.Context, session *consumerapi.Sess
 	// The bank repeats inactivatedTransactionIds on every page; each id is
 	// tombstoned once per sync of the account.
 	t.removed = map[string]struct{}{}
+	t.inactivated = &appliedList{}
 	passStart := s.now()
 	ref := passStart
 	if t.input.BalanceAsOf != nil {
@@ -193,39 +204,34 @@ func (s *Syncer) syncTransactions(ctx context.Context, session *consumerapi.Sess
 // PageOverlap rows so a row that shifts between two reads is not skipped),
 // committing each page's rows and tombstones in one transaction; finish
 // runs in the last page's transaction with the highest lastUpdated seen.
+// The next page is read while one commits (prefetchPages).
 func (s *Syncer) readPages(ctx context.Context, session *consumerapi.Session, t accountTarget, scope store.FeedScope,
 	q consumerapi.TransactionQuery, finish func(tx *store.Store, maxSeen *time.Time) error) (store.WriteCounts, error) {
 	var total store.WriteCounts
 	var maxSeen *time.Time
 	var prev pageFingerprint
-	for offset, step := 0, 0; ; offset += step {
-		q.Offset, q.Limit = offset, s.cfg.PageSize
-		page, rejected, err := s.fetchPage(ctx, session, t.stored.ProviderID, q)
-		if err != nil {
-			return total, err
+	if t.inactivated == nil {
+		t.inactivated = &appliedList{}
+	}
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	for page := range s.prefetchPages(ctx, session, t, q, t.inactivated.applied) {
+		if page.err != nil {
+			return total, page.err
 		}
+		rejected := page.rejected
+		offset := page.offset
 		// Consecutive pages share PageOverlap rows, but a page is never
 		// the previous one again once offset moved past it: a bank that
 		// ignores offset would otherwise be read until the job times out.
-		if len(page.Transactions) > 0 {
-			f := fingerprint(page)
-			if offset > 0 && f == prev {
+		if !page.empty {
+			if offset > 0 && page.fp == prev {
 				return total, fmt.Errorf("read transactions of account %s at offset %d: %w", t.stored.ID, offset, errRepeatedPage)
 			}
-			prev = f
+			prev = page.fp
 		}
-		accountType := t.accountType()
-		if page.Account != nil && page.Account.AccountType != "" {
-			accountType = string(page.Account.AccountType)
-		}
-		inputs := make([]store.TransactionInput, 0, len(page.Transactions))
-		for _, tx := range page.Transactions {
-			in, err := transactionInput(tx, accountType)
-			if err != nil {
-				// One bad record never blocks the account: set aside.
-				rejected = append(rejected, unmappable(tx, err))
-				continue
-			}
+		inputs := page.inputs[:0]
+		for _, in := range page.inputs {
 			if _, removed := t.removed[in.ProviderID]; removed {
 				// Inactivated earlier in this sync: the tombstone stands.
 				continue
@@ -236,17 +242,16 @@ func (s *Syncer) readPages(ctx context.Context, session *consumerapi.Session, t 
 			}
 			inputs = append(inputs, in)
 		}
-		// A bank may cap the page size below what was asked: pages are then
-		// stepped by the limit it used, or rows would be skipped.
-		limit := s.cfg.PageSize
-		if page.Limit > 0 && page.Limit < limit {
-			limit = page.Limit
-		}
-		step = max(limit-s.cfg.PageOverlap, limit/2, 1)
-		last := len(page.Transactions)+len(rejected) < limit
+		last := page.last
 		now := s.now()
-		removals, unmark := t.newlyRemoved(page.InactivatedTransactionIDs)
-		err = s.store.Transact(ctx, func(tx *store.Store) error {
+		// The bank repeats the inactivated list on every page: a list
+		// identical to the one applied last has nothing new.
+		var removals []string
+		unmark := func() {}
+		if !page.repeated || t.inactivated.applied == nil {
+			removals, unmark = t.newlyRemoved(page.inactivated.InactivatedTransactionIDs)
+		}
+		err := s.store.Transact(ctx, func(tx *store.Store) error {
 			up, err := tx.UpsertTransactions(ctx, scope, inputs)
 			if err != nil {
 				return err
@@ -269,12 +274,19 @@ func (s *Syncer) readPages(ctx context.Context, session *consumerapi.Session, t 
 		})
 		if err != nil {
 			unmark()
+			t.inactivated.applied = nil
 			return total, err
 		}
+		t.inactivated.applied = page.inactivated
 		if last {
 			return total, nil
 		}
 	}
+	// The reader stopped without a last page: ctx ended.
+	if err := ctx.Err(); err != nil {
+		return total, err
+	}
+	return total, fmt.Errorf("read transactions of account %s: the page reader stopped early", t.stored.ID)
 }
 
 func later(a, b time.Time) time.Time {

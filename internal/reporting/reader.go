@@ -112,7 +112,7 @@ type Account struct {
 	AccountID       string
 	LinkID          string
 	LinkStatus      string
-	InstitutionName string
+	InstitutionName string // the institution that holds the account (an external account: not the linking bank)
 	Name            string
 	MaskedNumber    string
 	Type            string
@@ -129,12 +129,12 @@ type Account struct {
 // debts, by institution and name. Hidden accounts are left out.
 func (r *Reader) Accounts(ctx context.Context, appUser string) ([]Account, error) {
 	rows, err := r.db.Query(ctx, `
-		SELECT account_id::text, link_id::text, link_status, institution_name, name, masked_number,
+		SELECT account_id::text, link_id::text, link_status, account_institution_name, name, masked_number,
 		       account_type, account_subtype, is_liability, currency,
 		       current_balance_signed::text, available::text, balance_as_of, inactive
 		FROM reporting.accounts
 		WHERE app_user_ref = $1 AND NOT hidden
-		ORDER BY inactive, is_liability, institution_name, name, account_id`, appUser)
+		ORDER BY inactive, is_liability, account_institution_name, name, account_id`, appUser)
 	if err != nil {
 		return nil, fmt.Errorf("read accounts of app user: %w", err)
 	}
@@ -192,6 +192,26 @@ func (r *Reader) NetWorth(ctx context.Context, appUser string, from time.Time) (
 		return nil, fmt.Errorf("read net worth of app user: %w", err)
 	}
 	return days, nil
+}
+
+// LatestNetWorth returns the app user's net worth on the latest day with
+// balances; ErrNotFound if they have none yet.
+func (r *Reader) LatestNetWorth(ctx context.Context, appUser string) (NetWorthDay, error) {
+	var d NetWorthDay
+	var assets, debts, net string
+	err := r.db.QueryRow(ctx, `
+		SELECT day, currency, assets::text, debts::text, net_worth::text, accounts, observed
+		FROM reporting.net_worth_daily
+		WHERE app_user_ref = $1
+		ORDER BY day DESC, currency
+		LIMIT 1`, appUser).Scan(&d.Day, &d.Currency, &assets, &debts, &net, &d.Accounts, &d.Observed)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return d, ErrNotFound
+	}
+	if err != nil {
+		return d, fmt.Errorf("read latest net worth of app user: %w", err)
+	}
+	return d, parseAll([]*decimal.Decimal{&d.Assets, &d.Debts, &d.NetWorth}, assets, debts, net)
 }
 
 // DailyBalance is one row of reporting.daily_balances.
@@ -284,7 +304,7 @@ func (r *Reader) SpendingByCategory(ctx context.Context, appUser string, month t
 		SELECT category, currency, amount::text, transaction_count
 		FROM reporting.spending_by_category
 		WHERE app_user_ref = $1 AND month = date_trunc('month', $2::date)::date
-		ORDER BY amount DESC, category`, appUser, month.Format(time.DateOnly))
+		ORDER BY spending_by_category.amount DESC, category`, appUser, month.Format(time.DateOnly))
 	if err != nil {
 		return nil, fmt.Errorf("read spending by category of app user: %w", err)
 	}

@@ -2,7 +2,7 @@ package store
 
 import (
 	"context"
-	"fmt"
+	"errors"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -57,11 +57,21 @@ func (c *WriteCounts) Add(o WriteCounts) {
 // app user and a consumer's cursor never skips a change.
 func (s *Store) lockFeed(ctx context.Context, appUserRef string) error {
 	if s.tx == nil {
-		return fmt.Errorf("change feed writes need a transaction")
+		return errFeedNeedsTx
 	}
-	_, err := s.db.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('pfmsync.change_feed:' || $1, 0))`, appUserRef)
+	_, err := s.db.Exec(ctx, feedLockSQL, appUserRef)
 	return translate(err, "lock change feed")
 }
+
+// queueFeedLock queues lockFeed's statement ahead of a change-feed write
+// in the same batch: one round trip for both.
+func (s *Store) queueFeedLock(b *pgx.Batch, appUserRef string) {
+	b.Queue(feedLockSQL, appUserRef)
+}
+
+const feedLockSQL = `SELECT pg_advisory_xact_lock(hashtextextended('pfmsync.change_feed:' || $1, 0))`
+
+var errFeedNeedsTx = errors.New("change feed writes need a transaction")
 
 // UpsertTransactions writes transactions of one account and appends an
 // added or modified change for every row that really changed. A report
@@ -73,8 +83,8 @@ func (s *Store) UpsertTransactions(ctx context.Context, scope FeedScope, in []Tr
 	if len(in) == 0 {
 		return WriteCounts{}, nil
 	}
-	if err := s.lockFeed(ctx, scope.AppUserRef); err != nil {
-		return WriteCounts{}, err
+	if s.tx == nil {
+		return WriteCounts{}, errFeedNeedsTx
 	}
 	n := len(in)
 	var (
@@ -98,7 +108,11 @@ func (s *Store) UpsertTransactions(ctx context.Context, scope FeedScope, in []Tr
 			currencies[i] = "USD"
 		}
 	}
-	rows, err := s.db.Query(ctx, `
+	// The feed lock and the upsert go in one round trip.
+	batch := &pgx.Batch{}
+	s.queueFeedLock(batch, scope.AppUserRef)
+	var c WriteCounts
+	batch.Queue(`
 		WITH upserted AS (
 			INSERT INTO transactions (account_id, provider_transaction_id, amount, signed_amount, currency,
 				posted_at, pending, pending_status, type, subtype, memo, description, merchant_name, category,
@@ -119,27 +133,18 @@ func (s *Store) UpsertTransactions(ctx context.Context, scope FeedScope, in []Tr
 			   OR transactions.signed_amount IS DISTINCT FROM EXCLUDED.signed_amount
 			   OR transactions.removed_at IS NOT NULL
 			RETURNING id, provider_transaction_id, (xmax = 0) AS inserted
+		), fed AS (
+			INSERT INTO transaction_changes (app_user_ref, link_id, account_id, transaction_id, provider_transaction_id, change)
+			SELECT $20, $21, $1, id, provider_transaction_id, CASE WHEN inserted THEN 'added' ELSE 'modified' END
+			FROM upserted ORDER BY id
+			RETURNING change
 		)
-		INSERT INTO transaction_changes (app_user_ref, link_id, account_id, transaction_id, provider_transaction_id, change)
-		SELECT $20, $21, $1, id, provider_transaction_id, CASE WHEN inserted THEN 'added' ELSE 'modified' END
-		FROM upserted ORDER BY id
-		RETURNING change`,
+		SELECT count(*) FILTER (WHERE change = 'added'), count(*) FILTER (WHERE change = 'modified') FROM fed`,
 		scope.AccountID, ids, amounts, signed, currencies, posted, pending, statuses, types, subtypes, memos, descs,
-		merchants, categories, checks, running, sequences, updated, raws, scope.AppUserRef, scope.LinkID)
-	if err != nil {
+		merchants, categories, checks, running, sequences, updated, raws, scope.AppUserRef, scope.LinkID,
+	).QueryRow(func(row pgx.Row) error { return row.Scan(&c.Added, &c.Modified) })
+	if err := s.db.SendBatch(ctx, batch).Close(); err != nil {
 		return WriteCounts{}, translate(err, "upsert transactions for account %s", scope.AccountID)
-	}
-	changes, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return WriteCounts{}, translate(err, "upsert transactions for account %s", scope.AccountID)
-	}
-	var c WriteCounts
-	for _, ch := range changes {
-		if ch == "added" {
-			c.Added++
-		} else {
-			c.Modified++
-		}
 	}
 	return c, nil
 }
@@ -167,23 +172,30 @@ func (s *Store) RemoveTransactions(ctx context.Context, scope FeedScope, provide
 	if len(providerIDs) == 0 {
 		return WriteCounts{}, nil
 	}
-	if err := s.lockFeed(ctx, scope.AppUserRef); err != nil {
-		return WriteCounts{}, err
+	if s.tx == nil {
+		return WriteCounts{}, errFeedNeedsTx
 	}
-	tag, err := s.db.Exec(ctx, `
+	batch := &pgx.Batch{}
+	s.queueFeedLock(batch, scope.AppUserRef)
+	var removed int
+	batch.Queue(`
 		WITH removed AS (
 			UPDATE transactions t SET removed_at = $3, updated_at = now()
 			FROM (SELECT DISTINCT unnest($2::text[]) AS id) r
 			WHERE t.account_id = $1 AND t.provider_transaction_id = r.id AND t.removed_at IS NULL
 			RETURNING t.id, t.provider_transaction_id
+		), fed AS (
+			INSERT INTO transaction_changes (app_user_ref, link_id, account_id, transaction_id, provider_transaction_id, change)
+			SELECT $4, $5, $1, id, provider_transaction_id, 'removed' FROM removed ORDER BY id
+			RETURNING 1
 		)
-		INSERT INTO transaction_changes (app_user_ref, link_id, account_id, transaction_id, provider_transaction_id, change)
-		SELECT $4, $5, $1, id, provider_transaction_id, 'removed' FROM removed ORDER BY id`,
-		scope.AccountID, providerIDs, at, scope.AppUserRef, scope.LinkID)
-	if err != nil {
+		SELECT count(*) FROM fed`,
+		scope.AccountID, providerIDs, at, scope.AppUserRef, scope.LinkID,
+	).QueryRow(func(row pgx.Row) error { return row.Scan(&removed) })
+	if err := s.db.SendBatch(ctx, batch).Close(); err != nil {
 		return WriteCounts{}, translate(err, "remove transactions of account %s", scope.AccountID)
 	}
-	return WriteCounts{Removed: int(tag.RowsAffected())}, nil
+	return WriteCounts{Removed: removed}, nil
 }
 
 // MatchReplacedPending links posted transactions that arrived under a new

@@ -93,7 +93,7 @@ var rules = []rule{
 	{Pkg: "telemetry/telemetrytest", Group: testOnly},
 	{Pkg: "deploycheck", Group: testOnly, Note: "compose file check"},
 
-	{Pkg: "cmd/demo", Group: devTool, Imports: append(e("store", "tokenseal", "sandbox"), edge{To: "linkserver", Note: "link tokens"}), Note: "runs the three binaries"},
+	{Pkg: "cmd/demo", Group: devTool, Imports: append(e("store", "tokenseal", "sandbox", "reporting"), edge{To: "linkserver", Note: "link tokens"}), Note: "runs the three binaries"},
 	{Pkg: "tools/rivermigrations", Group: devTool, Note: "go generate: River's migrations"},
 	{Pkg: "tools/archcheck", Group: devTool, Note: "this check"},
 	{Pkg: "config/internal/gendocs", Group: devTool, Imports: e("config"), Note: "go generate: the settings table in docs/operations.md"},

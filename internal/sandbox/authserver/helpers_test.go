@@ -146,7 +146,10 @@ func setup(t *testing.T, mutate ...func(*authserver.Config)) *testBundle {
 	require.NoError(t, err)
 	b.conf = b.oauthConfig(clientID, clientSecret, redirectURL, oauth2.AuthStyleInParams, allScopes...)
 	b.verifier = b.oidc.Verifier(&oidc.Config{ClientID: clientID})
-	b.browser = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	// The bundle's own transport: another test's httptest.Server.Close
+	// closes the idle connections of http.DefaultTransport, which breaks a
+	// request about to reuse one.
+	b.browser = &http.Client{Transport: b.srv.Client().Transport, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	return b
 }
 
@@ -296,7 +299,7 @@ func (b *testBundle) postForm(t *testing.T, suffix string, form url.Values, basi
 	if basicID != "" {
 		req.SetBasicAuth(url.QueryEscape(basicID), url.QueryEscape(basicSecret))
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := b.srv.Client().Do(req)
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(resp.Body)
