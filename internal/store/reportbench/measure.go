@@ -96,7 +96,7 @@ func Prepare(ctx context.Context, opts Options, logger *slog.Logger) error {
 		return fmt.Errorf("connect to %s: %w", redact(dbURL), err)
 	}
 	defer pool.Close()
-	version, err := MigrateTo(pool, opts.Version, logger)
+	version, _, err := MigrateTo(pool, opts.Version, logger)
 	if err != nil {
 		return err
 	}
@@ -133,10 +133,11 @@ func migrateDB(dbURL string, version uint, logger *slog.Logger) error {
 		return fmt.Errorf("connect to %s: %w", redact(dbURL), err)
 	}
 	defer pool.Close()
-	if _, err := MigrateTo(pool, version, logger); err != nil {
+	_, moved, err := MigrateTo(pool, version, logger)
+	if err != nil || !moved {
 		return err
 	}
-	// Views a migration replaced have fresh plans; statistics stay valid.
+	// A migration may add indexes or expression statistics.
 	if _, err := pool.Exec(context.Background(), "ANALYZE"); err != nil {
 		return fmt.Errorf("analyze: %w", err)
 	}
