@@ -82,7 +82,11 @@ func runOnce(ctx context.Context, cfg config.Config, cmd workercmd.Command, logg
 
 // eraser builds what erase-user needs to revoke grants at the banks.
 func eraser(ctx context.Context, cfg config.Config, st *store.Store, logger *slog.Logger) (*userdata.Eraser, error) {
-	sealer, err := bootstrap.Sealer(cfg, logger)
+	ring, err := bootstrap.KeyRing(cfg, logger)
+	if err != nil {
+		return nil, err
+	}
+	sealer, err := bootstrap.Sealer(ctx, cfg, st, ring, logger)
 	if err != nil {
 		return nil, err
 	}
@@ -122,7 +126,11 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	if _, err := bootstrap.RegisterInstitutions(ctx, st, cfg); err != nil {
 		return err
 	}
-	sealer, err := bootstrap.Sealer(cfg, logger)
+	ring, err := bootstrap.KeyRing(cfg, logger)
+	if err != nil {
+		return err
+	}
+	sealer, err := bootstrap.Sealer(ctx, cfg, st, ring, logger)
 	if err != nil {
 		return err
 	}

@@ -63,7 +63,7 @@ var rules = []rule{
 	{Pkg: "cmd/worker", Group: production, Imports: append(e("workercmd", "bootstrap", "jobs", "telemetry", "config", "logging", "consumerapi", "store"), edge{To: "userdata", Note: "erase-user"})},
 	{Pkg: "workercmd", Group: production, Imports: e("jobs", "store", "pfm", "userdata"), Note: "the worker's command line and operator commands"},
 	{Pkg: "userdata", Group: production, Imports: append(e("linktoken", "store", "consumerapi", "tokenseal", "pfm"), edge{To: "jobs", Note: "ErrorClassOf"}), Note: "erase and export one app user"},
-	{Pkg: "bootstrap", Group: production, Imports: e("config", "store", "consumerapi", "tokenseal", "pfm"), Note: "shared start-up steps"},
+	{Pkg: "bootstrap", Group: production, Imports: e("config", "store", "consumerapi", "linktoken", "tokenseal", "pfm"), Note: "shared start-up steps"},
 	{Pkg: "linkserver", Group: production, Imports: append(e("linktoken", "store", "consumerapi", "tokenseal", "httpsec", "pfm", "userdata"), edge{To: "jobs", Note: "SyncArgs"})},
 	{Pkg: "jobs", Group: production, Imports: append(e("linktoken", "store", "consumerapi", "tokenseal", "pfm"), edge{To: "config", Note: "shared defaults"})},
 	{Pkg: "linktoken", Group: production, Imports: e("store", "consumerapi", "tokenseal", "pfm"), Note: "the refresh token's whole life"},
