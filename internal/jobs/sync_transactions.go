@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/pfmsync/pfmsync/internal/consumerapi"
+	"github.com/pfmsync/pfmsync/internal/events"
 	"github.com/pfmsync/pfmsync/internal/pfm"
 	"github.com/pfmsync/pfmsync/internal/store"
 )
@@ -271,6 +272,12 @@ func (s *Syncer) readPages(ctx context.Context, session *consumerapi.Session, t 
 					return err
 				}
 				rm.Add(c)
+			}
+			if rm.Removed > 0 {
+				if err := s.events.Emit(ctx, tx, events.Event{Type: events.TransactionsRemoved, AppUserRef: scope.AppUserRef, LinkID: scope.LinkID,
+					Data: events.TransactionsRemovedData{AccountID: scope.AccountID, Removed: rm.Removed}}); err != nil {
+					return err
+				}
 			}
 			if err := s.setAside(ctx, tx, t, scope, inputs, rejected, now); err != nil {
 				return err
