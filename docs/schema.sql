@@ -17,6 +17,17 @@ CREATE SCHEMA reporting;
 COMMENT ON SCHEMA reporting IS 'Read-only views for dashboards (see docs/sql.md). Granted to pfm_reader, which cannot read the public tables.';
 
 --
+-- Name: event_delivery_status; Type: TYPE; Schema: public; Owner: -
+--
+
+CREATE TYPE public.event_delivery_status AS ENUM (
+    'pending',
+    'delivered',
+    'dead',
+    'not_configured'
+);
+
+--
 -- Name: link_status; Type: TYPE; Schema: public; Owner: -
 --
 
@@ -90,6 +101,85 @@ CREATE FUNCTION public.river_job_state_in_bitmask(bitmask bit, state public.rive
         ELSE 0
     END = 1;
 $$;
+
+--
+-- Name: events; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.events (
+    seq bigint NOT NULL,
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    app_user_ref text NOT NULL,
+    link_id uuid,
+    type text NOT NULL,
+    payload jsonb DEFAULT '{}'::jsonb NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    delivery_status public.event_delivery_status DEFAULT 'pending'::public.event_delivery_status NOT NULL,
+    attempts integer DEFAULT 0 NOT NULL,
+    last_error text,
+    next_attempt_at timestamp with time zone,
+    delivered_at timestamp with time zone,
+    CONSTRAINT events_type_check CHECK ((type ~ '^[a-z_]+\.[a-z_]+$'::text))
+);
+
+--
+-- Name: TABLE events; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE public.events IS 'Outbox of events for the app (docs/events.md), written in the transaction of the change they report; seq is in commit order per app user (writers serialize per app user).';
+
+--
+-- Name: COLUMN events.id; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.events.id IS 'Idempotency id: the same on every delivery attempt and in every channel.';
+
+--
+-- Name: COLUMN events.delivery_status; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.events.delivery_status IS 'Webhook delivery: pending (queued or retrying), delivered (a 2xx answer), dead (attempts exhausted), not_configured (no endpoint when written).';
+
+--
+-- Name: events; Type: VIEW; Schema: reporting; Owner: -
+--
+
+CREATE VIEW reporting.events AS
+ SELECT e.seq,
+    e.id AS event_id,
+    e.app_user_ref,
+    e.link_id,
+    e.type,
+    e.payload,
+    e.created_at
+   FROM public.events e;
+
+--
+-- Name: VIEW events; Type: COMMENT; Schema: reporting; Owner: -
+--
+
+COMMENT ON VIEW reporting.events IS 'Events pfmsync reported for the app (docs/events.md), the same as its webhooks and NOTIFY channel carry. seq is in commit order per app user: keep one cursor per app user and read with reporting.events_since.';
+
+--
+-- Name: events_since(text, bigint, integer); Type: FUNCTION; Schema: reporting; Owner: -
+--
+
+CREATE FUNCTION reporting.events_since(app_user_ref text, after_seq bigint DEFAULT 0, max_rows integer DEFAULT 500) RETURNS SETOF reporting.events
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT *
+    FROM reporting.events e
+    WHERE e.app_user_ref = events_since.app_user_ref
+      AND e.seq > coalesce(events_since.after_seq, 0)
+    ORDER BY e.seq
+    LIMIT greatest(1, least(coalesce(events_since.max_rows, 500), 10000))
+$$;
+
+--
+-- Name: FUNCTION events_since(app_user_ref text, after_seq bigint, max_rows integer); Type: COMMENT; Schema: reporting; Owner: -
+--
+
+COMMENT ON FUNCTION reporting.events_since(app_user_ref text, after_seq bigint, max_rows integer) IS 'One page of the events of one app user: those after the cursor after_seq, in seq order, at most max_rows (default 500, between 1 and 10000). Store the last seq returned as the next cursor; an empty page means up to date.';
 
 --
 -- Name: transaction_changes_head(text); Type: FUNCTION; Schema: reporting; Owner: -
@@ -717,6 +807,23 @@ COMMENT ON COLUMN public.consent_requests.link_id IS 'Set for a re-consent of an
 COMMENT ON COLUMN public.consent_requests.browser_hash IS 'SHA-256 of the random value set as a cookie in the browser that started the consent; the callback requires the same cookie.';
 
 --
+-- Name: events_seq_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+CREATE SEQUENCE public.events_seq_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+--
+-- Name: events_seq_seq; Type: SEQUENCE OWNED BY; Schema: public; Owner: -
+--
+
+ALTER SEQUENCE public.events_seq_seq OWNED BY public.events.seq;
+
+--
 -- Name: institution_budgets; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -747,6 +854,73 @@ COMMENT ON COLUMN public.institution_budgets.tokens IS 'Requests that may be sen
 --
 
 COMMENT ON COLUMN public.institution_budgets.paused_until IS 'No request is sent to the institution before this instant (set from a Retry-After or a budget 429).';
+
+--
+-- Name: institution_probes; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.institution_probes (
+    id bigint NOT NULL,
+    institution_id bigint NOT NULL,
+    link_id uuid,
+    started_at timestamp with time zone NOT NULL,
+    finished_at timestamp with time zone NOT NULL,
+    requests integer NOT NULL,
+    matched_profiles text[] DEFAULT '{}'::text[] NOT NULL,
+    findings jsonb NOT NULL,
+    evidence jsonb DEFAULT '{}'::jsonb NOT NULL,
+    CONSTRAINT institution_probes_check CHECK ((finished_at >= started_at)),
+    CONSTRAINT institution_probes_requests_check CHECK ((requests >= 0))
+);
+
+--
+-- Name: TABLE institution_probes; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE public.institution_probes IS 'One row per run of worker probe-institution: the measured behaviour of an institution in the documented gaps (docs/bank-behaviours.md).';
+
+--
+-- Name: COLUMN institution_probes.link_id; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.institution_probes.link_id IS 'The link whose consent the probe used; NULL once that link is erased.';
+
+--
+-- Name: COLUMN institution_probes.requests; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.institution_probes.requests IS 'Requests the probe made (token refresh included).';
+
+--
+-- Name: COLUMN institution_probes.matched_profiles; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.institution_probes.matched_profiles IS 'Names of the sandbox behaviour profiles consistent with the findings.';
+
+--
+-- Name: COLUMN institution_probes.findings; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.institution_probes.findings IS 'The findings as JSON (probe.Findings): one value per behaviour, "unknown" when not measured.';
+
+--
+-- Name: COLUMN institution_probes.evidence; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.institution_probes.evidence IS 'What the next run compares against: SHA-256 digests of the sampled transaction ids and contents with their lastUpdated, never ids, amounts or names.';
+
+--
+-- Name: institution_probes_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE public.institution_probes ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.institution_probes_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
 
 --
 -- Name: institution_sync_slots; Type: TABLE; Schema: public; Owner: -
@@ -1196,6 +1370,28 @@ COMMENT ON COLUMN public.sync_state.backfill_before IS 'Backfill progress (newes
 --
 
 COMMENT ON COLUMN public.sync_state.reconciled_at IS 'When the account''s recent window was last reconciled (the wall clock); the scheduled pass runs when it is older than the reconcile interval.';
+
+--
+-- Name: token_key_canaries; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.token_key_canaries (
+    key_id text NOT NULL,
+    sealed bytea NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+--
+-- Name: TABLE token_key_canaries; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE public.token_key_canaries IS 'A known value sealed under each token key id when it was first seen; opened at every start to detect a key id whose bytes changed (see docs/tokenseal.md).';
+
+--
+-- Name: COLUMN token_key_canaries.sealed; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.token_key_canaries.sealed IS 'tokenseal envelope of a fixed, non-secret plaintext, purpose key_canary, subject the key id.';
 
 --
 -- Name: transaction_change_horizons; Type: TABLE; Schema: public; Owner: -
@@ -2121,6 +2317,12 @@ CREATE VIEW reporting.transaction_change_horizons AS
 COMMENT ON VIEW reporting.transaction_change_horizons IS 'Per app user, the change feed''s horizon: changes up to horizon_seq may have been deleted. reporting.transaction_changes_since refuses a cursor below it.';
 
 --
+-- Name: events seq; Type: DEFAULT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.events ALTER COLUMN seq SET DEFAULT nextval('public.events_seq_seq'::regclass);
+
+--
 -- Name: river_job id; Type: DEFAULT; Schema: public; Owner: -
 --
 
@@ -2168,11 +2370,32 @@ ALTER TABLE ONLY public.consent_requests
     ADD CONSTRAINT consent_requests_state_hash_key UNIQUE (state_hash);
 
 --
+-- Name: events events_id_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.events
+    ADD CONSTRAINT events_id_key UNIQUE (id);
+
+--
+-- Name: events events_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.events
+    ADD CONSTRAINT events_pkey PRIMARY KEY (seq);
+
+--
 -- Name: institution_budgets institution_budgets_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
 ALTER TABLE ONLY public.institution_budgets
     ADD CONSTRAINT institution_budgets_pkey PRIMARY KEY (institution_slug);
+
+--
+-- Name: institution_probes institution_probes_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.institution_probes
+    ADD CONSTRAINT institution_probes_pkey PRIMARY KEY (id);
 
 --
 -- Name: institution_sync_slots institution_sync_slots_pkey; Type: CONSTRAINT; Schema: public; Owner: -
@@ -2287,6 +2510,13 @@ ALTER TABLE ONLY public.sync_state
     ADD CONSTRAINT sync_state_pkey PRIMARY KEY (account_id);
 
 --
+-- Name: token_key_canaries token_key_canaries_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.token_key_canaries
+    ADD CONSTRAINT token_key_canaries_pkey PRIMARY KEY (key_id);
+
+--
 -- Name: transaction_change_horizons transaction_change_horizons_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -2325,6 +2555,30 @@ CREATE INDEX accounts_identity_idx ON public.accounts USING btree (institution_i
 --
 
 CREATE INDEX consent_requests_expires_idx ON public.consent_requests USING btree (expires_at);
+
+--
+-- Name: events_created_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX events_created_idx ON public.events USING btree (created_at);
+
+--
+-- Name: events_pending_link_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX events_pending_link_idx ON public.events USING btree (link_id, seq) WHERE (delivery_status = 'pending'::public.event_delivery_status);
+
+--
+-- Name: events_user_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX events_user_idx ON public.events USING btree (app_user_ref, seq);
+
+--
+-- Name: institution_probes_institution_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX institution_probes_institution_idx ON public.institution_probes USING btree (institution_id, finished_at DESC);
 
 --
 -- Name: links_app_user_idx; Type: INDEX; Schema: public; Owner: -
@@ -2500,6 +2754,20 @@ ALTER TABLE ONLY public.institution_budgets
     ADD CONSTRAINT institution_budgets_institution_slug_fkey FOREIGN KEY (institution_slug) REFERENCES public.institutions(slug) ON UPDATE CASCADE ON DELETE CASCADE;
 
 --
+-- Name: institution_probes institution_probes_institution_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.institution_probes
+    ADD CONSTRAINT institution_probes_institution_id_fkey FOREIGN KEY (institution_id) REFERENCES public.institutions(id) ON DELETE CASCADE;
+
+--
+-- Name: institution_probes institution_probes_link_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.institution_probes
+    ADD CONSTRAINT institution_probes_link_id_fkey FOREIGN KEY (link_id) REFERENCES public.links(id) ON DELETE SET NULL;
+
+--
 -- Name: institution_sync_slots institution_sync_slots_institution_slug_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -2567,6 +2835,19 @@ ALTER TABLE ONLY public.transactions
 --
 
 GRANT USAGE ON SCHEMA reporting TO pfm_reader;
+
+--
+-- Name: TABLE events; Type: ACL; Schema: reporting; Owner: -
+--
+
+GRANT SELECT ON TABLE reporting.events TO pfm_reader;
+
+--
+-- Name: FUNCTION events_since(app_user_ref text, after_seq bigint, max_rows integer); Type: ACL; Schema: reporting; Owner: -
+--
+
+REVOKE ALL ON FUNCTION reporting.events_since(app_user_ref text, after_seq bigint, max_rows integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION reporting.events_since(app_user_ref text, after_seq bigint, max_rows integer) TO pfm_reader;
 
 --
 -- Name: FUNCTION transaction_changes_head(app_user_ref text); Type: ACL; Schema: reporting; Owner: -
