@@ -606,7 +606,8 @@ CREATE VIEW reporting.transactions AS
                          JOIN public.links ol ON ((ol.id = oa.link_id)))
                       WHERE ((ol.app_user_ref = l.app_user_ref) AND (oa.id <> t.account_id) AND (oa.masked_number ~ '[0-9]{4}'::text) AND (strpos(lower(t.memo), lower(btrim(oa.masked_number))) > 0) AND (t.memo ~* (('(^|[^0-9])'::text || regexp_replace(btrim(oa.masked_number), '([^[:alnum:][:space:]])'::text, '\\\1'::text, 'g'::text)) || '($|[^0-9])'::text)))))) THEN true
                     ELSE false
-                END AS is_transfer) x)
+                END AS is_transfer
+         OFFSET 0) x)
   WHERE ((t.removed_at IS NULL) AND (NOT (t.pending AND (EXISTS ( SELECT 1
            FROM public.transactions p
           WHERE ((p.account_id = t.account_id) AND (p.replaces_provider_transaction_id = t.provider_transaction_id) AND (p.removed_at IS NULL) AND (NOT p.pending)))))));
@@ -2849,16 +2850,22 @@ CREATE INDEX transaction_changes_user_idx ON public.transaction_changes USING bt
 CREATE INDEX transactions_account_posted_idx ON public.transactions USING btree (account_id, posted_at) WHERE (removed_at IS NULL);
 
 --
+-- Name: transactions_balance_history_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX transactions_balance_history_idx ON public.transactions USING btree (account_id, posted_at) INCLUDE (sequence, id, amount, running_balance) WHERE ((removed_at IS NULL) AND (NOT pending));
+
+--
 -- Name: transactions_reporting_counterpart_idx; Type: INDEX; Schema: public; Owner: -
 --
 
 CREATE INDEX transactions_reporting_counterpart_idx ON public.transactions USING btree (account_id, signed_amount, posted_at) WHERE ((removed_at IS NULL) AND ((lower(btrim(category)) = ANY (ARRAY[''::text, 'uncategorized'::text, 'transfer'::text, 'payment'::text])) OR (upper(type) = 'TRANSFER'::text)));
 
 --
--- Name: transactions_reporting_month_account_idx; Type: INDEX; Schema: public; Owner: -
+-- Name: transactions_reporting_month_covering_idx; Type: INDEX; Schema: public; Owner: -
 --
 
-CREATE INDEX transactions_reporting_month_account_idx ON public.transactions USING btree (((date_trunc('month'::text, (((posted_at AT TIME ZONE 'UTC'::text))::date)::timestamp without time zone))::date), account_id) WHERE (removed_at IS NULL);
+CREATE INDEX transactions_reporting_month_covering_idx ON public.transactions USING btree (((date_trunc('month'::text, (((posted_at AT TIME ZONE 'UTC'::text))::date)::timestamp without time zone))::date), account_id) INCLUDE (posted_at, pending, signed_amount, currency, category, type, memo, provider_transaction_id) WHERE (removed_at IS NULL);
 
 --
 -- Name: transactions_reporting_replaces_idx; Type: INDEX; Schema: public; Owner: -

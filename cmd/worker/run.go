@@ -169,8 +169,10 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 		return err
 	}
 	transport := jobs.CountingTransport(tel.BankTransport(nil, cfg.Institutions))
-	// Every worker process shares each institution's request budget, pause
-	// and sync slots through the database.
+	// Every worker process shares each institution's request budget and
+	// pause through the database, and its sync slots when
+	// max_concurrent_syncs is set; otherwise each process runs up to its
+	// concurrency.
 	var institutions []jobs.Institution
 	for _, in := range cfg.Institutions {
 		limiter, err := jobs.NewInstitutionLimiter(ctx, st, jobs.LimiterConfig{
@@ -184,7 +186,7 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 		if err != nil {
 			return err
 		}
-		institutions = append(institutions, jobs.Institution{Slug: in.Slug, Client: client, Limiter: limiter})
+		institutions = append(institutions, jobs.Institution{Slug: in.Slug, Client: client, Limiter: limiter, MaxConcurrentSyncs: cfg.Worker.Concurrency})
 	}
 	w := cfg.Worker
 	syncer := jobs.NewSyncer(jobs.SyncerOptions{
