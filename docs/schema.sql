@@ -2727,7 +2727,7 @@ CREATE INDEX events_pending_link_idx ON public.events USING btree (link_id, seq)
 -- Name: events_undelivered_idx; Type: INDEX; Schema: public; Owner: -
 --
 
-CREATE INDEX events_undelivered_idx ON public.events USING btree (delivery_status, seq) WHERE (delivery_status = ANY (ARRAY['pending'::public.event_delivery_status, 'dead'::public.event_delivery_status]));
+CREATE INDEX events_undelivered_idx ON public.events USING btree (seq) WHERE (delivery_status = ANY (ARRAY['pending'::public.event_delivery_status, 'dead'::public.event_delivery_status]));
 
 --
 -- Name: events_user_idx; Type: INDEX; Schema: public; Owner: -

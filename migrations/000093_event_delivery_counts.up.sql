@@ -5,7 +5,7 @@
 
 -- Undelivered events (pending or dead) are few: the sweeper, the oldest
 -- pending event and the last delivery error read them through this index.
-CREATE INDEX events_undelivered_idx ON events (delivery_status, seq) WHERE delivery_status IN ('pending', 'dead');
+CREATE INDEX events_undelivered_idx ON events (seq) WHERE delivery_status IN ('pending', 'dead');
 CREATE INDEX events_delivered_at_idx ON events (delivered_at) WHERE delivered_at IS NOT NULL;
 
 -- Delivery counts: each statement that writes events appends its net

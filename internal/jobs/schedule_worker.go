@@ -120,6 +120,9 @@ func (w *ScheduleWorker) Work(ctx context.Context, _ *river.Job[ScheduleArgs]) e
 		w.logger.Info("sync run history pruned", "deleted", pruned, "older_than", keep)
 	}
 	w.applyRetention(ctx, now)
+	if _, ferr := w.store.FoldEventDeliveryCounts(ctx); ferr != nil {
+		w.logger.Warn("fold event delivery counts", "error", ferr)
+	}
 	if n, serr := SweepEventDeliveries(ctx, w.store, client, w.cfg.EventsMaxAttempts); serr != nil {
 		w.logger.Warn("sweep event deliveries", "error", serr)
 	} else if n > 0 {
