@@ -17,6 +17,17 @@ CREATE SCHEMA reporting;
 COMMENT ON SCHEMA reporting IS 'Read-only views for dashboards (see docs/sql.md). Granted to pfm_reader, which cannot read the public tables.';
 
 --
+-- Name: event_delivery_status; Type: TYPE; Schema: public; Owner: -
+--
+
+CREATE TYPE public.event_delivery_status AS ENUM (
+    'pending',
+    'delivered',
+    'dead',
+    'not_configured'
+);
+
+--
 -- Name: link_status; Type: TYPE; Schema: public; Owner: -
 --
 
@@ -90,6 +101,85 @@ CREATE FUNCTION public.river_job_state_in_bitmask(bitmask bit, state public.rive
         ELSE 0
     END = 1;
 $$;
+
+--
+-- Name: events; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.events (
+    seq bigint NOT NULL,
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    app_user_ref text NOT NULL,
+    link_id uuid,
+    type text NOT NULL,
+    payload jsonb DEFAULT '{}'::jsonb NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    delivery_status public.event_delivery_status DEFAULT 'pending'::public.event_delivery_status NOT NULL,
+    attempts integer DEFAULT 0 NOT NULL,
+    last_error text,
+    next_attempt_at timestamp with time zone,
+    delivered_at timestamp with time zone,
+    CONSTRAINT events_type_check CHECK ((type ~ '^[a-z_]+\.[a-z_]+$'::text))
+);
+
+--
+-- Name: TABLE events; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE public.events IS 'Outbox of events for the app (docs/events.md), written in the transaction of the change they report; seq is in commit order per app user (writers serialize per app user).';
+
+--
+-- Name: COLUMN events.id; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.events.id IS 'Idempotency id: the same on every delivery attempt and in every channel.';
+
+--
+-- Name: COLUMN events.delivery_status; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.events.delivery_status IS 'Webhook delivery: pending (queued or retrying), delivered (a 2xx answer), dead (attempts exhausted), not_configured (no endpoint when written).';
+
+--
+-- Name: events; Type: VIEW; Schema: reporting; Owner: -
+--
+
+CREATE VIEW reporting.events AS
+ SELECT e.seq,
+    e.id AS event_id,
+    e.app_user_ref,
+    e.link_id,
+    e.type,
+    e.payload,
+    e.created_at
+   FROM public.events e;
+
+--
+-- Name: VIEW events; Type: COMMENT; Schema: reporting; Owner: -
+--
+
+COMMENT ON VIEW reporting.events IS 'Events pfmsync reported for the app (docs/events.md), the same as its webhooks and NOTIFY channel carry. seq is in commit order per app user: keep one cursor per app user and read with reporting.events_since.';
+
+--
+-- Name: events_since(text, bigint, integer); Type: FUNCTION; Schema: reporting; Owner: -
+--
+
+CREATE FUNCTION reporting.events_since(app_user_ref text, after_seq bigint DEFAULT 0, max_rows integer DEFAULT 500) RETURNS SETOF reporting.events
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT *
+    FROM reporting.events e
+    WHERE e.app_user_ref = events_since.app_user_ref
+      AND e.seq > coalesce(events_since.after_seq, 0)
+    ORDER BY e.seq
+    LIMIT greatest(1, least(coalesce(events_since.max_rows, 500), 10000))
+$$;
+
+--
+-- Name: FUNCTION events_since(app_user_ref text, after_seq bigint, max_rows integer); Type: COMMENT; Schema: reporting; Owner: -
+--
+
+COMMENT ON FUNCTION reporting.events_since(app_user_ref text, after_seq bigint, max_rows integer) IS 'One page of the events of one app user: those after the cursor after_seq, in seq order, at most max_rows (default 500, between 1 and 10000). Store the last seq returned as the next cursor; an empty page means up to date.';
 
 --
 -- Name: transaction_changes_head(text); Type: FUNCTION; Schema: reporting; Owner: -
@@ -714,6 +804,23 @@ COMMENT ON COLUMN public.consent_requests.link_id IS 'Set for a re-consent of an
 --
 
 COMMENT ON COLUMN public.consent_requests.browser_hash IS 'SHA-256 of the random value set as a cookie in the browser that started the consent; the callback requires the same cookie.';
+
+--
+-- Name: events_seq_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+CREATE SEQUENCE public.events_seq_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+--
+-- Name: events_seq_seq; Type: SEQUENCE OWNED BY; Schema: public; Owner: -
+--
+
+ALTER SEQUENCE public.events_seq_seq OWNED BY public.events.seq;
 
 --
 -- Name: institution_budgets; Type: TABLE; Schema: public; Owner: -
@@ -2142,6 +2249,12 @@ CREATE VIEW reporting.transaction_change_horizons AS
 COMMENT ON VIEW reporting.transaction_change_horizons IS 'Per app user, the change feed''s horizon: changes up to horizon_seq may have been deleted. reporting.transaction_changes_since refuses a cursor below it.';
 
 --
+-- Name: events seq; Type: DEFAULT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.events ALTER COLUMN seq SET DEFAULT nextval('public.events_seq_seq'::regclass);
+
+--
 -- Name: river_job id; Type: DEFAULT; Schema: public; Owner: -
 --
 
@@ -2187,6 +2300,20 @@ ALTER TABLE ONLY public.consent_requests
 
 ALTER TABLE ONLY public.consent_requests
     ADD CONSTRAINT consent_requests_state_hash_key UNIQUE (state_hash);
+
+--
+-- Name: events events_id_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.events
+    ADD CONSTRAINT events_id_key UNIQUE (id);
+
+--
+-- Name: events events_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.events
+    ADD CONSTRAINT events_pkey PRIMARY KEY (seq);
 
 --
 -- Name: institution_budgets institution_budgets_pkey; Type: CONSTRAINT; Schema: public; Owner: -
@@ -2353,6 +2480,24 @@ CREATE INDEX accounts_identity_idx ON public.accounts USING btree (institution_i
 --
 
 CREATE INDEX consent_requests_expires_idx ON public.consent_requests USING btree (expires_at);
+
+--
+-- Name: events_created_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX events_created_idx ON public.events USING btree (created_at);
+
+--
+-- Name: events_pending_link_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX events_pending_link_idx ON public.events USING btree (link_id, seq) WHERE (delivery_status = 'pending'::public.event_delivery_status);
+
+--
+-- Name: events_user_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX events_user_idx ON public.events USING btree (app_user_ref, seq);
 
 --
 -- Name: links_app_user_idx; Type: INDEX; Schema: public; Owner: -
@@ -2589,6 +2734,19 @@ ALTER TABLE ONLY public.transactions
 --
 
 GRANT USAGE ON SCHEMA reporting TO pfm_reader;
+
+--
+-- Name: TABLE events; Type: ACL; Schema: reporting; Owner: -
+--
+
+GRANT SELECT ON TABLE reporting.events TO pfm_reader;
+
+--
+-- Name: FUNCTION events_since(app_user_ref text, after_seq bigint, max_rows integer); Type: ACL; Schema: reporting; Owner: -
+--
+
+REVOKE ALL ON FUNCTION reporting.events_since(app_user_ref text, after_seq bigint, max_rows integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION reporting.events_since(app_user_ref text, after_seq bigint, max_rows integer) TO pfm_reader;
 
 --
 -- Name: FUNCTION transaction_changes_head(app_user_ref text); Type: ACL; Schema: reporting; Owner: -

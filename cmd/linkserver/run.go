@@ -203,17 +203,19 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 	}
 
 	ls, err := linkserver.New(linkserver.Options{
-		Store:        e.store,
-		Sealer:       e.sealer,
-		Jobs:         riverClient,
-		Institutions: insts,
-		AppKey:       []byte(cfg.Link.AppKey),
-		PublicURL:    cfg.Link.PublicURL,
-		ReturnURLs:   cfg.Link.ReturnURLs,
-		DashboardURL: cfg.Link.DashboardURL,
-		ConsentTTL:   cfg.Link.ConsentTTL,
-		Logger:       logger,
-		UnlinkPurge:  cfg.Data.UnlinkPurge,
+		Store:            e.store,
+		Sealer:           e.sealer,
+		Jobs:             riverClient,
+		DeliverEvents:    cfg.Events.Enabled(),
+		EventMaxAttempts: cfg.Events.MaxAttempts,
+		Institutions:     insts,
+		AppKey:           []byte(cfg.Link.AppKey),
+		PublicURL:        cfg.Link.PublicURL,
+		ReturnURLs:       cfg.Link.ReturnURLs,
+		DashboardURL:     cfg.Link.DashboardURL,
+		ConsentTTL:       cfg.Link.ConsentTTL,
+		Logger:           logger,
+		UnlinkPurge:      cfg.Data.UnlinkPurge,
 	})
 	if err != nil {
 		return err

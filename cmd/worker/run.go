@@ -17,6 +17,7 @@ import (
 	"github.com/pfmsync/pfmsync/internal/bootstrap"
 	"github.com/pfmsync/pfmsync/internal/config"
 	"github.com/pfmsync/pfmsync/internal/consumerapi"
+	"github.com/pfmsync/pfmsync/internal/events"
 	"github.com/pfmsync/pfmsync/internal/jobs"
 	"github.com/pfmsync/pfmsync/internal/logging"
 	"github.com/pfmsync/pfmsync/internal/store"
@@ -120,7 +121,7 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	if err := tel.RecordPoolStats(pool); err != nil {
 		return err
 	}
-	if err := tel.RegisterDBGauges(st, jobs.QueueSync, jobs.QueueMaintenance); err != nil {
+	if err := tel.RegisterDBGauges(st, jobs.QueueSync, jobs.QueueMaintenance, events.Queue); err != nil {
 		return err
 	}
 	if _, err := bootstrap.RegisterInstitutions(ctx, st, cfg); err != nil {
@@ -161,9 +162,19 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 		Metrics:      tel.SyncMetrics(),
 		Config:       jobs.SyncConfigFrom(w),
 	})
+	delivery, err := events.DeliveryConfigFrom(cfg.Events, tel.EventMetrics(), logger.With("component", "events"))
+	if err != nil {
+		return err
+	}
+	if err := tel.RegisterEventGauges(st); err != nil {
+		return err
+	}
 	client, err := jobs.NewClient(pool, st, syncer, jobs.ClientConfig{
-		SyncConcurrency: w.Concurrency,
-		ScheduleEvery:   w.ScheduleEvery,
+		Events:            delivery,
+		EventsConcurrency: cfg.Events.Concurrency,
+		EventsMaxAttempts: cfg.Events.MaxAttempts,
+		SyncConcurrency:   w.Concurrency,
+		ScheduleEvery:     w.ScheduleEvery,
 		Schedule: jobs.ScheduleConfig{
 			Batch:        w.ScheduleBatch,
 			KeepSyncRuns: time.Duration(cfg.Data.SyncRunDays) * config.Day,

@@ -32,6 +32,8 @@ type Config struct {
 	Worker Worker
 	// Telemetry configures metrics and traces.
 	Telemetry Telemetry
+	// Events configures webhook delivery of events.
+	Events Events
 	// Data configures what pfmsync keeps, for how long, and what it asks
 	// the bank for.
 	Data Data

@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -10,7 +11,7 @@ import (
 
 // settings is the table of every environment variable pfmsync reads, in
 // the order they are documented and dumped.
-var settings = []setting{
+var settings = slices.Concat([]setting{
 	{
 		name: EnvDatabaseURL, aliases: []string{EnvDatabaseURLAlt}, key: "database.url",
 		doc: "Postgres connection URL, `postgres://user:pass@host:5432/db`; **required**. The password is redacted wherever it is shown",
@@ -165,7 +166,7 @@ var settings = []setting{
 		func(c *Config) *int { return &c.Data.SyncRunDays }, "days of sync history (`sync_runs`) kept"),
 	boolSetting(EnvProfileData, "data.profile", false,
 		func(c *Config) *bool { return &c.Data.ProfileData }, "request the user profile scope at consent; off (the default) requests only the scopes the sync uses"),
-
+}, eventSettings(), []setting{
 	listenSetting(EnvMetricsAddr, "telemetry.metrics_addr", DefaultMetricsAddr,
 		func(c *Config) *string { return &c.Telemetry.MetricsAddr }, "the worker's listener for `GET /metrics`"),
 	boolSetting(EnvPprof, "telemetry.pprof", false,
@@ -190,4 +191,4 @@ var settings = []setting{
 		},
 		show: func(c *Config) string { return strconv.FormatFloat(c.Telemetry.TraceSampleRatio, 'g', -1, 64) },
 	},
-}
+})

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/pfmsync/pfmsync/internal/consumerapi"
+	"github.com/pfmsync/pfmsync/internal/events"
 	"github.com/pfmsync/pfmsync/internal/pfm"
 	"github.com/pfmsync/pfmsync/internal/store"
 )
@@ -259,6 +260,12 @@ func (s *Syncer) readPages(ctx context.Context, session *consumerapi.Session, t 
 			rm, err := tx.RemoveTransactions(ctx, scope, removals, now)
 			if err != nil {
 				return err
+			}
+			if rm.Removed > 0 {
+				if err := s.events.Emit(ctx, tx, events.Event{Type: events.TransactionsRemoved, AppUserRef: scope.AppUserRef, LinkID: scope.LinkID,
+					Data: events.TransactionsRemovedData{AccountID: scope.AccountID, Removed: rm.Removed}}); err != nil {
+					return err
+				}
 			}
 			if err := s.setAside(ctx, tx, t, scope, inputs, rejected, now); err != nil {
 				return err
