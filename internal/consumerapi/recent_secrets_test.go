@@ -128,21 +128,50 @@ func TestRecentSecretsFindEveryFormAndOverlap(t *testing.T) {
 
 func TestRecentSecretsConcurrentUse(t *testing.T) {
 	t.Parallel()
-	m := newRecentSecrets(64, time.Hour, time.Now)
-	var wg sync.WaitGroup
-	for g := range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range 200 {
-				v := Secret(fmt.Sprintf("secret-of-goroutine-%d-number-%d", g, i))
-				m.remember(v)
-				assert.NotContains(t, clearOf(m, "echo "+v.Reveal()), v.Reveal())
-			}
-		}()
+	secretOf := func(g, i int) Secret { return Secret(fmt.Sprintf("secret-of-goroutine-%d-number-%d", g, i)) }
+	run := func(m *recentSecrets, check bool) {
+		var wg sync.WaitGroup
+		for g := range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range 200 {
+					v := secretOf(g, i)
+					m.remember(v)
+					got := clearOf(m, "echo "+v.Reveal())
+					if check {
+						assert.Equal(t, "echo "+redacted, got)
+					}
+				}
+			}()
+		}
+		wg.Wait()
 	}
-	wg.Wait()
-	require.Equal(t, 64, m.len())
+	// Room for everything: each secret is found right after it is handled.
+	roomy := newRecentSecrets(8*200, time.Hour, time.Now)
+	run(roomy, true)
+	require.Equal(t, 8*200, roomy.len())
+
+	// A tight bound under concurrent use: the memory and its index stay
+	// consistent and bounded.
+	tight := newRecentSecrets(64, time.Hour, time.Now)
+	run(tight, false)
+	require.Equal(t, 64, tight.len())
+	require.Len(t, tight.byHash, 64)
+	forms := 0
+	for _, list := range tight.index {
+		forms += len(list)
+	}
+	require.Equal(t, 64, forms, "these secrets have one form each")
+	found := 0
+	for g := range 8 {
+		for i := range 200 {
+			if clearOf(tight, secretOf(g, i).Reveal()) == redacted {
+				found++
+			}
+		}
+	}
+	require.Equal(t, 64, found, "exactly the entries kept are found")
 }
 
 // TestProviderTextNeverRepeatsEarlierSecrets runs a consent (authorization
