@@ -197,12 +197,6 @@ func Load(getenv func(string) string) (Config, error) {
 	if cfg.Worker.RescueAfter <= cfg.Worker.JobTimeout {
 		r.fail(EnvRescueAfter, fmt.Sprintf("must exceed %s (%s), or River would rescue jobs that are still running", EnvJobTimeout, FormatDuration(cfg.Worker.JobTimeout)))
 	}
-	for i := range cfg.Institutions {
-		// One process at the default concurrency can use every slot.
-		if cfg.Institutions[i].MaxConcurrentSyncs == 0 {
-			cfg.Institutions[i].MaxConcurrentSyncs = cfg.Worker.Concurrency
-		}
-	}
 	if cfg.TokenKeys != "" && cfg.TokenKeysFile != "" {
 		r.fail(EnvTokenKeys, "and "+EnvTokenKeysFile+" are both set; use one")
 	}

@@ -107,7 +107,7 @@ var settings = slices.Concat([]setting{
 		"tolerance on an ID token's `exp` and `iat` at the code exchange (Banno's own example allows 300 s)"),
 
 	intSetting(EnvWorkerConcurrency, "worker.concurrency", DefaultWorkerConcurrency, 1, 1000,
-		func(c *Config) *int { return &c.Worker.Concurrency }, "syncs one worker process runs at once; also the default `max_concurrent_syncs` of an institution (docs/operations.md, Sizing)"),
+		func(c *Config) *int { return &c.Worker.Concurrency }, "syncs one worker process runs at once, per institution too unless its `max_concurrent_syncs` bounds them deployment-wide (docs/operations.md, Sizing)"),
 	durationSetting(EnvScheduleEvery, "worker.schedule_every", DefaultScheduleEvery, time.Second, time.Hour,
 		func(c *Config) *time.Duration { return &c.Worker.ScheduleEvery }, "scheduler period"),
 	intSetting(EnvScheduleBatch, "worker.schedule_batch", DefaultScheduleBatch, 1, 100000,

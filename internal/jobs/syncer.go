@@ -24,13 +24,13 @@ import (
 type Institution struct {
 	Slug   string
 	Client *consumerapi.Client
-	// Limiter holds the institution's deployment-wide budget: the sync
-	// slots and the pause (give the same limiter to the Client with
-	// consumerapi.WithRequestGate). Nil bounds this process only, with
-	// MaxConcurrentSyncs slots.
+	// Limiter holds the institution's deployment-wide budget: the pause
+	// and, when its MaxConcurrentSyncs is set, the sync slots (give the
+	// same limiter to the Client with consumerapi.WithRequestGate). Nil
+	// bounds this process only.
 	Limiter *InstitutionLimiter
-	// MaxConcurrentSyncs bounds this process's syncs when Limiter is nil
-	// (default 10).
+	// MaxConcurrentSyncs bounds this process's syncs of the institution
+	// when the Limiter does not lease deployment-wide slots (default 10).
 	MaxConcurrentSyncs int
 }
 
@@ -97,10 +97,10 @@ func NewSyncer(o SyncerOptions) *Syncer {
 }
 
 // acquire takes one of the institution's sync slots, waiting up to wait:
-// a lease on a deployment-wide slot with a Limiter, else a slot of this
-// process.
+// a lease on a deployment-wide slot with a Limiter that shares slots, else
+// a slot of this process.
 func (in *institutionSlots) acquire(ctx context.Context, jobID int64, wait time.Duration) (release func(), ok bool, err error) {
-	if in.Limiter != nil {
+	if in.Limiter != nil && in.Limiter.sharesSlots() {
 		return in.Limiter.acquireSlot(ctx, jobID, wait)
 	}
 	t := time.NewTimer(wait)

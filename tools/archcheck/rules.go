@@ -60,8 +60,9 @@ func e(names ...string) []edge {
 // docs/architecture.md is generated from this table (go run ./tools/archcheck -write).
 var rules = []rule{
 	{Pkg: "cmd/linkserver", Group: production, Imports: append(e("bootstrap", "linkserver", "statuspage", "telemetry", "config", "logging", "store", "consumerapi", "tokenseal"), edge{To: "linktoken", Note: "reseal-tokens"})},
-	{Pkg: "cmd/worker", Group: production, Imports: append(e("workercmd", "bootstrap", "jobs", "events", "telemetry", "config", "logging", "consumerapi", "store"), edge{To: "userdata", Note: "erase-user"})},
-	{Pkg: "workercmd", Group: production, Imports: e("jobs", "store", "pfm", "userdata"), Note: "the worker's command line and operator commands"},
+	{Pkg: "cmd/worker", Group: production, Imports: append(e("workercmd", "bootstrap", "jobs", "events", "telemetry", "config", "logging", "consumerapi", "store"), edge{To: "userdata", Note: "erase-user"}, edge{To: "probe", Note: "probe-institution"})},
+	{Pkg: "probe", Group: production, Imports: e("linktoken", "store", "consumerapi", "tokenseal", "pfm"), Note: "measure an institution's behaviour in the documented gaps"},
+	{Pkg: "workercmd", Group: production, Imports: e("jobs", "store", "pfm", "userdata", "probe"), Note: "the worker's command line and operator commands"},
 	{Pkg: "userdata", Group: production, Imports: append(e("linktoken", "store", "consumerapi", "tokenseal", "pfm"), edge{To: "jobs", Note: "ErrorClassOf"}), Note: "erase and export one app user"},
 	{Pkg: "bootstrap", Group: production, Imports: e("config", "store", "consumerapi", "linktoken", "tokenseal", "pfm"), Note: "shared start-up steps"},
 	{Pkg: "linkserver", Group: production, Imports: append(e("linktoken", "events", "store", "consumerapi", "tokenseal", "httpsec", "pfm", "userdata"), edge{To: "jobs", Note: "SyncArgs"})},
