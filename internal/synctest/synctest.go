@@ -186,7 +186,7 @@ func (b *Env) Consent(t testing.TB, n int, granted ...string) pfm.Link {
 func (b *Env) RequireMatchesTruth(t *testing.T, link pfm.Link, n int) {
 	t.Helper()
 	ctx := context.Background()
-	truth, ok := b.Sandbox.Bank().Truth(b.Sandbox.Bank().UserID(n), b.Sandbox.Clock().Now())
+	truth, ok := b.Sandbox.Truth(b.Sandbox.Bank().UserID(n))
 	require.True(t, ok)
 
 	type acct struct {
