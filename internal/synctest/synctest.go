@@ -168,7 +168,7 @@ func (b *Env) Consent(t testing.TB, n int, granted ...string) pfm.Link {
 	require.NoError(t, b.Store.Transact(ctx, func(tx *store.Store) error {
 		var err error
 		link, _, err = tx.UpsertLinkConsent(ctx, store.LinkConsent{
-			InstitutionID: b.Institution.ID, AppUserRef: AppUserRef(n), BannoUserID: tokens.Claims.Subject,
+			InstitutionID: b.Institution.ID, AppUserRef: AppUserRef(n), BannoUserID: tokens.Claims.Subject, BannoInstitutionID: tokens.Claims.InstitutionID,
 			GrantedScopes: tokens.GrantedScopes, NextSyncAt: time.Now().Add(24 * time.Hour),
 		})
 		if err != nil {
