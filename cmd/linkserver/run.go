@@ -130,7 +130,7 @@ func prepare(ctx context.Context, getenv func(string) string, stderr io.Writer, 
 			return nil, fmt.Errorf("%s is too short: it must be at least %d characters (e.g. `openssl rand -base64 32`)", config.EnvAppKey, linkserver.MinAppKeyLen)
 		}
 	}
-	sealer, err := bootstrap.Sealer(cfg, logger)
+	ring, err := bootstrap.KeyRing(cfg, logger)
 	if err != nil {
 		return nil, err
 	}
@@ -155,6 +155,14 @@ func prepare(ctx context.Context, getenv func(string) string, stderr io.Writer, 
 			_ = tel.Shutdown(context.WithoutCancel(ctx))
 			return nil, err
 		}
+	}
+	sealer, err := bootstrap.Sealer(ctx, cfg, st, ring, logger)
+	if err != nil {
+		pool.Close()
+		if tel != nil {
+			_ = tel.Shutdown(context.WithoutCancel(ctx))
+		}
+		return nil, err
 	}
 	return &env{cfg: cfg, logger: logger, sealer: sealer, pool: pool, store: st, tel: tel}, nil
 }
@@ -195,17 +203,19 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 	}
 
 	ls, err := linkserver.New(linkserver.Options{
-		Store:        e.store,
-		Sealer:       e.sealer,
-		Jobs:         riverClient,
-		Institutions: insts,
-		AppKey:       []byte(cfg.Link.AppKey),
-		PublicURL:    cfg.Link.PublicURL,
-		ReturnURLs:   cfg.Link.ReturnURLs,
-		DashboardURL: cfg.Link.DashboardURL,
-		ConsentTTL:   cfg.Link.ConsentTTL,
-		Logger:       logger,
-		UnlinkPurge:  cfg.Data.UnlinkPurge,
+		Store:            e.store,
+		Sealer:           e.sealer,
+		Jobs:             riverClient,
+		DeliverEvents:    cfg.Events.Enabled(),
+		EventMaxAttempts: cfg.Events.MaxAttempts,
+		Institutions:     insts,
+		AppKey:           []byte(cfg.Link.AppKey),
+		PublicURL:        cfg.Link.PublicURL,
+		ReturnURLs:       cfg.Link.ReturnURLs,
+		DashboardURL:     cfg.Link.DashboardURL,
+		ConsentTTL:       cfg.Link.ConsentTTL,
+		Logger:           logger,
+		UnlinkPurge:      cfg.Data.UnlinkPurge,
 	})
 	if err != nil {
 		return err

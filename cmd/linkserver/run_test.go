@@ -384,3 +384,40 @@ func newJar() http.CookieJar {
 	}
 	return jar
 }
+
+func TestRunRefusesATokenKeyWhoseBytesChanged(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+
+	// The first start stores v1's canary; the same key starts again.
+	require.NoError(t, b.serve(t).stop(t))
+	require.NoError(t, b.serve(t).stop(t))
+
+	// v1 with other bytes is refused before anything is served.
+	b.env["PFMSYNC_TOKEN_KEYS"] = "v1:" + key("not-v1")
+	var stdout, stderr lockedBuffer
+	err := run(ctx, nil, b.getenv, &stdout, &stderr)
+	require.Error(t, err)
+	require.Contains(t, err.Error(), "PFMSYNC_TOKEN_KEYS")
+	require.Contains(t, err.Error(), `token key "v1"`)
+	require.NotContains(t, stdout.String(), "listening")
+	for _, secret := range []string{key("v1"), key("not-v1")} {
+		require.NotContains(t, err.Error(), secret)
+		require.NotContains(t, stderr.String(), secret)
+	}
+
+	// A rotation adds v2's canary and keeps v1 opening.
+	b.env["PFMSYNC_TOKEN_KEYS"] = "v2:" + key("v2") + ",v1:" + key("v1")
+	require.NoError(t, b.serve(t).stop(t))
+	var ids []string
+	rows, err := b.pool(t).Query(ctx, `SELECT key_id FROM token_key_canaries ORDER BY key_id`)
+	require.NoError(t, err)
+	for rows.Next() {
+		var id string
+		require.NoError(t, rows.Scan(&id))
+		ids = append(ids, id)
+	}
+	require.NoError(t, rows.Err())
+	require.Equal(t, []string{"v1", "v2"}, ids)
+}

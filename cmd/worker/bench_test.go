@@ -27,6 +27,12 @@ import (
 // path (suffixed with the density).
 var workerCPUProfile = flag.String("worker.cpuprofile", "", "write a CPU profile of the worker process during BenchmarkWorkerPeakMemory to this file")
 
+// workerHeapProfile, when set, enables the worker's pprof endpoint during
+// BenchmarkWorkerPeakMemory, samples its heap profile every 500 ms of the
+// sync and writes the sample with the largest in-use heap to this path
+// (suffixed with the density), in pprof's text form.
+var workerHeapProfile = flag.String("worker.heapprofile", "", "write the largest heap profile of the worker process seen during BenchmarkWorkerPeakMemory to this file")
+
 // BenchmarkWorkerPeakMemory runs the real worker binary through a first
 // sync of one user whose checking account holds about 25k or 100k
 // transactions, and reports the worker process's peak resident memory
@@ -50,13 +56,19 @@ func BenchmarkWorkerPeakMemory(b *testing.B) {
 				cmd := exec.Command(bin)
 				cmd.Env = append(workerEnv(env), "PFMSYNC_JOB_TIMEOUT=10m", "PFMSYNC_RESCUE_AFTER=11m", "PFMSYNC_BACKFILL_WINDOW_DAYS=90")
 				var profile chan error
-				if *workerCPUProfile != "" {
+				var heap *heapSampler
+				if *workerCPUProfile != "" || *workerHeapProfile != "" {
 					addr := freeAddr(b)
 					cmd.Env = append(cmd.Env, "PFMSYNC_PPROF=true", "PFMSYNC_METRICS_ADDR="+addr)
-					profile = make(chan error, 1)
-					go func() {
-						profile <- saveCPUProfile("http://"+addr, fmt.Sprintf("%s.density%g", *workerCPUProfile, density))
-					}()
+					if *workerCPUProfile != "" {
+						profile = make(chan error, 1)
+						go func() {
+							profile <- saveCPUProfile("http://"+addr, fmt.Sprintf("%s.density%g", *workerCPUProfile, density))
+						}()
+					}
+					if *workerHeapProfile != "" {
+						heap = &heapSampler{base: "http://" + addr}
+					}
 				}
 				require.NoError(b, cmd.Start())
 				start := time.Now()
@@ -65,6 +77,9 @@ func BenchmarkWorkerPeakMemory(b *testing.B) {
 					var state string
 					require.NoError(b, env.Pool.QueryRow(ctx, `SELECT state FROM river_job WHERE id = $1`, jobID).Scan(&state))
 					peak = max(peak, vmHWM(b, cmd.Process.Pid))
+					if heap != nil {
+						heap.sample()
+					}
 					if state == "completed" {
 						break
 					}
@@ -76,6 +91,10 @@ func BenchmarkWorkerPeakMemory(b *testing.B) {
 				if profile != nil {
 					// The profile covers the sync's first 10 s.
 					require.NoError(b, <-profile)
+				}
+				if heap != nil {
+					require.NoError(b, heap.save(fmt.Sprintf("%s.density%g", *workerHeapProfile, density)))
+					b.ReportMetric(float64(heap.inuse)/(1<<20), "peak_heap_inuse_MiB")
 				}
 				require.NoError(b, cmd.Process.Signal(syscall.SIGTERM))
 				require.NoError(b, cmd.Wait())
@@ -155,6 +174,46 @@ func saveCPUProfile(base, path string) error {
 		return err
 	}
 	return f.Close()
+}
+
+// heapSampler keeps the worker's heap profile (pprof's text form) with
+// the largest HeapInuse seen, sampled at most every 500 ms.
+type heapSampler struct {
+	base    string
+	last    time.Time
+	inuse   int64
+	profile []byte
+}
+
+func (h *heapSampler) sample() {
+	if time.Since(h.last) < 500*time.Millisecond {
+		return
+	}
+	h.last = time.Now()
+	resp, err := http.Get(h.base + "/debug/pprof/heap?debug=1")
+	if err != nil {
+		return // not listening yet
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		return
+	}
+	_, after, ok := strings.Cut(string(body), "# HeapInuse = ")
+	if !ok {
+		return
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(strings.SplitN(after, "\n", 2)[0]), 10, 64)
+	if err == nil && n > h.inuse {
+		h.inuse, h.profile = n, body
+	}
+}
+
+func (h *heapSampler) save(path string) error {
+	if h.profile == nil {
+		return fmt.Errorf("heap profile: no sample taken from %s", h.base)
+	}
+	return os.WriteFile(path, h.profile, 0o600)
 }
 
 // vmHWM reads a process's peak resident set size in KiB.

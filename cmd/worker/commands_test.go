@@ -222,3 +222,33 @@ func TestResyncHasItsOwnTrigger(t *testing.T) {
 	require.EqualError(t, err, "a sync of link "+link.ID+" is queued or running; nothing was reset: run resync again when it has finished")
 	require.Equal(t, accounts, env.Count(t, `SELECT count(*) FROM sync_state s JOIN accounts a ON a.id = s.account_id WHERE a.link_id = $1`, link.ID))
 }
+
+func TestProbeInstitutionReportsAndStoresFindings(t *testing.T) {
+	t.Parallel()
+	env := synctest.New(t, synctest.Options{})
+	link := env.Consent(t, 1)
+	vars := envVars(env)
+
+	stdout, stderr, err := command(t, vars, "probe-institution", link.ID)
+	require.NoError(t, err)
+	require.Empty(t, stderr)
+	require.Contains(t, stdout, "probe 1 of institution "+synctest.InstitutionSlug+" with link "+link.ID)
+	require.Regexp(t, `refresh tokens rotate\s+yes`, stdout)
+	require.Regexp(t, `offset\s+honoured`, stdout)
+	require.Contains(t, stdout, "sandbox profile: documented\n")
+	require.Equal(t, 1, env.Count(t, `SELECT count(*) FROM institution_probes WHERE link_id = $1 AND matched_profiles = '{documented}'`, link.ID))
+
+	stdout, _, err = command(t, vars, "probe-institution", "-json", link.ID)
+	require.NoError(t, err)
+	var res struct {
+		ID       int64          `json:"id"`
+		Previous int64          `json:"previous_probe_id"`
+		Findings map[string]any `json:"findings"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(stdout), &res))
+	require.Equal(t, int64(1), res.Previous)
+	require.Equal(t, "inclusive", res.Findings["updatedSince"])
+
+	_, _, err = command(t, vars, "probe-institution", "6f1c2a9e-1111-4222-8333-444455556666")
+	require.EqualError(t, err, "no link with id 6f1c2a9e-1111-4222-8333-444455556666")
+}

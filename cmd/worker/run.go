@@ -17,8 +17,10 @@ import (
 	"github.com/pfmsync/pfmsync/internal/bootstrap"
 	"github.com/pfmsync/pfmsync/internal/config"
 	"github.com/pfmsync/pfmsync/internal/consumerapi"
+	"github.com/pfmsync/pfmsync/internal/events"
 	"github.com/pfmsync/pfmsync/internal/jobs"
 	"github.com/pfmsync/pfmsync/internal/logging"
+	"github.com/pfmsync/pfmsync/internal/probe"
 	"github.com/pfmsync/pfmsync/internal/store"
 	"github.com/pfmsync/pfmsync/internal/telemetry"
 	"github.com/pfmsync/pfmsync/internal/userdata"
@@ -71,9 +73,14 @@ func runOnce(ctx context.Context, cfg config.Config, cmd workercmd.Command, logg
 		return fmt.Errorf("create River client: %w", err)
 	}
 	admin := workercmd.Admin{Store: st, Jobs: client, Out: stdout}
-	if cmd.Name == workercmd.EraseUser {
+	switch cmd.Name {
+	case workercmd.EraseUser:
 		// Revoking grants needs the bank clients and the token keys.
 		if admin.Eraser, err = eraser(ctx, cfg, st, logger); err != nil {
+			return err
+		}
+	case workercmd.ProbeInstitution:
+		if admin.Prober, err = prober(ctx, cfg, st, logger); err != nil {
 			return err
 		}
 	}
@@ -82,7 +89,11 @@ func runOnce(ctx context.Context, cfg config.Config, cmd workercmd.Command, logg
 
 // eraser builds what erase-user needs to revoke grants at the banks.
 func eraser(ctx context.Context, cfg config.Config, st *store.Store, logger *slog.Logger) (*userdata.Eraser, error) {
-	sealer, err := bootstrap.Sealer(cfg, logger)
+	ring, err := bootstrap.KeyRing(cfg, logger)
+	if err != nil {
+		return nil, err
+	}
+	sealer, err := bootstrap.Sealer(ctx, cfg, st, ring, logger)
 	if err != nil {
 		return nil, err
 	}
@@ -91,6 +102,33 @@ func eraser(ctx context.Context, cfg config.Config, st *store.Store, logger *slo
 		return nil, err
 	}
 	return &userdata.Eraser{Store: st, Sealer: sealer, Clients: clients, Logger: logger}, nil
+}
+
+// prober builds what probe-institution needs: the token keys and one
+// client per institution that takes from the institution's request budget
+// shared with every worker process.
+func prober(ctx context.Context, cfg config.Config, st *store.Store, logger *slog.Logger) (*probe.Prober, error) {
+	ring, err := bootstrap.KeyRing(cfg, logger)
+	if err != nil {
+		return nil, err
+	}
+	sealer, err := bootstrap.Sealer(ctx, cfg, st, ring, logger)
+	if err != nil {
+		return nil, err
+	}
+	clients := map[string]*consumerapi.Client{}
+	for _, in := range cfg.Institutions {
+		limiter, err := jobs.NewInstitutionLimiter(ctx, st, jobs.LimiterConfig{
+			Slug: in.Slug, RequestsPerSecond: in.RequestsPerSecond, Burst: in.Burst, MaxConcurrentSyncs: in.MaxConcurrentSyncs,
+		}, logger)
+		if err != nil {
+			return nil, err
+		}
+		if clients[in.Slug], err = bootstrap.BankClient(ctx, cfg, in, logger, nil, consumerapi.WithRequestGate(limiter)); err != nil {
+			return nil, err
+		}
+	}
+	return &probe.Prober{Store: st, Sealer: sealer, Clients: clients, Logger: logger}, nil
 }
 
 // serve runs the worker until ctx ends.
@@ -116,19 +154,25 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	if err := tel.RecordPoolStats(pool); err != nil {
 		return err
 	}
-	if err := tel.RegisterDBGauges(st, jobs.QueueSync, jobs.QueueMaintenance); err != nil {
+	if err := tel.RegisterDBGauges(st, jobs.QueueSync, jobs.QueueMaintenance, events.Queue); err != nil {
 		return err
 	}
 	if _, err := bootstrap.RegisterInstitutions(ctx, st, cfg); err != nil {
 		return err
 	}
-	sealer, err := bootstrap.Sealer(cfg, logger)
+	ring, err := bootstrap.KeyRing(cfg, logger)
+	if err != nil {
+		return err
+	}
+	sealer, err := bootstrap.Sealer(ctx, cfg, st, ring, logger)
 	if err != nil {
 		return err
 	}
 	transport := jobs.CountingTransport(tel.BankTransport(nil, cfg.Institutions))
-	// Every worker process shares each institution's request budget, pause
-	// and sync slots through the database.
+	// Every worker process shares each institution's request budget and
+	// pause through the database, and its sync slots when
+	// max_concurrent_syncs is set; otherwise each process runs up to its
+	// concurrency.
 	var institutions []jobs.Institution
 	for _, in := range cfg.Institutions {
 		limiter, err := jobs.NewInstitutionLimiter(ctx, st, jobs.LimiterConfig{
@@ -142,7 +186,7 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 		if err != nil {
 			return err
 		}
-		institutions = append(institutions, jobs.Institution{Slug: in.Slug, Client: client, Limiter: limiter})
+		institutions = append(institutions, jobs.Institution{Slug: in.Slug, Client: client, Limiter: limiter, MaxConcurrentSyncs: cfg.Worker.Concurrency})
 	}
 	w := cfg.Worker
 	syncer := jobs.NewSyncer(jobs.SyncerOptions{
@@ -153,9 +197,19 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 		Metrics:      tel.SyncMetrics(),
 		Config:       jobs.SyncConfigFrom(w),
 	})
+	delivery, err := events.DeliveryConfigFrom(cfg.Events, tel.EventMetrics(), logger.With("component", "events"))
+	if err != nil {
+		return err
+	}
+	if err := tel.RegisterEventGauges(st); err != nil {
+		return err
+	}
 	client, err := jobs.NewClient(pool, st, syncer, jobs.ClientConfig{
-		SyncConcurrency: w.Concurrency,
-		ScheduleEvery:   w.ScheduleEvery,
+		Events:            delivery,
+		EventsConcurrency: cfg.Events.Concurrency,
+		EventsMaxAttempts: cfg.Events.MaxAttempts,
+		SyncConcurrency:   w.Concurrency,
+		ScheduleEvery:     w.ScheduleEvery,
 		Schedule: jobs.ScheduleConfig{
 			Batch:        w.ScheduleBatch,
 			KeepSyncRuns: time.Duration(cfg.Data.SyncRunDays) * config.Day,

@@ -12,13 +12,15 @@ import (
 	"github.com/pfmsync/pfmsync/internal/synctest"
 )
 
-// BenchmarkWorkersScaleWithBankLatency measures first syncs of 24 links
+// BenchmarkWorkersScaleWithBankLatency measures first syncs of 40 links
 // against a sandbox that answers every request after 200 ms, done by one
 // worker process and then by two (default settings, each run on its own
 // database, in the same benchmark run). Reported: links/s of each and
-// their ratio (x_one; 2.0 = two processes sync twice as fast).
+// their ratio (x_one; 2.0 = two processes sync twice as fast). 40 links
+// are four waves of one process at the default concurrency (10) and two
+// waves of two processes, so neither run ends on a partly idle wave.
 func BenchmarkWorkersScaleWithBankLatency(b *testing.B) {
-	const links = 24
+	const links = 40
 	bin, err := buildWorker()
 	require.NoError(b, err)
 	for range b.N {

@@ -6,6 +6,7 @@ package bootstrap
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/pfmsync/pfmsync/internal/config"
 	"github.com/pfmsync/pfmsync/internal/consumerapi"
+	"github.com/pfmsync/pfmsync/internal/linktoken"
 	"github.com/pfmsync/pfmsync/internal/pfm"
 	"github.com/pfmsync/pfmsync/internal/store"
 	"github.com/pfmsync/pfmsync/internal/tokenseal"
@@ -86,24 +88,46 @@ func RegisterInstitutions(ctx context.Context, st *store.Store, cfg config.Confi
 	return out, nil
 }
 
-// Sealer loads the token key ring from the configuration.
-func Sealer(cfg config.Config, logger *slog.Logger) (*tokenseal.Sealer, error) {
+// KeyRing loads the token key ring from the configuration.
+func KeyRing(cfg config.Config, logger *slog.Logger) (*tokenseal.KeyRing, error) {
 	if cfg.TokenKeys == "" && cfg.TokenKeysFile == "" {
 		return nil, fmt.Errorf("no token key ring: set %s (id:base64-32-byte-key,...) or %s; make a key with: head -c 32 /dev/urandom | base64", config.EnvTokenKeys, config.EnvTokenKeysFile)
 	}
 	ring, err := tokenseal.LoadKeyRing(cfg.TokenKeys, cfg.TokenKeysFile)
 	if err != nil {
-		name := config.EnvTokenKeys
-		if cfg.TokenKeysFile != "" {
-			name = config.EnvTokenKeysFile
-		}
 		// The error names the entry and key id, never the key.
-		return nil, fmt.Errorf("load token key ring from %s: %w", name, err)
+		return nil, fmt.Errorf("load token key ring from %s: %w", keyVariable(cfg), err)
 	}
 	for _, w := range ring.Warnings() {
 		logger.Warn("token key ring", "warning", w)
 	}
 	logger.Info("token key ring loaded", "current_key", ring.CurrentKeyID(), "keys", ring.KeyIDs())
+	return ring, nil
+}
+
+// keyVariable names the variable the key ring was read from.
+func keyVariable(cfg config.Config) string {
+	if cfg.TokenKeysFile != "" {
+		return config.EnvTokenKeysFile
+	}
+	return config.EnvTokenKeys
+}
+
+// Sealer checks every key of ring against its canary in the datastore
+// (see linktoken.CheckKeys) and returns the sealer of the ring. A key id
+// whose bytes changed stops start-up with an error naming the key id and
+// the variable, never the key.
+func Sealer(ctx context.Context, cfg config.Config, st *store.Store, ring *tokenseal.KeyRing, logger *slog.Logger) (*tokenseal.Sealer, error) {
+	res, err := linktoken.CheckKeys(ctx, st, ring)
+	if err != nil {
+		if _, ok := errors.AsType[*linktoken.KeyMismatchError](err); ok {
+			return nil, fmt.Errorf("%s: %w", keyVariable(cfg), err)
+		}
+		return nil, fmt.Errorf("check the token keys of %s: %w", keyVariable(cfg), err)
+	}
+	if len(res.Added) > 0 {
+		logger.Info("token key canaries stored", "keys", res.Added)
+	}
 	return tokenseal.New(ring), nil
 }
 

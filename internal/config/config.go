@@ -32,6 +32,8 @@ type Config struct {
 	Worker Worker
 	// Telemetry configures metrics and traces.
 	Telemetry Telemetry
+	// Events configures webhook delivery of events.
+	Events Events
 	// Data configures what pfmsync keeps, for how long, and what it asks
 	// the bank for.
 	Data Data
@@ -211,12 +213,6 @@ func Load(getenv func(string) string) (Config, error) {
 	cfg.Institutions = r.institutions(cfg.InstitutionsFile)
 	if cfg.Worker.RescueAfter <= cfg.Worker.JobTimeout {
 		r.fail(EnvRescueAfter, fmt.Sprintf("must exceed %s (%s), or River would rescue jobs that are still running", EnvJobTimeout, FormatDuration(cfg.Worker.JobTimeout)))
-	}
-	for i := range cfg.Institutions {
-		// One process at the default concurrency can use every slot.
-		if cfg.Institutions[i].MaxConcurrentSyncs == 0 {
-			cfg.Institutions[i].MaxConcurrentSyncs = cfg.Worker.Concurrency
-		}
 	}
 	if cfg.TokenKeys != "" && cfg.TokenKeysFile != "" {
 		r.fail(EnvTokenKeys, "and "+EnvTokenKeysFile+" are both set; use one")

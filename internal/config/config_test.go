@@ -164,7 +164,7 @@ func TestVariablesAreAllRead(t *testing.T) {
 	}
 }
 
-func TestMaxConcurrentSyncsDefaultsToWorkerConcurrency(t *testing.T) {
+func TestMaxConcurrentSyncsUnsetBoundsNothingDeploymentWide(t *testing.T) {
 	t.Parallel()
 	insts := `[
 		{"slug": "a", "base_url": "https://a.example.com/a/consumer/api/v0", "client_id": "c1", "client_secret_env": "S"},
@@ -181,14 +181,13 @@ func TestMaxConcurrentSyncsDefaultsToWorkerConcurrency(t *testing.T) {
 	}
 	cfg := load("")
 	a, _ := cfg.Institution("a")
-	require.Equal(t, cfg.Worker.Concurrency, a.MaxConcurrentSyncs, "one worker at the default concurrency can use every slot")
-	require.Equal(t, 10, a.MaxConcurrentSyncs)
+	b, _ := cfg.Institution("b")
+	require.Zero(t, a.MaxConcurrentSyncs, "unset: no deployment-wide bound, so adding a worker process adds syncs")
+	require.Equal(t, 3, b.MaxConcurrentSyncs, "an explicit value is kept")
 
 	cfg = load("25")
 	a, _ = cfg.Institution("a")
-	b, _ := cfg.Institution("b")
-	require.Equal(t, 25, a.MaxConcurrentSyncs, "raising the concurrency raises the default slots with it")
-	require.Equal(t, 3, b.MaxConcurrentSyncs, "an explicit value is kept")
+	require.Zero(t, a.MaxConcurrentSyncs, "the worker concurrency does not become a deployment-wide bound")
 }
 
 func TestLoadDataLifecycle(t *testing.T) {

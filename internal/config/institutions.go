@@ -41,8 +41,9 @@ type Institution struct {
 	RequestsPerSecond float64 `json:"requests_per_second,omitempty"`
 	Burst             int     `json:"burst,omitempty"`
 	// MaxConcurrentSyncs bounds the syncs running at once against this
-	// institution in every worker process together (0: the worker
-	// concurrency, PFMSYNC_WORKER_CONCURRENCY).
+	// institution in every worker process together (0: no deployment-wide
+	// bound; each process runs up to PFMSYNC_WORKER_CONCURRENCY syncs, and
+	// the shared request rate bounds what the bank sees).
 	MaxConcurrentSyncs int `json:"max_concurrent_syncs,omitempty"`
 	// AllowInsecureHTTP permits an http:// base URL on a host other than
 	// loopback (a sandbox institution inside a private network, as in

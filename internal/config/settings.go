@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -10,7 +11,7 @@ import (
 
 // settings is the table of every environment variable pfmsync reads, in
 // the order they are documented and dumped.
-var settings = []setting{
+var settings = slices.Concat([]setting{
 	{
 		name: EnvDatabaseURL, aliases: []string{EnvDatabaseURLAlt}, key: "database.url",
 		doc: "Postgres connection URL, `postgres://user:pass@host:5432/db`; **required**. The password is redacted wherever it is shown",
@@ -106,7 +107,7 @@ var settings = []setting{
 		"tolerance on an ID token's `exp` and `iat` at the code exchange (Banno's own example allows 300 s)"),
 
 	intSetting(EnvWorkerConcurrency, "worker.concurrency", DefaultWorkerConcurrency, 1, 1000,
-		func(c *Config) *int { return &c.Worker.Concurrency }, "syncs one worker process runs at once; also the default `max_concurrent_syncs` of an institution (docs/operations.md, Sizing)"),
+		func(c *Config) *int { return &c.Worker.Concurrency }, "syncs one worker process runs at once, per institution too unless its `max_concurrent_syncs` bounds them deployment-wide (docs/operations.md, Sizing)"),
 	durationSetting(EnvScheduleEvery, "worker.schedule_every", DefaultScheduleEvery, time.Second, time.Hour,
 		func(c *Config) *time.Duration { return &c.Worker.ScheduleEvery }, "scheduler period"),
 	intSetting(EnvScheduleBatch, "worker.schedule_batch", DefaultScheduleBatch, 1, 100000,
@@ -180,7 +181,7 @@ var settings = []setting{
 		func(c *Config) *int { return &c.Data.SyncRunDays }, "days of sync history (`sync_runs`) kept"),
 	boolSetting(EnvProfileData, "data.profile", false,
 		func(c *Config) *bool { return &c.Data.ProfileData }, "request the user profile scope at consent; off (the default) requests only the scopes the sync uses"),
-
+}, eventSettings(), []setting{
 	listenSetting(EnvMetricsAddr, "telemetry.metrics_addr", DefaultMetricsAddr,
 		func(c *Config) *string { return &c.Telemetry.MetricsAddr }, "the worker's listener for `GET /metrics`"),
 	boolSetting(EnvPprof, "telemetry.pprof", false,
@@ -205,4 +206,4 @@ var settings = []setting{
 		},
 		show: func(c *Config) string { return strconv.FormatFloat(c.Telemetry.TraceSampleRatio, 'g', -1, 64) },
 	},
-}
+})

@@ -347,36 +347,42 @@ func (e *APIError) fillFromBody(body []byte, r redactor) {
 	if len(body) == 0 || json.Unmarshal(body, &eb) != nil {
 		return
 	}
-	e.ErrorCode = r.code(scalarText(eb.ErrorCode))
-	e.Messages = r.text(messagesText(eb.Messages))
+	// Redact the whole text before any cap: a cut through a secret would
+	// leave a prefix the redactor no longer recognizes.
+	e.ErrorCode = r.code(scalarRaw(eb.ErrorCode))
+	e.Messages = r.text(messagesRaw(eb.Messages))
 	e.OAuthError = r.code(eb.Error)
 	e.OAuthDescription = r.text(eb.ErrorDescription)
 }
 
 // scalarText renders a JSON number or string as text.
-func scalarText(raw json.RawMessage) string {
+func scalarText(raw json.RawMessage) string { return limitText(scalarRaw(raw)) }
+
+// scalarRaw is scalarText without the length cap.
+func scalarRaw(raw json.RawMessage) string {
 	if len(raw) == 0 || string(raw) == "null" {
 		return ""
 	}
 	var s string
 	if json.Unmarshal(raw, &s) == nil {
-		return limitText(s)
+		return s
 	}
 	var n json.Number
 	if json.Unmarshal(raw, &n) == nil {
-		return limitText(n.String())
+		return n.String()
 	}
 	return ""
 }
 
-// messagesText accepts "messages" as a string or an array of strings.
-func messagesText(raw json.RawMessage) string {
-	if s := scalarText(raw); s != "" {
+// messagesRaw accepts "messages" as a string or an array of strings,
+// uncapped (the redactor caps it).
+func messagesRaw(raw json.RawMessage) string {
+	if s := scalarRaw(raw); s != "" {
 		return s
 	}
 	var list []string
 	if json.Unmarshal(raw, &list) == nil {
-		return limitText(strings.Join(list, "; "))
+		return strings.Join(list, "; ")
 	}
 	return ""
 }

@@ -183,11 +183,23 @@ func (s *Session) WaitForTask(ctx context.Context, taskID string, maxWait time.D
 	defer cancel()
 	res := &TaskResult{TaskID: taskID, Version: NoVersion}
 	timedOut := func() bool { return ctx.Err() == nil && errors.Is(waitCtx.Err(), context.DeadlineExceeded) }
+	// The request budget refuses a request that could not be granted before
+	// the wait's deadline, before that deadline passes: when maxWait (not
+	// the caller's own deadline) is what is short, that is the wait timing
+	// out too.
+	waitDeadline, _ := waitCtx.Deadline()
+	budgetCutShort := func(err error) bool {
+		if !errors.Is(err, ErrRequestBudget) || ctx.Err() != nil {
+			return false
+		}
+		callerDeadline, ok := ctx.Deadline()
+		return !ok || callerDeadline.After(waitDeadline)
+	}
 	for {
 		start := s.c.now()
 		ev, err := s.TaskEvents(waitCtx, taskID, res.Version)
 		if err != nil {
-			if timedOut() {
+			if timedOut() || budgetCutShort(err) {
 				res.TimedOut = true
 				return res, nil
 			}

@@ -94,6 +94,31 @@ func TestWaitForTaskBounded(t *testing.T) {
 	}
 }
 
+// TestWaitForTaskBudgetShorterThanTheWait: when the institution's request
+// budget cannot grant the next poll before the wait's deadline, the wait
+// has timed out; it is not a rate-limit failure.
+func TestWaitForTaskBudgetShorterThanTheWait(t *testing.T) {
+	t.Parallel()
+	bank := newFakeBank(t)
+	bank.handle(taskRoute, func(w http.ResponseWriter, r *http.Request) {
+		writeFixture(t, w, http.StatusOK, "task_events_started.json")
+	})
+	// One request a minute: the first poll takes the only token.
+	c := bank.newClient(t, func(in *Institution) { in.RequestsPerSecond, in.Burst = 1.0/60, 1 })
+	s := c.Session(testUserID, StaticToken(testAccess))
+
+	res, err := s.WaitForTask(context.Background(), testTaskID, 300*time.Millisecond)
+	require.NoError(t, err, "running out of budget before the wait ends is the wait timing out")
+	require.True(t, res.TimedOut)
+	require.Equal(t, 1, res.Polls)
+
+	// A caller whose own deadline is the shorter one gets the budget error.
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	_, err = s.WaitForTask(ctx, testTaskID, time.Minute)
+	require.ErrorIs(t, err, ErrRequestBudget)
+}
+
 func TestWaitForTaskCallerCanceled(t *testing.T) {
 	t.Parallel()
 	bank := newFakeBank(t)

@@ -9,78 +9,27 @@ import "bytes"
 // case, which encoding/json would also match); callers then fall back to
 // decoding elements as json.RawMessage.
 func topLevelArray(body []byte, key string) (elems [][]byte, ok bool) {
-	i := skipSpace(body, 0)
-	if i >= len(body) || body[i] != '{' {
+	raw, ok := topLevelValue(body, key)
+	if !ok || len(raw) == 0 || raw[0] != '[' {
 		return nil, false
 	}
-	i++
-	found := false
-	for {
-		i = skipSpace(body, i)
-		if i >= len(body) {
+	for i := 1; ; {
+		i = skipSpace(raw, i)
+		if i >= len(raw) {
 			return nil, false
 		}
-		switch body[i] {
-		case '}':
-			return elems, found
+		switch raw[i] {
+		case ']':
+			return elems, true
 		case ',':
 			i++
 			continue
-		case '"':
-		default:
+		}
+		start := i
+		if i = skipValue(raw, i); i < 0 {
 			return nil, false
 		}
-		end := skipString(body, i)
-		if end < 0 {
-			return nil, false
-		}
-		k := body[i+1 : end-1]
-		if bytes.IndexByte(k, '\\') >= 0 {
-			return nil, false
-		}
-		i = skipSpace(body, end)
-		if i >= len(body) || body[i] != ':' {
-			return nil, false
-		}
-		i = skipSpace(body, i+1)
-		matches := string(k) == key
-		if !matches && bytes.EqualFold(k, []byte(key)) {
-			return nil, false
-		}
-		if !matches {
-			if i = skipValue(body, i); i < 0 {
-				return nil, false
-			}
-			continue
-		}
-		if found {
-			return nil, false // duplicate key
-		}
-		found = true
-		if i >= len(body) || body[i] != '[' {
-			return nil, false
-		}
-		i++
-		elems = elems[:0]
-		for {
-			i = skipSpace(body, i)
-			if i >= len(body) {
-				return nil, false
-			}
-			if body[i] == ']' {
-				i++
-				break
-			}
-			if body[i] == ',' {
-				i++
-				continue
-			}
-			start := i
-			if i = skipValue(body, i); i < 0 {
-				return nil, false
-			}
-			elems = append(elems, body[start:i])
-		}
+		elems = append(elems, raw[start:i])
 	}
 }
 

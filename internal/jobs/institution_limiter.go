@@ -23,7 +23,8 @@ type LimiterConfig struct {
 	RequestsPerSecond float64
 	Burst             int
 	// MaxConcurrentSyncs bounds the syncs running at once in every process
-	// together (default 10).
+	// together through leased slots (0: no deployment-wide bound; each
+	// process bounds its own syncs, see Institution.MaxConcurrentSyncs).
 	MaxConcurrentSyncs int
 	// Hold is the longest a process keeps request tokens taken in a batch
 	// before it drops them (default: the smaller of 250 ms and the time
@@ -77,9 +78,7 @@ func NewInstitutionLimiter(ctx context.Context, st *store.Store, cfg LimiterConf
 	if cfg.Burst <= 0 {
 		cfg.Burst = 10
 	}
-	if cfg.MaxConcurrentSyncs <= 0 {
-		cfg.MaxConcurrentSyncs = 10
-	}
+	cfg.MaxConcurrentSyncs = max(0, cfg.MaxConcurrentSyncs)
 	if cfg.Hold <= 0 {
 		cfg.Hold = min(250*time.Millisecond, time.Duration(float64(cfg.Burst)/(2*cfg.RequestsPerSecond)*float64(time.Second)))
 	}
@@ -221,6 +220,10 @@ func (l *InstitutionLimiter) PausedFor() time.Duration {
 	defer l.mu.Unlock()
 	return max(0, l.pausedUntil.Sub(l.now()))
 }
+
+// sharesSlots says whether syncs lease deployment-wide slots
+// (MaxConcurrentSyncs > 0).
+func (l *InstitutionLimiter) sharesSlots() bool { return l.cfg.MaxConcurrentSyncs > 0 }
 
 // slotLease is a held sync slot, renewed in the background until released.
 type slotLease struct {

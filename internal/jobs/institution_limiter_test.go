@@ -145,6 +145,9 @@ func TestRequestRateIsSharedByEveryProcess(t *testing.T) {
 	require.Greater(t, stats.Requests-before, int64(4*(rate+burst)))
 	require.LessOrEqual(t, stats.MaxPerSecond, rate+burst, "the deployment's highest per-second rate at the bank")
 	require.Zero(t, b.Sandbox.Stats().BudgetRejections)
+	// Without MaxConcurrentSyncs no slot is created or leased: each
+	// process bounds its own syncs, and the rate bounds the bank's load.
+	require.Zero(t, b.count(t, `SELECT count(*) FROM institution_sync_slots WHERE institution_slug = $1`, synctest.InstitutionSlug))
 }
 
 func TestRetryAfterPausesEveryLinkInEveryProcess(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/rivertype"
 
+	"github.com/pfmsync/pfmsync/internal/events"
 	"github.com/pfmsync/pfmsync/internal/store"
 )
 
@@ -28,6 +29,13 @@ type ClientConfig struct {
 	RescueStuckJobsAfter time.Duration
 	// Retry is the backoff of failed syncs.
 	Retry RetryPolicy
+	// Events configures webhook delivery; EventsConcurrency is how many
+	// deliveries run at once (default 4).
+	Events            events.DeliveryConfig
+	EventsConcurrency int
+	// EventsMaxAttempts bounds one event's delivery attempts before it is
+	// dead (default events.DefaultMaxAttempts).
+	EventsMaxAttempts int
 	// Middleware wraps job execution and insertion (telemetry).
 	Middleware []rivertype.Middleware
 	Logger     *slog.Logger
@@ -58,10 +66,21 @@ func NewClient(pool *pgxpool.Pool, st *store.Store, syncer *Syncer, cfg ClientCo
 	if err := river.AddWorkerSafely(workers, NewScheduleWorker(st, syncer, cfg.Schedule, cfg.Logger)); err != nil {
 		return nil, fmt.Errorf("register scheduler: %w", err)
 	}
+	if cfg.EventsConcurrency <= 0 {
+		cfg.EventsConcurrency = 4
+	}
+	deliver, err := events.NewDeliverWorker(st, cfg.Events)
+	if err != nil {
+		return nil, err
+	}
+	if err := river.AddWorkerSafely(workers, deliver); err != nil {
+		return nil, fmt.Errorf("register event delivery worker: %w", err)
+	}
 	client, err := river.NewClient(riverpgxv5.New(pool), &river.Config{
 		Queues: map[string]river.QueueConfig{
 			QueueSync:        {MaxWorkers: cfg.SyncConcurrency},
 			QueueMaintenance: {MaxWorkers: 2},
+			events.Queue:     {MaxWorkers: cfg.EventsConcurrency},
 		},
 		Workers: workers,
 		PeriodicJobs: []*river.PeriodicJob{
@@ -78,5 +97,7 @@ func NewClient(pool *pgxpool.Pool, st *store.Store, syncer *Syncer, cfg ClientCo
 	if err != nil {
 		return nil, fmt.Errorf("create River client: %w", err)
 	}
+	// The syncer's events queue their deliveries with this client.
+	syncer.events = events.NewEmitter(client, cfg.Events.Enabled(), cfg.EventsMaxAttempts)
 	return client, nil
 }

@@ -316,3 +316,26 @@ func requireSignRule(t *testing.T, b *testBundle, link pfm.Link) {
 	require.NoError(t, rows.Err())
 	require.Positive(t, liabilities, "the link has a liability account")
 }
+
+// TestLongInactivatedListIsAppliedInBatches syncs a dense history whose
+// inactivatedTransactionIds list holds more ids than one removal
+// statement takes, then syncs again after the bank moved on: the
+// datastore matches the bank each time, tombstones included.
+func TestLongInactivatedListIsAppliedInBatches(t *testing.T) {
+	t.Parallel()
+	b := setup(t, setupOptions{sandbox: func(o *sandbox.Options) {
+		o.Bank.Users, o.Bank.Density = 1, 12
+	}})
+	worker := b.startWorker(t, jobs.DefaultSyncConfig(), jobs.ClientConfig{})
+	link := b.consent(t, 1)
+	require.Equal(t, "completed", b.waitJob(t, b.enqueue(t, worker, link.ID, jobs.TriggerLink), 3*time.Minute))
+	b.requireMatchesTruth(t, link, 1)
+
+	_, err := b.Sandbox.Clock().Advance(30 * 24 * time.Hour)
+	require.NoError(t, err)
+	require.Equal(t, "completed", b.waitJob(t, b.enqueue(t, worker, link.ID, jobs.TriggerScheduled), 3*time.Minute))
+	b.requireMatchesTruth(t, link, 1)
+	removed := b.count(t, `SELECT count(*) FROM transactions t JOIN accounts a ON a.id = t.account_id WHERE a.link_id = $1 AND t.removed_at IS NOT NULL`, link.ID)
+	require.Positive(t, removed, "transactions the bank inactivated are tombstoned")
+	require.Equal(t, removed, b.count(t, `SELECT count(*) FROM transaction_changes WHERE link_id = $1 AND change = 'removed'`, link.ID))
+}

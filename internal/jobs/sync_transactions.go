@@ -5,9 +5,11 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/pfmsync/pfmsync/internal/consumerapi"
+	"github.com/pfmsync/pfmsync/internal/events"
 	"github.com/pfmsync/pfmsync/internal/pfm"
 	"github.com/pfmsync/pfmsync/internal/store"
 )
@@ -66,6 +68,9 @@ func (t accountTarget) accountType() string {
 	}
 	return "Deposit"
 }
+
+// removalBatch is how many inactivated ids one statement tombstones.
+const removalBatch = 1000
 
 // errRepeatedPage marks a transactions page that repeats the previous one:
 // the bank ignores offset, and reading on would never end.
@@ -256,9 +261,23 @@ func (s *Syncer) readPages(ctx context.Context, session *consumerapi.Session, t 
 			if err != nil {
 				return err
 			}
-			rm, err := tx.RemoveTransactions(ctx, scope, removals, now)
-			if err != nil {
-				return err
+			// A first sync can meet tens of thousands of inactivated ids
+			// at once: they are applied in bounded statements, so the
+			// statement (and the connection buffer that keeps its size)
+			// does not grow with the account's history.
+			var rm store.WriteCounts
+			for chunk := range slices.Chunk(removals, removalBatch) {
+				c, err := tx.RemoveTransactions(ctx, scope, chunk, now)
+				if err != nil {
+					return err
+				}
+				rm.Add(c)
+			}
+			if rm.Removed > 0 {
+				if err := s.events.Emit(ctx, tx, events.Event{Type: events.TransactionsRemoved, AppUserRef: scope.AppUserRef, LinkID: scope.LinkID,
+					Data: events.TransactionsRemovedData{AccountID: scope.AccountID, Removed: rm.Removed}}); err != nil {
+					return err
+				}
 			}
 			if err := s.setAside(ctx, tx, t, scope, inputs, rejected, now); err != nil {
 				return err

@@ -13,6 +13,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/pfmsync/pfmsync/internal/consumerapi"
+	"github.com/pfmsync/pfmsync/internal/events"
 	"github.com/pfmsync/pfmsync/internal/linktoken"
 	"github.com/pfmsync/pfmsync/internal/pfm"
 	"github.com/pfmsync/pfmsync/internal/store"
@@ -23,13 +24,13 @@ import (
 type Institution struct {
 	Slug   string
 	Client *consumerapi.Client
-	// Limiter holds the institution's deployment-wide budget: the sync
-	// slots and the pause (give the same limiter to the Client with
-	// consumerapi.WithRequestGate). Nil bounds this process only, with
-	// MaxConcurrentSyncs slots.
+	// Limiter holds the institution's deployment-wide budget: the pause
+	// and, when its MaxConcurrentSyncs is set, the sync slots (give the
+	// same limiter to the Client with consumerapi.WithRequestGate). Nil
+	// bounds this process only.
 	Limiter *InstitutionLimiter
-	// MaxConcurrentSyncs bounds this process's syncs when Limiter is nil
-	// (default 10).
+	// MaxConcurrentSyncs bounds this process's syncs of the institution
+	// when the Limiter does not lease deployment-wide slots (default 10).
 	MaxConcurrentSyncs int
 }
 
@@ -42,6 +43,9 @@ type Syncer struct {
 	logger       *slog.Logger
 	metrics      Metrics
 	now          func() time.Time
+	// events records what the app is told; NewClient wires it to its
+	// River client (nil: no events).
+	events *events.Emitter
 }
 
 type institutionSlots struct {
@@ -93,10 +97,10 @@ func NewSyncer(o SyncerOptions) *Syncer {
 }
 
 // acquire takes one of the institution's sync slots, waiting up to wait:
-// a lease on a deployment-wide slot with a Limiter, else a slot of this
-// process.
+// a lease on a deployment-wide slot with a Limiter that shares slots, else
+// a slot of this process.
 func (in *institutionSlots) acquire(ctx context.Context, jobID int64, wait time.Duration) (release func(), ok bool, err error) {
-	if in.Limiter != nil {
+	if in.Limiter != nil && in.Limiter.sharesSlots() {
 		return in.Limiter.acquireSlot(ctx, jobID, wait)
 	}
 	t := time.NewTimer(wait)
@@ -149,7 +153,13 @@ func (s *Syncer) Sync(ctx context.Context, args SyncArgs, jobID int64, attempt i
 		// Configuration may be fixed by a redeploy: retry with backoff.
 		msg := "institution " + link.InstitutionSlug + " is not configured in this worker"
 		s.bookkeep(ctx, func(ctx context.Context) error {
-			return s.store.RecordSyncFailure(ctx, link.ID, pfm.ClassInstitutionNotConfigured, msg)
+			return s.store.Transact(ctx, func(tx *store.Store) error {
+				if err := tx.RecordSyncFailure(ctx, link.ID, pfm.ClassInstitutionNotConfigured, msg); err != nil {
+					return err
+				}
+				return s.events.Emit(ctx, tx, events.Event{Type: events.SyncFailed, AppUserRef: link.AppUserRef, LinkID: link.ID,
+					Data: events.SyncFailedData{Trigger: string(args.Trigger), ErrorClass: string(pfm.ClassInstitutionNotConfigured), WillRetry: true}})
+			})
 		})
 		return errors.New(msg)
 	}
@@ -188,21 +198,20 @@ func (s *Syncer) Sync(ctx context.Context, args SyncArgs, jobID int64, attempt i
 		run.Error = truncate(syncErr.Error(), 500)
 		run.RequestID = consumerapi.RequestIDOf(syncErr)
 	}
-	s.bookkeep(ctx, func(ctx context.Context) error { return s.store.FinishSyncRun(ctx, run) })
+	var changed bool
+	s.bookkeep(ctx, func(ctx context.Context) error {
+		return s.store.Transact(ctx, func(tx *store.Store) error {
+			var err error
+			changed, err = s.finish(ctx, tx, link, args.Trigger, run, missing, syncErr, result)
+			return err
+		})
+	})
 	switch outcome {
 	case pfm.OutcomeSuccess, pfm.OutcomePartial:
-		next := s.now().Add(link.SyncInterval + s.jitter(link.SyncInterval))
-		s.bookkeep(ctx, func(ctx context.Context) error { return s.store.RecordSyncSuccess(ctx, link.ID, missing, next) })
 		logger.Info("link synced", "outcome", outcome, "accounts", run.Accounts, "added", run.Added,
 			"modified", run.Modified, "removed", run.Removed, "api_calls", run.APICalls, "missing_scopes", missing,
 			"duration", s.now().Sub(started).Round(time.Millisecond))
 	case pfm.OutcomeReauthRequired:
-		var changed bool
-		s.bookkeep(ctx, func(ctx context.Context) error {
-			var err error
-			changed, err = s.store.MarkReauthRequired(ctx, link.ID, link.ConsentedAt, pfm.ClassConsentRevoked, "the bank refused the refresh token: the user must consent again")
-			return err
-		})
 		if changed {
 			logger.Warn("link needs re-consent", "error_class", class)
 		} else {
@@ -211,37 +220,70 @@ func (s *Syncer) Sync(ctx context.Context, args SyncArgs, jobID int64, attempt i
 	case pfm.OutcomeSnoozed:
 		logger.Info("sync snoozed", "error_class", class, "error", run.Error)
 	default:
-		if consumerapi.IsAuthFailure(syncErr) {
-			if s.recordAuthFailure(ctx, link, class, run, syncErr, logger) {
-				result = river.JobCancel(syncErr)
-			}
-			break
+		switch {
+		case consumerapi.IsAuthFailure(syncErr) && changed:
+			result = river.JobCancel(syncErr)
+			logger.Warn("link needs re-consent: the bank kept refusing the refresh token", "error_class", class,
+				"oauth_error", consumerapi.OAuthErrorOf(syncErr), "threshold", s.cfg.AuthFailureThreshold, "request_id", run.RequestID)
+		case consumerapi.IsAuthFailure(syncErr):
+			logger.Warn("sync failed: refresh refused", "error_class", class, "oauth_error", consumerapi.OAuthErrorOf(syncErr),
+				"error", run.Error, "request_id", run.RequestID)
+		default:
+			logger.Warn("sync failed", "error_class", class, "error", run.Error, "request_id", run.RequestID)
 		}
-		s.bookkeep(ctx, func(ctx context.Context) error { return s.store.RecordSyncFailure(ctx, link.ID, class, run.Error) })
-		logger.Warn("sync failed", "error_class", class, "error", run.Error, "request_id", run.RequestID)
 	}
 	s.metrics.SyncFinished(link.InstitutionSlug, outcome, class, s.now().Sub(started), run)
 	return result
 }
 
-// recordAuthFailure counts a refresh refused with a non-standard
-// authentication error; at the threshold the link asks for a new consent.
-// It reports whether the link left the active status.
-func (s *Syncer) recordAuthFailure(ctx context.Context, link pfm.Link, class pfm.ErrorClass, run store.SyncRun, syncErr error, logger *slog.Logger) bool {
-	var moved bool
-	s.bookkeep(ctx, func(ctx context.Context) error {
-		var err error
-		moved, err = s.store.RecordAuthFailure(ctx, link.ID, link.ConsentedAt, s.cfg.AuthFailureThreshold, class, run.Error)
-		return err
-	})
-	if moved {
-		logger.Warn("link needs re-consent: the bank kept refusing the refresh token", "error_class", class,
-			"oauth_error", consumerapi.OAuthErrorOf(syncErr), "threshold", s.cfg.AuthFailureThreshold, "request_id", run.RequestID)
-		return true
+// finish records how a sync attempt ended, with the events that tell the
+// app, in tx. It reports whether the link moved to reauth_required.
+func (s *Syncer) finish(ctx context.Context, tx *store.Store, link pfm.Link, trigger Trigger, run store.SyncRun, missing []string, syncErr, result error) (bool, error) {
+	if err := tx.FinishSyncRun(ctx, run); err != nil {
+		return false, err
 	}
-	logger.Warn("sync failed: refresh refused", "error_class", class, "oauth_error", consumerapi.OAuthErrorOf(syncErr),
-		"error", run.Error, "request_id", run.RequestID)
-	return false
+	ev := events.Event{AppUserRef: link.AppUserRef, LinkID: link.ID}
+	reauth := events.Event{Type: events.LinkStatusChanged, AppUserRef: link.AppUserRef, LinkID: link.ID,
+		Data: events.LinkStatusChangedData{OldStatus: string(pfm.LinkActive), NewStatus: string(pfm.LinkReauthRequired), ErrorClass: string(run.ErrorClass)}}
+	switch run.Outcome {
+	case pfm.OutcomeSuccess, pfm.OutcomePartial:
+		next := s.now().Add(link.SyncInterval + s.jitter(link.SyncInterval))
+		if err := tx.RecordSyncSuccess(ctx, link.ID, missing, next); err != nil {
+			return false, err
+		}
+		ev.Type, ev.Data = events.SyncCompleted, events.SyncCompletedData{SyncRunID: run.ID, Trigger: string(trigger),
+			Outcome: string(run.Outcome), Accounts: run.Accounts, Added: run.Added, Modified: run.Modified, Removed: run.Removed, MissingScopes: missing}
+		return false, s.events.Emit(ctx, tx, ev)
+	case pfm.OutcomeReauthRequired:
+		changed, err := tx.MarkReauthRequired(ctx, link.ID, link.ConsentedAt, pfm.ClassConsentRevoked, "the bank refused the refresh token: the user must consent again")
+		if err != nil || !changed {
+			return false, err
+		}
+		return true, s.events.Emit(ctx, tx, reauth)
+	case pfm.OutcomeSnoozed, pfm.OutcomeSkipped:
+		return false, nil
+	}
+	willRetry := true
+	if consumerapi.IsAuthFailure(syncErr) {
+		// A refresh refused with a non-standard authentication error is
+		// counted; at the threshold the link asks for a new consent.
+		moved, err := tx.RecordAuthFailure(ctx, link.ID, link.ConsentedAt, s.cfg.AuthFailureThreshold, run.ErrorClass, run.Error)
+		if err != nil {
+			return false, err
+		}
+		if moved {
+			return true, s.events.Emit(ctx, tx, reauth)
+		}
+	} else {
+		if err := tx.RecordSyncFailure(ctx, link.ID, run.ErrorClass, run.Error); err != nil {
+			return false, err
+		}
+		var cancel *river.JobCancelError
+		willRetry = !errors.As(result, &cancel)
+	}
+	ev.Type, ev.Data = events.SyncFailed, events.SyncFailedData{SyncRunID: run.ID, Trigger: string(trigger),
+		ErrorClass: string(run.ErrorClass), WillRetry: willRetry}
+	return false, s.events.Emit(ctx, tx, ev)
 }
 
 // classify maps a sync error to an outcome, an error class and River's
@@ -366,11 +408,18 @@ func (s *Syncer) syncLink(ctx context.Context, link pfm.Link, inst *institutionS
 	if err != nil {
 		return missing, err
 	}
-	stored, err := s.store.UpsertAccounts(ctx, link.ID, append(slices.Clip(inputs), closedAtLink...))
+	var stored map[string]store.StoredAccount
+	err = s.store.Transact(ctx, func(tx *store.Store) error {
+		var err error
+		if stored, err = tx.UpsertAccounts(ctx, link.ID, append(slices.Clip(inputs), closedAtLink...)); err != nil {
+			return err
+		}
+		if _, err := tx.InactivateAccounts(ctx, link.ID, list.InactivatedAccountIDs, s.now()); err != nil {
+			return err
+		}
+		return s.emitAccountsChanged(ctx, tx, link, before, stored, list.InactivatedAccountIDs)
+	})
 	if err != nil {
-		return missing, err
-	}
-	if _, err := s.store.InactivateAccounts(ctx, link.ID, list.InactivatedAccountIDs, s.now()); err != nil {
 		return missing, err
 	}
 	var snaps []store.BalanceSnapshot
@@ -430,6 +479,28 @@ func (s *Syncer) syncLink(ctx context.Context, link pfm.Link, inst *institutionS
 		missing = append(missing, consumerapi.ScopeTransactions)
 	}
 	return missing, nil
+}
+
+// emitAccountsChanged tells the app about accounts new to the link or
+// inactivated by the bank since the last sync.
+func (s *Syncer) emitAccountsChanged(ctx context.Context, tx *store.Store, link pfm.Link, before, stored map[string]store.StoredAccount, inactivated []string) error {
+	data := events.AccountsChangedData{Added: []string{}, Inactivated: []string{}, Accounts: len(stored)}
+	for providerID, a := range stored {
+		if _, known := before[providerID]; !known {
+			data.Added = append(data.Added, a.ID)
+		}
+	}
+	for _, providerID := range inactivated {
+		if prev, known := before[providerID]; known && prev.InactiveAt == nil {
+			data.Inactivated = append(data.Inactivated, prev.ID)
+		}
+	}
+	if len(data.Added) == 0 && len(data.Inactivated) == 0 {
+		return nil
+	}
+	slices.Sort(data.Added)
+	slices.Sort(data.Inactivated)
+	return s.events.Emit(ctx, tx, events.Event{Type: events.AccountsChanged, AppUserRef: link.AppUserRef, LinkID: link.ID, Data: data})
 }
 
 func truncate(s string, n int) string {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/pfmsync/pfmsync/internal/consumerapi"
+	"github.com/pfmsync/pfmsync/internal/events"
 	"github.com/pfmsync/pfmsync/internal/jobs"
 	"github.com/pfmsync/pfmsync/internal/linktoken"
 	"github.com/pfmsync/pfmsync/internal/pfm"
@@ -272,10 +273,21 @@ func (s *Server) handleUnlink(w http.ResponseWriter, r *http.Request, appUser st
 				return err
 			}
 		}
+		ev := events.Event{Type: events.LinkStatusChanged, AppUserRef: link.AppUserRef, LinkID: link.ID,
+			Data: events.LinkStatusChangedData{OldStatus: string(link.Status), NewStatus: resp.Status}}
 		if purge {
-			return tx.DeleteLink(ctx, link.ID)
+			if err := tx.DeleteLink(ctx, link.ID); err != nil {
+				return err
+			}
+			return s.events.Emit(ctx, tx, ev)
 		}
-		return tx.SetLinkStatus(ctx, link.ID, pfm.LinkRevoked, "", "")
+		if err := tx.SetLinkStatus(ctx, link.ID, pfm.LinkRevoked, "", ""); err != nil {
+			return err
+		}
+		if link.Status == pfm.LinkRevoked {
+			return nil
+		}
+		return s.events.Emit(ctx, tx, ev)
 	})
 	if err != nil {
 		s.apiInternalError(w, "unlink", err)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/pfmsync/pfmsync/internal/consumerapi"
+	"github.com/pfmsync/pfmsync/internal/events"
 	"github.com/pfmsync/pfmsync/internal/jobs"
 	"github.com/pfmsync/pfmsync/internal/linktoken"
 	"github.com/pfmsync/pfmsync/internal/pfm"
@@ -264,7 +265,10 @@ func (s *Server) saveLink(ctx context.Context, in *Institution, cr pfm.ConsentRe
 	var link pfm.Link
 	var created bool
 	err := s.store.Transact(ctx, func(tx *store.Store) error {
-		var err error
+		old, err := tx.LinksByAppUser(ctx, cr.AppUserRef)
+		if err != nil {
+			return err
+		}
 		link, created, err = tx.UpsertLinkConsent(ctx, store.LinkConsent{
 			InstitutionID: in.ID,
 			AppUserRef:    cr.AppUserRef,
@@ -284,9 +288,28 @@ func (s *Server) saveLink(ctx context.Context, in *Institution, cr pfm.ConsentRe
 		if _, err := s.jobs.InsertTx(ctx, tx.Tx(), jobs.SyncArgs{LinkID: link.ID, Trigger: jobs.TriggerLink}, nil); err != nil {
 			return fmt.Errorf("queue first sync of link %s: %w", link.ID, err)
 		}
-		return nil
+		return s.emitConsented(ctx, tx, link, created, old)
 	})
 	return link, created, err
+}
+
+// emitConsented tells the app about a consent: link.created for a new
+// link, link.status_changed when a re-consent moved an existing one (from
+// reauth_required or revoked back to active).
+func (s *Server) emitConsented(ctx context.Context, tx *store.Store, link pfm.Link, created bool, before []pfm.Link) error {
+	ev := events.Event{AppUserRef: link.AppUserRef, LinkID: link.ID}
+	if created {
+		ev.Type, ev.Data = events.LinkCreated, events.LinkCreatedData{Institution: link.InstitutionSlug, Status: string(link.Status),
+			GrantedScopes: link.GrantedScopes, MissingScopes: link.MissingScopes}
+		return s.events.Emit(ctx, tx, ev)
+	}
+	for _, b := range before {
+		if b.ID == link.ID && b.Status != link.Status {
+			ev.Type, ev.Data = events.LinkStatusChanged, events.LinkStatusChangedData{OldStatus: string(b.Status), NewStatus: string(link.Status)}
+			return s.events.Emit(ctx, tx, ev)
+		}
+	}
+	return nil
 }
 
 // revoke revokes a token at the institution, best effort: a failure is

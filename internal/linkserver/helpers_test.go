@@ -222,6 +222,8 @@ type setupOptions struct {
 	jobs       func(JobInserter) JobInserter
 	returnURLs []string
 	pool       *pgxpool.Pool
+	// deliverEvents queues webhook deliveries of the server's events.
+	deliverEvents bool
 }
 
 func setup(t *testing.T, opts ...func(*setupOptions)) *testBundle {
@@ -280,16 +282,17 @@ func setup(t *testing.T, opts ...func(*setupOptions)) *testBundle {
 		inserter = o.jobs(rc)
 	}
 	b.server, err = New(Options{
-		Store:        st,
-		Sealer:       b.sealer,
-		Jobs:         inserter,
-		Institutions: []Institution{b.inst},
-		AppKey:       testAppKey,
-		PublicURL:    publicURL,
-		ReturnURLs:   o.returnURLs,
-		ConsentTTL:   10 * time.Minute,
-		Logger:       logger,
-		Now:          b.clock.Now,
+		Store:         st,
+		Sealer:        b.sealer,
+		Jobs:          inserter,
+		DeliverEvents: o.deliverEvents,
+		Institutions:  []Institution{b.inst},
+		AppKey:        testAppKey,
+		PublicURL:     publicURL,
+		ReturnURLs:    o.returnURLs,
+		ConsentTTL:    10 * time.Minute,
+		Logger:        logger,
+		Now:           b.clock.Now,
 	})
 	require.NoError(t, err)
 	ts.Config.Handler = b.server

@@ -18,6 +18,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/pfmsync/pfmsync/internal/consumerapi"
+	"github.com/pfmsync/pfmsync/internal/events"
 	"github.com/pfmsync/pfmsync/internal/store"
 	"github.com/pfmsync/pfmsync/internal/tokenseal"
 	"github.com/pfmsync/pfmsync/internal/userdata"
@@ -55,6 +56,11 @@ type Options struct {
 	Sealer *tokenseal.Sealer
 	// Jobs queues the first sync of a link and manual syncs.
 	Jobs JobInserter
+	// DeliverEvents queues webhook deliveries of the events the server
+	// emits (a webhook endpoint is configured); EventMaxAttempts bounds
+	// their attempts (0: the default). Events are recorded either way.
+	DeliverEvents    bool
+	EventMaxAttempts int
 	// Institutions are the institutions offered, in display order.
 	Institutions []Institution
 	// AppKey verifies link and API tokens (HMAC-SHA256); at least
@@ -87,6 +93,7 @@ type Server struct {
 	store      *store.Store
 	sealer     *tokenseal.Sealer
 	jobs       JobInserter
+	events     *events.Emitter
 	insts      []Institution
 	bySlug     map[string]*Institution
 	byID       map[int64]*Institution
@@ -139,6 +146,7 @@ func New(o Options) (*Server, error) {
 		store:      o.Store,
 		sealer:     o.Sealer,
 		jobs:       o.Jobs,
+		events:     events.NewEmitter(o.Jobs, o.DeliverEvents, o.EventMaxAttempts),
 		insts:      append([]Institution(nil), o.Institutions...),
 		bySlug:     map[string]*Institution{},
 		byID:       map[int64]*Institution{},

@@ -40,6 +40,17 @@ type Source struct {
 	access  consumerapi.Secret
 	expiry  time.Time
 	granted []string
+	rotated bool
+}
+
+// Refresh describes the last refresh of a Source.
+type Refresh struct {
+	// Expiry is when the access token expires (from expires_in; zero when
+	// the bank did not say).
+	Expiry time.Time
+	// Rotated reports that the bank returned a new refresh token (already
+	// persisted).
+	Rotated bool
 }
 
 var _ consumerapi.TokenSource = (*Source)(nil)
@@ -72,6 +83,13 @@ func (t *Source) RenewAccessToken(ctx context.Context, rejected consumerapi.Secr
 		return t.access, nil
 	}
 	return t.refreshLocked(ctx)
+}
+
+// LastRefresh describes the last refresh; ok is false before the first.
+func (t *Source) LastRefresh() (r Refresh, ok bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return Refresh{Expiry: t.expiry, Rotated: t.rotated}, t.access != ""
 }
 
 // GrantedScopes are the scopes of the last refresh (nil before the first
@@ -130,7 +148,7 @@ func (t *Source) refreshLocked(ctx context.Context) (consumerapi.Secret, error) 
 	if err != nil {
 		return "", err
 	}
-	t.access, t.granted, t.expiry = tokens.AccessToken, tokens.GrantedScopes, tokens.Expiry
+	t.access, t.granted, t.expiry, t.rotated = tokens.AccessToken, tokens.GrantedScopes, tokens.Expiry, tokens.Rotated
 	return t.access, nil
 }
 

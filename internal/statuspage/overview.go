@@ -36,6 +36,7 @@ type overview struct {
 	Freshness    store.SyncFreshness
 	OverdueGrace string
 	Queues       []store.QueueStat
+	Events       store.EventDeliveryStats
 	Day          []store.InstitutionHealth
 	Hour         []store.InstitutionHealth
 	Runs         []store.SyncRunView
@@ -80,6 +81,9 @@ func (h *handler) handleOverview(w http.ResponseWriter, r *http.Request) {
 	}
 	if err == nil {
 		o.Queues, err = h.store.QueueStats(ctx, now)
+	}
+	if err == nil {
+		o.Events, err = h.store.EventDeliveryStats(ctx)
 	}
 	if err == nil {
 		o.Day, err = h.store.InstitutionHealth(ctx, now.Add(-24*time.Hour))

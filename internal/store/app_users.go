@@ -34,8 +34,8 @@ var erasureSteps = []erasureStep{
 	{"river_job", `DELETE FROM river_job WHERE args->>'link_id' = ANY(@ids::text[]) OR args->>'app_user_ref' = @ref`},
 	{"transaction_changes", `DELETE FROM transaction_changes WHERE app_user_ref = @ref OR link_id = ANY(@ids::uuid[])`},
 	{"transaction_change_horizons", `DELETE FROM transaction_change_horizons WHERE app_user_ref = @ref`},
-	// Per-user tables of other features go here, e.g. the events outbox:
-	// {"events", `DELETE FROM events WHERE app_user_ref = @ref OR link_id = ANY(@ids::uuid[])`},
+	// The events outbox; pending deliveries of erased events cancel themselves.
+	{"events", `DELETE FROM events WHERE app_user_ref = @ref OR link_id = ANY(@ids::uuid[])`},
 	{"balance_snapshots", `DELETE FROM balance_snapshots WHERE account_id IN (` + userAccounts + `)`},
 	{"sync_state", `DELETE FROM sync_state WHERE account_id IN (` + userAccounts + `)`},
 	{"transactions", `DELETE FROM transactions WHERE account_id IN (` + userAccounts + `)`},

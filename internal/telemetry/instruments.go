@@ -21,6 +21,7 @@ const (
 	keyKind        = attribute.Key("kind")
 	keyQueue       = attribute.Key("queue")
 	keyState       = attribute.Key("state")
+	keyEventType   = attribute.Key("event_type")
 )
 
 // Histogram buckets, in seconds.
@@ -46,6 +47,8 @@ type instruments struct {
 	bankRequestDuration  metric.Float64Histogram
 	jobDuration          metric.Float64Histogram
 	jobInserts           metric.Int64Counter
+	eventDeliveries      metric.Int64Counter
+	eventDeliveryTime    metric.Float64Histogram
 }
 
 // newInstruments creates the instruments on m.
@@ -76,6 +79,8 @@ func newInstruments(m metric.Meter) (*instruments, error) {
 	in.bankRequestDuration = histogram("pfmsync.bank_api.request.duration", "Duration of HTTP requests to banks, body included, by institution and route template.", requestBuckets)
 	in.jobDuration = histogram("pfmsync.job.duration", "Duration of River job attempts by kind, queue and outcome.", syncBuckets)
 	in.jobInserts = counter("pfmsync.job.inserts", "{job}", "River jobs inserted, or skipped as duplicates of a queued one, by kind and queue.")
+	in.eventDeliveries = counter("pfmsync.event.deliveries", "{attempt}", "Webhook delivery attempts by event type and outcome (delivered, retry, dead, not_configured).")
+	in.eventDeliveryTime = histogram("pfmsync.event.delivery.duration", "Duration of webhook delivery attempts by event type and outcome.", requestBuckets)
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}

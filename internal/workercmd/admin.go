@@ -14,6 +14,7 @@ import (
 
 	"github.com/pfmsync/pfmsync/internal/jobs"
 	"github.com/pfmsync/pfmsync/internal/pfm"
+	"github.com/pfmsync/pfmsync/internal/probe"
 	"github.com/pfmsync/pfmsync/internal/store"
 	"github.com/pfmsync/pfmsync/internal/userdata"
 )
@@ -29,11 +30,15 @@ type Admin struct {
 	// Eraser erases app users (erase-user); it needs the institutions'
 	// clients and the token sealer to revoke grants.
 	Eraser *userdata.Eraser
+	// Prober probes institutions (probe-institution); it needs the
+	// institutions' clients and the token sealer.
+	Prober *probe.Prober
 	// Now is the clock of exports (default time.Now).
 	Now func() time.Time
 }
 
-// Run runs one link command (links, sync-now, resync, disable, enable).
+// Run runs one link command (links, sync-now, resync, disable, enable,
+// probe-institution) or app user command (erase-user, export-user).
 // Its errors are one line, for the operator.
 func (a *Admin) Run(ctx context.Context, cmd Command) error {
 	switch cmd.Name {
@@ -60,6 +65,8 @@ func (a *Admin) Run(ctx context.Context, cmd Command) error {
 		return a.disable(ctx, link)
 	case Enable:
 		return a.enable(ctx, link)
+	case ProbeInstitution:
+		return a.probeInstitution(ctx, link, cmd.JSON)
 	default:
 		return usageErr("%s is not a link command", cmd.Name)
 	}
@@ -144,6 +151,22 @@ func (a *Admin) enable(ctx context.Context, link pfm.Link) error {
 	}
 	fmt.Fprintf(a.Out, "link %s enabled; it syncs at the next scheduler pass\n", link.ID)
 	return nil
+}
+
+func (a *Admin) probeInstitution(ctx context.Context, link pfm.Link, asJSON bool) error {
+	if a.Prober == nil {
+		return errors.New("probe-institution needs the institutions and the token keys configured")
+	}
+	res, err := a.Prober.Run(ctx, link)
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		enc := json.NewEncoder(a.Out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(res)
+	}
+	return probe.WriteReport(a.Out, res)
 }
 
 func (a *Admin) eraseUser(ctx context.Context, ref string, asJSON bool) error {

@@ -23,6 +23,10 @@ const Usage = `usage: worker                     run the sync worker until inter
                                    delete every row of theirs; prints what was deleted
        worker export-user [-format json|zip] APP_USER_REF
                                    write everything held about an app user to stdout
+       worker probe-institution [-json] LINK_ID
+                                   measure, read-only, how the link's institution behaves
+                                   where the API documentation is silent; stores and
+                                   prints the findings and the settings that fit
        worker help                 print this text
 
 Configuration comes from PFMSYNC_* environment variables (docs/operations.md).
@@ -40,6 +44,8 @@ const (
 	// EraseUser and ExportUser act on one app user.
 	EraseUser  = "erase-user"
 	ExportUser = "export-user"
+	// ProbeInstitution probes the institution of one link.
+	ProbeInstitution = "probe-institution"
 )
 
 // maxAppUserRef is the longest app user reference links accept.
@@ -63,7 +69,8 @@ type Command struct {
 	LinkID string
 	// AppUserRef is the app user erase-user and export-user act on.
 	AppUserRef string
-	// JSON makes links and erase-user print JSON instead of a table.
+	// JSON makes links, erase-user and probe-institution print JSON
+	// instead of a table.
 	JSON bool
 	// Format is export-user's format: json (default) or zip.
 	Format string
@@ -117,6 +124,21 @@ func Parse(args []string) (Command, error) {
 			return Command{}, usageErr("%s: the app user reference must be 1 to %d bytes", name, maxAppUserRef)
 		}
 		return Command{Name: name, AppUserRef: ref, JSON: *asJSON, Format: *format}, nil
+	case name == ProbeInstitution:
+		fs := flag.NewFlagSet(name, flag.ContinueOnError)
+		fs.SetOutput(io.Discard)
+		asJSON := fs.Bool("json", false, "print JSON")
+		if err := fs.Parse(rest); err != nil {
+			return Command{}, usageErr("%s: %v", name, err)
+		}
+		if fs.NArg() != 1 {
+			return Command{}, usageErr("%s takes one LINK_ID", name)
+		}
+		id, err := ParseLinkID(fs.Arg(0))
+		if err != nil {
+			return Command{}, err
+		}
+		return Command{Name: name, LinkID: id, JSON: *asJSON}, nil
 	case slices.Contains(linkCommands, name):
 		if len(rest) != 1 {
 			return Command{}, usageErr("%s takes one LINK_ID", name)

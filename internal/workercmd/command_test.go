@@ -28,6 +28,8 @@ func TestParse(t *testing.T) {
 		"erase json":   {[]string{"erase-user", "-json", "u 2"}, Command{Name: EraseUser, AppUserRef: "u 2", JSON: true}},
 		"export-user":  {[]string{"export-user", "u"}, Command{Name: ExportUser, AppUserRef: "u", Format: "json"}},
 		"export zip":   {[]string{"export-user", "-format", "zip", "u"}, Command{Name: ExportUser, AppUserRef: "u", Format: "zip"}},
+		"probe":        {[]string{"probe-institution", id}, Command{Name: ProbeInstitution, LinkID: id}},
+		"probe json":   {[]string{"probe-institution", "-json", id}, Command{Name: ProbeInstitution, LinkID: id, JSON: true}},
 	} {
 		got, err := Parse(tc.args)
 		require.NoError(t, err, name)
@@ -57,6 +59,8 @@ func TestParse(t *testing.T) {
 		{[]string{"enable", id, id}, "enable takes one LINK_ID"},
 		{[]string{"disable", "42"}, `"42" is not a link id`},
 		{[]string{"resync", "x\ny"}, `"x\ny" is not a link id`},
+		{[]string{"probe-institution"}, "probe-institution takes one LINK_ID"},
+		{[]string{"probe-institution", "-json", "nope"}, `"nope" is not a link id`},
 	} {
 		_, err := Parse(tc.args)
 		require.EqualError(t, err, tc.want, tc.args)
