@@ -96,42 +96,44 @@ func DropDatabase(ctx context.Context, adminURL, name string) error {
 }
 
 // MigrateTo moves the schema to version (0: the latest shipped), up or
-// down, with golang-migrate, and returns the version reached.
-func MigrateTo(pool *pgxpool.Pool, version uint, logger *slog.Logger) (uint, error) {
+// down, with golang-migrate, and returns the version reached and whether
+// it moved.
+func MigrateTo(pool *pgxpool.Pool, version uint, logger *slog.Logger) (uint, bool, error) {
 	if version == 0 {
 		v, err := latestVersion(migrations.FS)
 		if err != nil {
-			return 0, err
+			return 0, false, err
 		}
 		version = v
 	}
 	src, err := iofs.New(migrations.FS, ".")
 	if err != nil {
-		return 0, fmt.Errorf("open embedded migrations: %w", err)
+		return 0, false, fmt.Errorf("open embedded migrations: %w", err)
 	}
 	db := stdlib.OpenDBFromPool(pool)
 	driver, err := migratepgx.WithInstance(db, &migratepgx.Config{})
 	if err != nil {
 		_ = db.Close()
-		return 0, fmt.Errorf("prepare migrations: %w", err)
+		return 0, false, fmt.Errorf("prepare migrations: %w", err)
 	}
 	m, err := migrate.NewWithInstance("iofs", src, "pgx5", driver)
 	if err != nil {
 		_ = driver.Close()
-		return 0, fmt.Errorf("prepare migrations: %w", err)
+		return 0, false, fmt.Errorf("prepare migrations: %w", err)
 	}
 	defer m.Close()
 	from, _, err := m.Version()
 	if err != nil && !errors.Is(err, migrate.ErrNilVersion) {
-		return 0, fmt.Errorf("read schema version: %w", err)
+		return 0, false, fmt.Errorf("read schema version: %w", err)
 	}
 	if err := m.Migrate(version); err != nil && !errors.Is(err, migrate.ErrNoChange) {
-		return 0, fmt.Errorf("migrate to version %d: %w", version, err)
+		return 0, false, fmt.Errorf("migrate to version %d: %w", version, err)
 	}
-	if from != version {
-		logger.Info("benchmark database migrated", "from_version", from, "to_version", version)
+	if from == version {
+		return version, false, nil
 	}
-	return version, nil
+	logger.Info("benchmark database migrated", "from_version", from, "to_version", version)
+	return version, true, nil
 }
 
 // dataSchemaHash hashes the migration files up to version: data generated

@@ -67,9 +67,12 @@ func Prepare(ctx context.Context, opts Options, logger *slog.Logger) error {
 	if err == nil && found {
 		var hash string
 		if hash, err = dataSchemaHash(m.Version); err == nil && m.Scale == opts.Scale && hash == m.SchemaHash {
-			pool.Close()
 			logger.Info("reusing the generated datastore", "users", m.Users, "tx_per_user", m.TxPerUser, "data_version", m.Version)
-			return migrateDB(dbURL, opts.Version, logger)
+			defer pool.Close()
+			if err := migrateDB(dbURL, opts.Version, logger); err != nil {
+				return err
+			}
+			return fillLaterColumns(ctx, pool, logger)
 		}
 		logger.Info("the generated datastore differs: regenerating", "users", m.Users, "tx_per_user", m.TxPerUser, "data_version", m.Version)
 	}
@@ -93,7 +96,7 @@ func Prepare(ctx context.Context, opts Options, logger *slog.Logger) error {
 		return fmt.Errorf("connect to %s: %w", redact(dbURL), err)
 	}
 	defer pool.Close()
-	version, err := MigrateTo(pool, opts.Version, logger)
+	version, _, err := MigrateTo(pool, opts.Version, logger)
 	if err != nil {
 		return err
 	}
@@ -117,6 +120,9 @@ func Prepare(ctx context.Context, opts Options, logger *slog.Logger) error {
 		VALUES ($1, $2, $3, $4, $5, $6)`, opts.Scale.Users, opts.Scale.TxPerUser, opts.Scale.Seed, int(version), hash, n); err != nil {
 		return fmt.Errorf("record the generation: %w", err)
 	}
+	if err := fillLaterColumns(ctx, pool, logger); err != nil {
+		return err
+	}
 	logger.Info("datastore ready", "elapsed", time.Since(start).Round(time.Second))
 	return nil
 }
@@ -127,10 +133,11 @@ func migrateDB(dbURL string, version uint, logger *slog.Logger) error {
 		return fmt.Errorf("connect to %s: %w", redact(dbURL), err)
 	}
 	defer pool.Close()
-	if _, err := MigrateTo(pool, version, logger); err != nil {
+	_, moved, err := MigrateTo(pool, version, logger)
+	if err != nil || !moved {
 		return err
 	}
-	// Views a migration replaced have fresh plans; statistics stay valid.
+	// A migration may add indexes or expression statistics.
 	if _, err := pool.Exec(context.Background(), "ANALYZE"); err != nil {
 		return fmt.Errorf("analyze: %w", err)
 	}

@@ -13,8 +13,8 @@ type Query struct {
 // (the queries of its examples), the change-feed page, and the cross-user
 // spending by category. Append to extend the benchmark to new views.
 var Queries = []Query{
-	{Name: "accounts", PerUser: true, SQL: `SELECT institution_name, name, masked_number, account_subtype,
-       current_balance_signed, available, balance_as_of
+	{Name: "accounts", PerUser: true, SQL: `SELECT institution_name, account_institution_name, name, masked_number, account_subtype,
+       current_balance_signed, available, balance_as_of, duplicate_of
 FROM reporting.accounts
 WHERE app_user_ref = $1 AND NOT inactive AND NOT hidden
 ORDER BY is_liability, name`},
@@ -28,6 +28,10 @@ LIMIT 50`},
 FROM reporting.daily_balances
 WHERE app_user_ref = $1
   AND day >= (now() AT TIME ZONE 'UTC')::date - 90
+ORDER BY account_id, day`},
+	{Name: "daily_balances (whole history)", PerUser: true, SQL: `SELECT account_id, day, balance_signed, source
+FROM reporting.daily_balances
+WHERE app_user_ref = $1
 ORDER BY account_id, day`},
 	{Name: "net_worth_daily (1 year)", PerUser: true, SQL: `SELECT day, assets, debts, net_worth
 FROM reporting.net_worth_daily
@@ -50,6 +54,10 @@ WHERE app_user_ref = $1
   AND month = date_trunc('month', now() AT TIME ZONE 'UTC')::date
 ORDER BY amount DESC
 LIMIT 10`},
+	{Name: "recurring (active)", PerUser: true, SQL: `SELECT merchant, direction, cadence, typical_amount, next_expected_date
+FROM reporting.recurring
+WHERE app_user_ref = $1 AND active
+ORDER BY next_expected_date`},
 	{Name: "link_status", PerUser: true, SQL: `SELECT link_id, status, last_success_at, accounts, transactions, last_run_outcome
 FROM reporting.link_status
 WHERE app_user_ref = $1`},
