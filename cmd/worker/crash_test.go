@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -21,6 +20,7 @@ import (
 	"github.com/pfmsync/pfmsync/internal/jobs"
 	"github.com/pfmsync/pfmsync/internal/sandbox"
 	"github.com/pfmsync/pfmsync/internal/synctest"
+	"github.com/pfmsync/pfmsync/internal/testsupport"
 )
 
 // buildWorker compiles this command once per test binary.
@@ -77,13 +77,14 @@ func TestWorkerSurvivesSIGKILL(t *testing.T) {
 	link := env.Consent(t, 1)
 	jobID := queueFirstSync(t, env, link.ID)
 
-	start := func() (*exec.Cmd, *bytes.Buffer) {
-		var logs bytes.Buffer
+	start := func() (*exec.Cmd, *testsupport.SyncBuffer) {
+		// The process writes its logs while the test reads them.
+		logs := &testsupport.SyncBuffer{}
 		cmd := exec.Command(bin)
 		cmd.Env = workerEnv(env)
-		cmd.Stdout, cmd.Stderr = &logs, &logs
+		cmd.Stdout, cmd.Stderr = logs, logs
 		require.NoError(t, cmd.Start())
-		return cmd, &logs
+		return cmd, logs
 	}
 	stored := func() int {
 		return env.Count(t, `SELECT count(*) FROM transactions`)

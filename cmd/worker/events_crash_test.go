@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -21,6 +20,7 @@ import (
 	"github.com/pfmsync/pfmsync/internal/sandbox"
 	"github.com/pfmsync/pfmsync/internal/store"
 	"github.com/pfmsync/pfmsync/internal/synctest"
+	"github.com/pfmsync/pfmsync/internal/testsupport"
 )
 
 // TestEventDeliverySurvivesSIGKILL kills the worker process while it
@@ -92,13 +92,14 @@ func TestEventDeliverySurvivesSIGKILL(t *testing.T) {
 		"PFMSYNC_EVENTS_TIMEOUT=5s",
 		"PFMSYNC_METRICS_ADDR=off",
 	)
-	start := func() (*exec.Cmd, *bytes.Buffer) {
-		var logs bytes.Buffer
+	start := func() (*exec.Cmd, *testsupport.SyncBuffer) {
+		// The process writes its logs while the test reads them.
+		logs := &testsupport.SyncBuffer{}
 		cmd := exec.Command(bin)
 		cmd.Env = envVars
-		cmd.Stdout, cmd.Stderr = &logs, &logs
+		cmd.Stdout, cmd.Stderr = logs, logs
 		require.NoError(t, cmd.Start())
-		return cmd, &logs
+		return cmd, logs
 	}
 
 	cmd, logs := start()
