@@ -216,6 +216,7 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 			Retention: jobs.Retention{
 				RevokedLinks: time.Duration(cfg.Data.RevokedLinkDays) * config.Day,
 				ChangeFeed:   time.Duration(cfg.Data.ChangeFeedDays) * config.Day,
+				Events:       time.Duration(cfg.Data.EventDays) * config.Day,
 			},
 		},
 		RescueStuckJobsAfter: w.RescueAfter,

@@ -53,6 +53,10 @@ type Data struct {
 	// ChangeFeedDays deletes change-feed entries older than this (their
 	// app users' horizons move); 0 keeps them.
 	ChangeFeedDays int
+	// EventDays deletes settled events (delivered, dead, not_configured)
+	// older than this (their app users' events horizons move); 0 keeps
+	// them. Pending events are never deleted.
+	EventDays int
 	// SyncRunDays is how long sync history is kept.
 	SyncRunDays int
 	// ProfileData requests the user profile scope at consent. Off: only
@@ -180,6 +184,7 @@ const (
 	EnvRetentionRevoked    = "PFMSYNC_RETENTION_REVOKED_LINK_DAYS"
 	EnvRetentionChangeFeed = "PFMSYNC_RETENTION_CHANGE_FEED_DAYS"
 	EnvRetentionSyncRuns   = "PFMSYNC_RETENTION_SYNC_RUN_DAYS"
+	EnvRetentionEvents     = "PFMSYNC_RETENTION_EVENT_DAYS"
 	EnvProfileData         = "PFMSYNC_PROFILE_DATA"
 )
 

@@ -162,6 +162,8 @@ var settings = slices.Concat([]setting{
 		func(c *Config) *int { return &c.Data.RevokedLinkDays }, "the worker deletes links revoked for longer than this many days, with all their data; `0` (the default) keeps them"),
 	intSetting(EnvRetentionChangeFeed, "data.retention_change_feed_days", 0, 0, 36600,
 		func(c *Config) *int { return &c.Data.ChangeFeedDays }, "the worker deletes change-feed entries older than this many days; a consumer whose cursor is older gets an error telling it to reload (`docs/sql.md`); `0` (the default) keeps them"),
+	intSetting(EnvRetentionEvents, "data.retention_event_days", 0, 0, 36600,
+		func(c *Config) *int { return &c.Data.EventDays }, "the worker deletes events older than this many days once their webhook is settled (delivered, dead or not configured; never a pending one); a consumer of `reporting.events_since` whose cursor is older gets an error (`docs/events.md`); `0` (the default) keeps them"),
 	intSetting(EnvRetentionSyncRuns, "data.retention_sync_run_days", DefaultSyncRunDays, 1, 36600,
 		func(c *Config) *int { return &c.Data.SyncRunDays }, "days of sync history (`sync_runs`) kept"),
 	boolSetting(EnvProfileData, "data.profile", false,

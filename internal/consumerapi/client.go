@@ -33,6 +33,10 @@ type Client struct {
 
 	discMu sync.Mutex
 	disc   *discovery
+
+	// recent remembers the secrets the client handled recently, so that a
+	// provider echoing one in a later error is redacted too.
+	recent *recentSecrets
 }
 
 // Option configures New.
@@ -116,6 +120,7 @@ func New(ctx context.Context, inst Institution, opts ...Option) (*Client, error)
 		userAgent: ua,
 		now:       time.Now,
 		sleep:     sleepContext,
+		recent:    newRecentSecrets(maxRecentSecrets, maxRecentSecretAge, time.Now),
 	}
 	if o.eager {
 		if _, err := c.discover(ctx); err != nil {
@@ -263,6 +268,7 @@ func (c *Client) attempt(ctx context.Context, r apiRequest, endpoint string) *AP
 	}
 	req.Header.Set("Accept", "application/json")
 	if !r.token.IsZero() {
+		c.recent.remember(r.token)
 		req.Header.Set("Authorization", "Bearer "+r.token.Reveal())
 	}
 	resp, err := c.http.Do(req)

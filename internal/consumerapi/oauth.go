@@ -109,6 +109,7 @@ func (c *Client) AuthorizationRequest(ctx context.Context, opts ...AuthOption) (
 		params = append(params, oauth2.SetAuthURLParam("prompt", o.prompt))
 	}
 	req.URL = cfg.AuthCodeURL(req.State, params...)
+	c.recent.remember(req.CodeVerifier)
 	return req, nil
 }
 
@@ -159,6 +160,7 @@ func (c *Client) ParseCallback(ctx context.Context, query url.Values, expectedSt
 	if code == "" {
 		return "", ErrInvalidCallback
 	}
+	c.recent.remember(Secret(code))
 	return code, nil
 }
 
@@ -211,11 +213,13 @@ func (c *Client) Exchange(ctx context.Context, code string, verifier Secret, non
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("exchange code: %w", err)
 	}
+	c.recent.remember(Secret(code), verifier)
 	tok, err := d.oauth.Exchange(c.tokenContext(ctx), code, oauth2.VerifierOption(verifier.Reveal()))
 	if err != nil {
 		return nil, fmt.Errorf("exchange code: %w", c.tokenError(err, Secret(code), verifier))
 	}
 	t := tokensFrom(tok, "")
+	c.recent.remember(t.AccessToken, t.RefreshToken, t.IDToken)
 	if t.GrantedScopes == nil {
 		t.GrantedScopes = slices.Clone(d.oauth.Scopes)
 	}
@@ -287,12 +291,15 @@ func (c *Client) Refresh(ctx context.Context, refreshToken Secret) (*Tokens, err
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("refresh token: %w", err)
 	}
+	c.recent.remember(refreshToken)
 	src := d.oauth.TokenSource(c.tokenContext(ctx), &oauth2.Token{RefreshToken: refreshToken.Reveal()})
 	tok, err := src.Token()
 	if err != nil {
 		return nil, fmt.Errorf("refresh token: %w", c.tokenError(err, refreshToken))
 	}
-	return tokensFrom(tok, refreshToken), nil
+	t := tokensFrom(tok, refreshToken)
+	c.recent.remember(t.AccessToken, t.RefreshToken, t.IDToken)
+	return t, nil
 }
 
 // tokensFrom converts an oauth2 token. oauth2 fills RefreshToken with the
@@ -408,6 +415,7 @@ func (c *Client) Revoke(ctx context.Context, token Secret, hint TokenTypeHint) e
 	if endpoint == "" {
 		return fmt.Errorf("revoke token: %w", ErrRevocationUnsupported)
 	}
+	c.recent.remember(token)
 	form := url.Values{"token": {token.Reveal()}}
 	if hint != "" {
 		form.Set("token_type_hint", string(hint))

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -25,9 +26,11 @@ const (
 // requestIDHeader is the response header Jack Henry's support asks for.
 const requestIDHeader = "X-Request-Id"
 
-// redactor knows the secrets of one call and removes them from text.
+// redactor knows the secrets of one call, and the client's memory of the
+// secrets it handled recently, and removes both from text.
 type redactor struct {
 	needles []string
+	recent  *recentSecrets
 }
 
 // minSecretLen keeps very short values (which would match ordinary words)
@@ -37,8 +40,11 @@ const minSecretLen = 4
 // newRedactor builds a redactor for the institution's client secret and the
 // given per-call secrets (code, verifier, tokens). Each secret is matched
 // raw, URL-encoded and, for the client secret, inside a Basic credential.
+// The per-call secrets join the client's memory of recent secrets, which the
+// redactor consults too.
 func (c *Client) newRedactor(secrets ...Secret) redactor {
-	var r redactor
+	c.recent.remember(secrets...)
+	r := redactor{recent: c.recent}
 	add := func(v string) {
 		if len(v) >= minSecretLen {
 			r.needles = append(r.needles, v)
@@ -79,10 +85,7 @@ func (r redactor) capped(s string, n int) string {
 	if s == "" {
 		return ""
 	}
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	for _, needle := range r.needles {
-		s = strings.ReplaceAll(s, needle, redacted)
-	}
+	s = r.scrub(strings.ToValidUTF8(s, "\uFFFD"))
 	s = strings.Map(func(c rune) rune {
 		if unicode.IsControl(c) {
 			return ' '
@@ -100,14 +103,51 @@ func (r redactor) err(err error) error {
 		return nil
 	}
 	msg := err.Error()
-	clean := msg
-	for _, needle := range r.needles {
-		clean = strings.ReplaceAll(clean, needle, redacted)
-	}
+	clean := r.scrub(msg)
 	if clean == msg {
 		return err
 	}
 	return &redactedError{msg: capText(clean, maxProviderText), err: err}
+}
+
+// span is the byte range [start, end) of a secret found in a text.
+type span struct{ start, end int }
+
+// scrub replaces every occurrence of a secret of the call or of the
+// client's recent secrets by [REDACTED]. Occurrences are found in the
+// original text first and overlapping ones merged, so that removing one
+// secret can never cut another into a piece no longer recognized.
+func (r redactor) scrub(s string) string {
+	var spans []span
+	for _, needle := range r.needles {
+		for i := 0; i <= len(s)-len(needle); {
+			k := strings.Index(s[i:], needle)
+			if k < 0 {
+				break
+			}
+			spans = append(spans, span{i + k, i + k + len(needle)})
+			i += k + 1
+		}
+	}
+	spans = r.recent.find(s, spans)
+	if len(spans) == 0 {
+		return s
+	}
+	slices.SortFunc(spans, func(a, b span) int { return a.start - b.start })
+	var out strings.Builder
+	out.Grow(len(s))
+	done := 0
+	for i := 0; i < len(spans); {
+		start, end := spans[i].start, spans[i].end
+		for i++; i < len(spans) && spans[i].start <= end; i++ {
+			end = max(end, spans[i].end)
+		}
+		out.WriteString(s[done:start])
+		out.WriteString(redacted)
+		done = end
+	}
+	out.WriteString(s[done:])
+	return out.String()
 }
 
 // redactedError is an error whose text had a secret removed.

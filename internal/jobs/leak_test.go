@@ -24,25 +24,35 @@ import (
 )
 
 // echoingBank lets token requests reach the sandbox and remembers every
-// token they return; every Consumer API call goes to a fault server that
-// answers 500 with an error body repeating everything it knows: the
-// request's Authorization header and form, the client secret, and each
-// access, refresh and ID token issued so far.
+// secret they carry or return, by kind; every Consumer API call goes to a
+// fault server that answers 500 with an error body repeating everything it
+// knows: the request's Authorization header and form, the client secret,
+// and every secret of the earlier calls (the consent's code and verifier,
+// each ID token, each access and refresh token issued or presented so far).
 type echoingBank struct {
 	next  http.RoundTripper
 	fault *url.URL
 
 	mu    sync.Mutex
 	known []string
+	kinds map[string]map[string]bool
 }
 
-func (e *echoingBank) remember(vs ...string) {
+func (e *echoingBank) remember(kind string, vs ...string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if e.kinds == nil {
+		e.kinds = map[string]map[string]bool{}
+	}
 	for _, v := range vs {
-		if v != "" {
-			e.known = append(e.known, v)
+		if v == "" || e.kinds[kind][v] {
+			continue
 		}
+		if e.kinds[kind] == nil {
+			e.kinds[kind] = map[string]bool{}
+		}
+		e.kinds[kind][v] = true
+		e.known = append(e.known, v)
 	}
 }
 
@@ -52,13 +62,23 @@ func (e *echoingBank) secrets() []string {
 	return append([]string(nil), e.known...)
 }
 
+// count returns how many distinct secrets of kind were seen.
+func (e *echoingBank) count(kind string) int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return len(e.kinds[kind])
+}
+
 func (e *echoingBank) RoundTrip(r *http.Request) (*http.Response, error) {
 	if strings.Contains(r.URL.Path, "/oidc/") {
 		if r.GetBody != nil {
 			if body, err := r.GetBody(); err == nil {
 				b, _ := io.ReadAll(body)
 				q, _ := url.ParseQuery(string(b))
-				e.remember(q.Get("refresh_token"), q.Get("code"), q.Get("code_verifier"), q.Get("client_secret"))
+				e.remember("refresh", q.Get("refresh_token"))
+				e.remember("code", q.Get("code"))
+				e.remember("verifier", q.Get("code_verifier"))
+				e.remember("client_secret", q.Get("client_secret"))
 			}
 		}
 		resp, err := e.next.RoundTrip(r)
@@ -76,7 +96,9 @@ func (e *echoingBank) RoundTrip(r *http.Request) (*http.Response, error) {
 			ID      string `json:"id_token"`
 		}
 		_ = json.Unmarshal(b, &tok)
-		e.remember(tok.Access, tok.Refresh, tok.ID)
+		e.remember("access", tok.Access)
+		e.remember("refresh", tok.Refresh)
+		e.remember("id", tok.ID)
 		resp.Body = io.NopCloser(bytes.NewReader(b))
 		return resp, nil
 	}
@@ -91,13 +113,22 @@ func TestNoSecretLeaksFromProviderErrorBodies(t *testing.T) {
 	fault := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_ = r.ParseForm()
 		// What this request carried (its access token), padded so that a
-		// secret straddles the point where long text is cut, and the
-		// client secret.
+		// secret straddles the point where long text is cut, the client
+		// secret, and every secret of the earlier calls, raw and
+		// URL-encoded.
+		var earlier []string
+		for _, v := range bank.secrets() {
+			earlier = append(earlier, v, url.QueryEscape(v))
+		}
 		echo := "auth=" + r.Header.Get("Authorization") + " form=" + r.Form.Encode() + " secret=" + synctest.ClientSecret +
-			strings.Repeat(" x", 200) + " again auth=" + r.Header.Get("Authorization")
+			strings.Repeat(" x", 200) + " again auth=" + r.Header.Get("Authorization") +
+			" earlier=" + strings.Join(earlier, " ")
+		// The earlier secrets lead one of the texts, so that they are
+		// within what is kept after the cap.
+		lead := "earlier: " + strings.Join(earlier, ",")
 		body, _ := json.Marshal(map[string]any{
 			"error": "server_error", "error_description": "failed: " + echo,
-			"errorCode": echo, "messages": []string{"raw " + echo, url.QueryEscape(echo)},
+			"errorCode": echo, "messages": []string{lead, "raw " + echo, url.QueryEscape(echo)},
 		})
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("X-Request-Id", "jh-leak-8123")
@@ -156,6 +187,7 @@ func TestNoSecretLeaksFromProviderErrorBodies(t *testing.T) {
 	require.NoError(t, rows.Err())
 	require.Contains(t, stored.String(), "jh-leak-8123", "the x-request-id is kept")
 	require.Contains(t, stored.String(), "REDACTED", "the provider's text was kept, redacted")
+	require.Contains(t, stored.String(), "earlier: [REDACTED],[REDACTED],[REDACTED]", "the earlier secrets were echoed, and redacted")
 
 	// The status page over the same database.
 	h, err := statuspage.New(statuspage.Options{Store: b.Store})
@@ -169,14 +201,14 @@ func TestNoSecretLeaksFromProviderErrorBodies(t *testing.T) {
 	}
 	require.Contains(t, pages.String(), "jh-leak-8123", "the status page shows the failed run's x-request-id")
 
+	// The consent's code and verifier, its ID token, and the tokens of the
+	// consent and of the first attempt were all echoed to a later attempt.
+	require.Equal(t, 1, bank.count("code"))
+	require.Equal(t, 1, bank.count("verifier"))
+	require.GreaterOrEqual(t, bank.count("id"), 1)
+	require.GreaterOrEqual(t, bank.count("access"), 3, "the consent's and two attempts' access tokens")
+	require.GreaterOrEqual(t, bank.count("refresh"), 3, "the consent's and two rotations' refresh tokens")
 	secrets := append(bank.secrets(), synctest.ClientSecret)
-	kinds := 0
-	for _, s := range secrets {
-		if len(s) >= 8 {
-			kinds++
-		}
-	}
-	require.GreaterOrEqual(t, kinds, 2, "the client secret and access tokens were seen")
 	for _, s := range secrets {
 		for _, form := range append([]string{s, url.QueryEscape(s)}, fragments(s)...) {
 			require.NotContains(t, logs.String(), form, "worker log")

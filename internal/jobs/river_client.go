@@ -63,6 +63,9 @@ func NewClient(pool *pgxpool.Pool, st *store.Store, syncer *Syncer, cfg ClientCo
 	if err := river.AddWorkerSafely(workers, NewSyncWorker(syncer, cfg.Retry)); err != nil {
 		return nil, fmt.Errorf("register sync worker: %w", err)
 	}
+	if cfg.Schedule.EventsMaxAttempts <= 0 {
+		cfg.Schedule.EventsMaxAttempts = cfg.EventsMaxAttempts
+	}
 	if err := river.AddWorkerSafely(workers, NewScheduleWorker(st, syncer, cfg.Schedule, cfg.Logger)); err != nil {
 		return nil, fmt.Errorf("register scheduler: %w", err)
 	}

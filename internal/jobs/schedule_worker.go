@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
+	"github.com/pfmsync/pfmsync/internal/events"
 	"github.com/pfmsync/pfmsync/internal/pfm"
 	"github.com/pfmsync/pfmsync/internal/store"
 )
@@ -39,6 +40,9 @@ type ScheduleConfig struct {
 	KeepSyncRuns time.Duration
 	// Retention deletes old data on each pass; zero ages keep it.
 	Retention Retention
+	// EventsMaxAttempts bounds the attempts of a delivery the sweeper
+	// queues again (0: events.DefaultMaxAttempts).
+	EventsMaxAttempts int
 }
 
 // discardLookback bounds how far back the scheduler looks for discarded
@@ -54,6 +58,10 @@ type Retention struct {
 	// ChangeFeed deletes change-feed entries older than this; the app
 	// users' horizons move so old cursors get an error.
 	ChangeFeed time.Duration
+	// Events deletes events older than this once their webhook is settled
+	// (never a pending one); the app users' events horizons move so old
+	// cursors get an error.
+	Events time.Duration
 }
 
 // retentionBatch bounds the rows of one kind one pass deletes.
@@ -112,6 +120,14 @@ func (w *ScheduleWorker) Work(ctx context.Context, _ *river.Job[ScheduleArgs]) e
 		w.logger.Info("sync run history pruned", "deleted", pruned, "older_than", keep)
 	}
 	w.applyRetention(ctx, now)
+	if _, ferr := w.store.FoldEventDeliveryCounts(ctx); ferr != nil {
+		w.logger.Warn("fold event delivery counts", "error", ferr)
+	}
+	if n, serr := SweepEventDeliveries(ctx, w.store, client, w.cfg.EventsMaxAttempts); serr != nil {
+		w.logger.Warn("sweep event deliveries", "error", serr)
+	} else if n > 0 {
+		w.logger.Warn("pending events had no delivery job; queued again", "events", n)
+	}
 	if res.Claimed > 0 {
 		w.logger.Info("syncs scheduled", "claimed", res.Claimed, "inserted", res.Inserted,
 			"already_queued", res.Skipped, "duration", res.Duration.Round(time.Millisecond))
@@ -137,6 +153,46 @@ func (w *ScheduleWorker) applyRetention(ctx context.Context, now time.Time) {
 			w.logger.Info("change feed pruned", "deleted", n, "older_than", r.ChangeFeed)
 		}
 	}
+	if r.Events > 0 {
+		if n, err := w.store.DeleteEventsBefore(ctx, now.Add(-r.Events), retentionBatch); err != nil {
+			w.logger.Warn("prune events", "error", err)
+		} else if n > 0 {
+			w.logger.Info("events pruned", "deleted", n, "older_than", r.Events)
+		}
+	}
+}
+
+// sweepBatch bounds the events one pass queues again.
+const sweepBatch = 1000
+
+// SweepEventDeliveries queues a delivery job again for every pending event
+// that has none left in a non-final state (a job row deleted by hand, or
+// discarded before it settled the event), so the link's later events,
+// which wait for it, never wait forever. It returns how many it queued (at
+// most sweepBatch per call); maxAttempts bounds each new job's attempts
+// (0: events.DefaultMaxAttempts).
+func SweepEventDeliveries(ctx context.Context, st *store.Store, client *river.Client[pgx.Tx], maxAttempts int) (int, error) {
+	if maxAttempts <= 0 {
+		maxAttempts = events.DefaultMaxAttempts
+	}
+	var n int
+	err := st.Transact(ctx, func(tx *store.Store) error {
+		seqs, err := tx.PendingEventsWithoutJob(ctx, events.DeliverArgs{}.Kind(), sweepBatch)
+		if err != nil || len(seqs) == 0 {
+			return err
+		}
+		params := make([]river.InsertManyParams, len(seqs))
+		for i, seq := range seqs {
+			params[i] = river.InsertManyParams{Args: events.DeliverArgs{Seq: seq},
+				InsertOpts: &river.InsertOpts{Queue: events.Queue, MaxAttempts: maxAttempts}}
+		}
+		if _, err := client.InsertManyTx(ctx, tx.Tx(), params); err != nil {
+			return fmt.Errorf("queue event deliveries: %w", err)
+		}
+		n = len(seqs)
+		return nil
+	})
+	return n, err
 }
 
 // ScheduleResult says what one scheduler pass did.

@@ -36,6 +36,7 @@ var erasureSteps = []erasureStep{
 	{"transaction_change_horizons", `DELETE FROM transaction_change_horizons WHERE app_user_ref = @ref`},
 	// The events outbox; pending deliveries of erased events cancel themselves.
 	{"events", `DELETE FROM events WHERE app_user_ref = @ref OR link_id = ANY(@ids::uuid[])`},
+	{"event_horizons", `DELETE FROM event_horizons WHERE app_user_ref = @ref`},
 	{"balance_snapshots", `DELETE FROM balance_snapshots WHERE account_id IN (` + userAccounts + `)`},
 	{"sync_state", `DELETE FROM sync_state WHERE account_id IN (` + userAccounts + `)`},
 	{"transactions", `DELETE FROM transactions WHERE account_id IN (` + userAccounts + `)`},
@@ -119,6 +120,14 @@ var exportTables = []exportTable{
 	{"sync_state", `SELECT s.* FROM sync_state s JOIN accounts a ON a.id = s.account_id
 		WHERE a.link_id IN (` + exportLinks + `) ORDER BY s.account_id`},
 	{"transaction_changes", `SELECT c.* FROM transaction_changes c WHERE c.app_user_ref = ` + exportUser + ` ORDER BY c.seq`},
+	// The events outbox: what pfmsync told the app about the user. The
+	// delivery error text describes the app's endpoint, not the user, and is
+	// left out.
+	{"events", `SELECT e.seq, e.id, e.app_user_ref, e.link_id, e.type, e.payload, e.created_at,
+		e.delivery_status, e.attempts, e.delivered_at
+		FROM events e WHERE e.app_user_ref = ` + exportUser + ` OR e.link_id IN (` + exportLinks + `) ORDER BY e.seq`},
+	{"event_horizons", `SELECT h.* FROM event_horizons h WHERE h.app_user_ref = ` + exportUser},
+	{"transaction_change_horizons", `SELECT h.* FROM transaction_change_horizons h WHERE h.app_user_ref = ` + exportUser},
 	{"sync_runs", `SELECT r.* FROM sync_runs r WHERE r.link_id IN (` + exportLinks + `) ORDER BY r.started_at, r.id`},
 	{"consent_requests", `SELECT c.id, c.institution_id, c.app_user_ref, c.link_id, c.return_url, c.created_at, c.expires_at, c.used_at
 		FROM consent_requests c WHERE c.app_user_ref = ` + exportUser + ` ORDER BY c.created_at, c.id`},

@@ -189,18 +189,62 @@ type EventDeliveryStats struct {
 	LastError string
 }
 
-// EventDeliveryStats counts events by delivery status.
+// EventDeliveryStats reads the delivery figures without counting the
+// events table: the counts come from event_delivery_counts (deltas kept by
+// triggers, folded by FoldEventDeliveryCounts), the rest from indexes on
+// the few undelivered events and on delivered_at.
 func (s *Store) EventDeliveryStats(ctx context.Context) (EventDeliveryStats, error) {
 	var st EventDeliveryStats
 	err := s.db.QueryRow(ctx, `
-		SELECT count(*) FILTER (WHERE delivery_status = 'pending'),
-			count(*) FILTER (WHERE delivery_status = 'delivered'),
-			count(*) FILTER (WHERE delivery_status = 'dead'),
-			count(*) FILTER (WHERE delivery_status = 'not_configured'),
-			min(created_at) FILTER (WHERE delivery_status = 'pending'),
-			max(delivered_at),
+		SELECT coalesce(sum(n) FILTER (WHERE delivery_status = 'pending'), 0)::bigint,
+			coalesce(sum(n) FILTER (WHERE delivery_status = 'delivered'), 0)::bigint,
+			coalesce(sum(n) FILTER (WHERE delivery_status = 'dead'), 0)::bigint,
+			coalesce(sum(n) FILTER (WHERE delivery_status = 'not_configured'), 0)::bigint,
+			(SELECT min(created_at) FROM events WHERE delivery_status = 'pending'),
+			(SELECT max(delivered_at) FROM events WHERE delivered_at IS NOT NULL),
 			coalesce((SELECT last_error FROM events WHERE last_error IS NOT NULL AND delivery_status IN ('pending', 'dead')
 				ORDER BY seq DESC LIMIT 1), '')
-		FROM events`).Scan(&st.Pending, &st.Delivered, &st.Dead, &st.NotConfigured, &st.OldestPending, &st.LastDelivered, &st.LastError)
-	return st, translate(err, "count events by delivery status")
+		FROM event_delivery_counts`).Scan(&st.Pending, &st.Delivered, &st.Dead, &st.NotConfigured, &st.OldestPending, &st.LastDelivered, &st.LastError)
+	return st, translate(err, "read event delivery figures")
+}
+
+// FoldEventDeliveryCounts folds the delivery count deltas the triggers
+// appended into one row per status, so EventDeliveryStats reads a handful
+// of rows. The scheduler pass calls it; it is safe to run concurrently
+// with writers and with itself (a row is folded by whoever deletes it).
+func (s *Store) FoldEventDeliveryCounts(ctx context.Context) (int64, error) {
+	var folded int64
+	err := s.db.QueryRow(ctx, `
+		WITH d AS (
+			DELETE FROM event_delivery_counts RETURNING delivery_status, n
+		), ins AS (
+			INSERT INTO event_delivery_counts (delivery_status, n)
+			SELECT delivery_status, sum(n) FROM d GROUP BY delivery_status HAVING sum(n) <> 0
+		)
+		SELECT count(*) FROM d`).Scan(&folded)
+	return folded, translate(err, "fold event delivery counts")
+}
+
+// PendingEventsWithoutJob locks (SKIP LOCKED, until the transaction ends)
+// and returns up to limit pending events, oldest first, that no River job
+// of kind jobKind in a non-final state delivers: their job was lost
+// (deleted, or discarded without settling the event). It must run inside
+// Transact, which also queues their new jobs.
+func (s *Store) PendingEventsWithoutJob(ctx context.Context, jobKind string, limit int) ([]int64, error) {
+	if s.tx == nil {
+		return nil, errors.New("find pending events without a job: needs a transaction")
+	}
+	rows, err := s.db.Query(ctx, `
+		SELECT e.seq FROM events e
+		WHERE e.delivery_status = 'pending'
+		  AND NOT EXISTS (SELECT 1 FROM river_job j
+			WHERE j.kind = $1 AND j.args @> jsonb_build_object('seq', e.seq)
+			  AND j.state NOT IN ('completed', 'cancelled', 'discarded'))
+		ORDER BY e.seq LIMIT $2
+		FOR UPDATE OF e SKIP LOCKED`, jobKind, limit)
+	if err != nil {
+		return nil, translate(err, "find pending events without a delivery job")
+	}
+	seqs, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	return seqs, translate(err, "find pending events without a delivery job")
 }

@@ -20,6 +20,7 @@ import (
 var reportingViews = []string{
 	"accounts",
 	"daily_balances",
+	"event_horizons",
 	"events",
 	"link_status",
 	"monthly_cash_flow",
@@ -681,7 +682,7 @@ func TestReporting(t *testing.T) {
 			       has_function_privilege('pfm_reader', p.oid, 'EXECUTE')
 			FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
 			WHERE n.nspname = 'reporting' ORDER BY p.proname`)
-		require.Equal(t, [][]string{{"events_since", "true", "true"}, {"transaction_changes_head", "true", "true"}, {"transaction_changes_since", "true", "true"}}, got)
+		require.Equal(t, [][]string{{"events_head", "true", "true"}, {"events_since", "true", "true"}, {"transaction_changes_head", "true", "true"}, {"transaction_changes_since", "true", "true"}}, got)
 	})
 
 	t.Run("RoleMigrationIsConcurrencySafe", func(t *testing.T) {

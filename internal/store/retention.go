@@ -119,5 +119,31 @@ func (s *Store) DeleteTransactionChangesBefore(ctx context.Context, t time.Time,
 	return n, nil
 }
 
-// The events outbox's retention (events older than the feed retention)
-// belongs next to DeleteTransactionChangesBefore once that table exists.
+// DeleteEventsBefore deletes up to limit events written before t whose
+// webhook is settled (delivered, dead or not_configured; never a pending
+// one), lowest seq first, and returns how many. Each affected app user's
+// events horizon moves to the highest seq deleted, so a cursor older than
+// that fails in reporting.events_since instead of silently skipping. Call
+// it repeatedly to prune in bounded batches.
+func (s *Store) DeleteEventsBefore(ctx context.Context, t time.Time, limit int) (int64, error) {
+	var n int64
+	err := s.Transact(ctx, func(tx *Store) error {
+		return tx.db.QueryRow(ctx, `
+			WITH d AS (
+				DELETE FROM events WHERE seq IN (
+					SELECT seq FROM events WHERE created_at < $1 AND delivery_status <> 'pending'
+					ORDER BY created_at, seq LIMIT $2 FOR UPDATE SKIP LOCKED)
+				RETURNING app_user_ref, seq
+			), h AS (
+				INSERT INTO event_horizons (app_user_ref, horizon_seq)
+				SELECT app_user_ref, max(seq) FROM d GROUP BY app_user_ref
+				ON CONFLICT (app_user_ref) DO UPDATE
+					SET horizon_seq = greatest(event_horizons.horizon_seq, EXCLUDED.horizon_seq), updated_at = now()
+			)
+			SELECT count(*) FROM d`, t, limit).Scan(&n)
+	})
+	if err != nil {
+		return 0, translate(err, "delete events before %s", t.Format(time.RFC3339))
+	}
+	return n, nil
+}

@@ -50,7 +50,8 @@ const BundleVersion = "pfmsync.export.v1"
 // Export writes everything pfmsync holds about appUserRef to w, streamed
 // from one consistent snapshot of the database: the user's links, accounts,
 // balance history, transactions (with the bank's raw JSON), sync progress,
-// change feed, sync history, consent requests and token metadata. No secret
+// change feed, events (and the horizons of both feeds), sync history,
+// consent requests and token metadata. No secret
 // is included (no sealed token, PKCE verifier, nonce or state). A user
 // pfmsync does not know gets an export with empty tables. On an error
 // mid-way the output is truncated and invalid, never silently partial.

@@ -58,6 +58,16 @@ func setup(t *testing.T) *testBundle {
 		require.NoError(t, err, "insert consent request")
 		_, err = env.Pool.Exec(ctx, `INSERT INTO transaction_change_horizons (app_user_ref, horizon_seq) VALUES ($1, 0)`, l.AppUserRef)
 		require.NoError(t, err)
+		// Events of the link, one already behind the retention horizon.
+		for _, typ := range []string{"link.created", "sync.completed"} {
+			require.NoError(t, env.Store.Transact(ctx, func(tx *store.Store) error {
+				_, err := tx.InsertEvent(ctx, store.EventInput{AppUserRef: l.AppUserRef, LinkID: l.ID, Type: typ,
+					Payload: []byte(`{"note":"of ` + l.ID + `"}`)})
+				return err
+			}))
+		}
+		_, err = env.Pool.Exec(ctx, `INSERT INTO event_horizons (app_user_ref, horizon_seq) VALUES ($1, 0)`, l.AppUserRef)
+		require.NoError(t, err)
 	}
 	return b
 }
@@ -113,7 +123,8 @@ func TestEraseAppUserLeavesNothing(t *testing.T) {
 	before := b.mentions(t, aNeedles)
 	for _, rel := range []string{"public.links", "public.link_tokens", "public.accounts", "public.transactions", "public.balance_snapshots",
 		"public.sync_state", "public.sync_runs", "public.transaction_changes", "public.consent_requests", "public.river_job",
-		"public.transaction_change_horizons", "reporting.transactions", "reporting.accounts", "reporting.link_status"} {
+		"public.transaction_change_horizons", "public.events", "public.event_horizons", "reporting.events", "reporting.event_horizons",
+		"reporting.transactions", "reporting.accounts", "reporting.link_status"} {
 		require.Positive(t, before[rel], "the fixture has %s rows of the user", rel)
 	}
 	others := b.mentions(t, bNeedles)
@@ -141,6 +152,8 @@ func TestEraseAppUserLeavesNothing(t *testing.T) {
 	require.EqualValues(t, 1, deleted["river_job"])
 	require.EqualValues(t, 1, deleted["consent_requests"])
 	require.EqualValues(t, 1, deleted["sync_runs"])
+	require.EqualValues(t, 2, deleted["events"])
+	require.EqualValues(t, 1, deleted["event_horizons"])
 
 	require.Empty(t, b.mentions(t, aNeedles), "nothing of the erased user remains in any table or view")
 	require.Equal(t, others, b.mentions(t, bNeedles), "the other user is untouched")
@@ -221,14 +234,17 @@ func TestExportJSON(t *testing.T) {
 	require.ElementsMatch(t, store.ExportTables(), names)
 
 	want := map[string]int64{
-		"links":               1,
-		"accounts":            b.count(t, `SELECT count(*) FROM accounts WHERE link_id = $1`, b.a.ID),
-		"transactions":        b.count(t, `SELECT count(*) FROM transactions t JOIN accounts a ON a.id = t.account_id WHERE a.link_id = $1`, b.a.ID),
-		"balance_snapshots":   b.count(t, `SELECT count(*) FROM balance_snapshots s JOIN accounts a ON a.id = s.account_id WHERE a.link_id = $1`, b.a.ID),
-		"transaction_changes": b.count(t, `SELECT count(*) FROM transaction_changes WHERE link_id = $1`, b.a.ID),
-		"sync_runs":           1,
-		"consent_requests":    1,
-		"link_tokens":         1,
+		"links":                       1,
+		"accounts":                    b.count(t, `SELECT count(*) FROM accounts WHERE link_id = $1`, b.a.ID),
+		"transactions":                b.count(t, `SELECT count(*) FROM transactions t JOIN accounts a ON a.id = t.account_id WHERE a.link_id = $1`, b.a.ID),
+		"balance_snapshots":           b.count(t, `SELECT count(*) FROM balance_snapshots s JOIN accounts a ON a.id = s.account_id WHERE a.link_id = $1`, b.a.ID),
+		"transaction_changes":         b.count(t, `SELECT count(*) FROM transaction_changes WHERE link_id = $1`, b.a.ID),
+		"sync_runs":                   1,
+		"consent_requests":            1,
+		"link_tokens":                 1,
+		"events":                      2,
+		"event_horizons":              1,
+		"transaction_change_horizons": 1,
 	}
 	for table, n := range want {
 		require.Positive(t, n, table)
@@ -241,6 +257,9 @@ func TestExportJSON(t *testing.T) {
 	require.Equal(t, amount, got.Tables["transactions"][0]["amount"].(json.Number).String())
 	require.NotNil(t, got.Tables["transactions"][0]["raw"])
 	require.Equal(t, synctest.InstitutionSlug, got.Tables["links"][0]["institution_slug"])
+	require.Equal(t, "link.created", got.Tables["events"][0]["type"])
+	require.Equal(t, map[string]any{"note": "of " + b.a.ID}, got.Tables["events"][0]["payload"])
+	require.NotContains(t, got.Tables["events"][0], "last_error")
 
 	// No secret, and nothing of the other user.
 	for _, table := range got.Tables {
