@@ -365,6 +365,7 @@ CREATE TABLE public.links (
     last_discarded_job_id bigint,
     last_discarded_at timestamp with time zone,
     revoked_at timestamp with time zone,
+    banno_institution_id text DEFAULT ''::text NOT NULL,
     CONSTRAINT links_app_user_ref_check CHECK (((app_user_ref <> ''::text) AND (length(app_user_ref) <= 200))),
     CONSTRAINT links_banno_user_id_check CHECK ((banno_user_id <> ''::text)),
     CONSTRAINT links_sync_interval_check CHECK ((sync_interval >= '00:01:00'::interval))
@@ -435,6 +436,12 @@ COMMENT ON COLUMN public.links.last_discarded_at IS 'When the job in last_discar
 --
 
 COMMENT ON COLUMN public.links.revoked_at IS 'When the link became revoked (unlinked); NULL unless status is revoked. Retention (PFMSYNC_RETENTION_REVOKED_LINK_DAYS) deletes links revoked for longer.';
+
+--
+-- Name: COLUMN links.banno_institution_id; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.links.banno_institution_id IS 'The linking institution''s UUID from the ID token''s institution_id claim at consent; empty when the institution did not send it.';
 
 --
 -- Name: transaction_changes; Type: TABLE; Schema: public; Owner: -
@@ -1457,7 +1464,8 @@ CREATE TABLE public.sync_state (
     backfill_before timestamp with time zone,
     backfill_complete boolean DEFAULT false NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    reconciled_at timestamp with time zone
+    reconciled_at timestamp with time zone,
+    reconciled_through timestamp with time zone
 );
 
 --
@@ -1483,6 +1491,12 @@ COMMENT ON COLUMN public.sync_state.backfill_before IS 'Backfill progress (newes
 --
 
 COMMENT ON COLUMN public.sync_state.reconciled_at IS 'When the account''s recent window was last reconciled (the wall clock); the scheduled pass runs when it is older than the reconcile interval.';
+
+--
+-- Name: COLUMN sync_state.reconciled_through; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.sync_state.reconciled_through IS 'The bank''s clock at the account''s last reconciliation (or at the start of its schedule): the next pass re-reads posted dates from the reconcile window before it, so a change made while no pass ran is never outside the window.';
 
 --
 -- Name: token_key_canaries; Type: TABLE; Schema: public; Owner: -
@@ -1588,7 +1602,10 @@ CREATE VIEW reporting.accounts AS
     a.first_seen_at,
     a.institution_id AS account_institution_id,
     COALESCE(NULLIF(a.institution_name, ''::text), i.display_name) AS account_institution_name,
-    ((a.institution_id <> ''::text) AND (a.institution_name <> ''::text) AND (a.institution_name <> i.display_name)) AS external,
+        CASE
+            WHEN (l.banno_institution_id <> ''::text) THEN ((a.institution_id <> ''::text) AND (a.institution_id <> l.banno_institution_id))
+            ELSE ((a.institution_id <> ''::text) AND (a.institution_name <> ''::text) AND (a.institution_name <> i.display_name))
+        END AS external,
     ( SELECT o.id
            FROM (public.accounts o
              JOIN public.links ol ON ((ol.id = o.link_id)))
@@ -1693,7 +1710,7 @@ COMMENT ON COLUMN reporting.accounts.account_institution_name IS 'The institutio
 -- Name: COLUMN accounts.external; Type: COMMENT; Schema: reporting; Owner: -
 --
 
-COMMENT ON COLUMN reporting.accounts.external IS 'Held at another institution than the linking one (an external account the user linked in their bank).';
+COMMENT ON COLUMN reporting.accounts.external IS 'Held at another institution than the linking one (an external account the user linked in their bank): its institution id differs from the link''s (from the ID token at consent); for a link consented without that claim, its institution name differs from the institution''s display name.';
 
 --
 -- Name: COLUMN accounts.duplicate_of; Type: COMMENT; Schema: reporting; Owner: -

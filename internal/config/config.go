@@ -98,6 +98,17 @@ type Worker struct {
 	// may refuse with a non-standard authentication error before the link
 	// moves to reauth_required.
 	AuthFailureThreshold int
+	// ReconcileEvery is how often each account's recent window is
+	// reconciled; ReconcileWindowDays the span of posted dates re-read;
+	// ReconcileDisable turns every reconciliation pass off.
+	ReconcileEvery      time.Duration
+	ReconcileWindowDays int
+	ReconcileDisable    bool
+	// StalePendingDays: a pending row the bank has not reported for longer
+	// is tombstoned as stale (0: never). SuspectPendingDays: a live pending
+	// row older than this triggers a reconciliation.
+	StalePendingDays   int
+	SuspectPendingDays int
 }
 
 // LinkServer configures cmd/linkserver.
@@ -179,6 +190,12 @@ const (
 	EnvShutdownTimeout    = "PFMSYNC_SHUTDOWN_TIMEOUT"
 	EnvAuthFailures       = "PFMSYNC_AUTH_FAILURE_THRESHOLD"
 	EnvIDTokenClockSkew   = "PFMSYNC_ID_TOKEN_CLOCK_SKEW"
+
+	EnvReconcileEvery      = "PFMSYNC_RECONCILE_EVERY"
+	EnvReconcileWindowDays = "PFMSYNC_RECONCILE_WINDOW_DAYS"
+	EnvReconcileDisable    = "PFMSYNC_RECONCILE_DISABLE"
+	EnvStalePendingDays    = "PFMSYNC_STALE_PENDING_DAYS"
+	EnvSuspectPendingDays  = "PFMSYNC_SUSPECT_PENDING_DAYS"
 
 	EnvUnlinkData          = "PFMSYNC_UNLINK_DATA"
 	EnvRetentionRevoked    = "PFMSYNC_RETENTION_REVOKED_LINK_DAYS"

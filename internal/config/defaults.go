@@ -25,6 +25,10 @@ const (
 	DefaultRetryMax           = time.Hour
 	DefaultShutdownTimeout    = 30 * time.Second
 	DefaultAuthFailures       = 3
+	DefaultReconcileEvery     = 24 * time.Hour
+	DefaultReconcileWindow    = 45 // days
+	DefaultStalePendingDays   = 14
+	DefaultSuspectPendingDays = 7
 	DefaultIDTokenClockSkew   = 300 * time.Second
 	DefaultMetricsAddr        = "127.0.0.1:9091"
 	DefaultAdminAddr          = "127.0.0.1:8082"

@@ -22,9 +22,33 @@ func TestLoadWorkerDefaultsAreTheSharedConstants(t *testing.T) {
 		FetchOnScheduled: DefaultFetchOnScheduled, FetchOnInteractive: DefaultFetchOnInteractive, FetchMaxWait: DefaultFetchMaxWait,
 		JobTimeout: DefaultJobTimeout, RescueAfter: DefaultRescueAfter, RetryBase: DefaultRetryBase, RetryMax: DefaultRetryMax,
 		ShutdownTimeout: DefaultShutdownTimeout, AuthFailureThreshold: DefaultAuthFailures,
+		ReconcileEvery: DefaultReconcileEvery, ReconcileWindowDays: DefaultReconcileWindow,
+		StalePendingDays: DefaultStalePendingDays, SuspectPendingDays: DefaultSuspectPendingDays,
 	}, cfg.Worker)
 	require.True(t, cfg.Worker.FetchOnInteractive)
 	require.Equal(t, time.Hour, cfg.Worker.Overlap)
+}
+
+// The reconciliation knobs: read, shown, and bounded with a clear error.
+func TestLoadReconcileSettings(t *testing.T) {
+	t.Parallel()
+
+	cfg, err := Load(env(map[string]string{EnvDatabaseURL: "postgres://localhost/pfm", EnvReconcileEvery: "6h",
+		EnvReconcileWindowDays: "60", EnvReconcileDisable: "true", EnvStalePendingDays: "0", EnvSuspectPendingDays: "3"}))
+	require.NoError(t, err)
+	require.Equal(t, 6*time.Hour, cfg.Worker.ReconcileEvery)
+	require.Equal(t, 60, cfg.Worker.ReconcileWindowDays)
+	require.True(t, cfg.Worker.ReconcileDisable)
+	require.Zero(t, cfg.Worker.StalePendingDays)
+	require.Equal(t, 3, cfg.Worker.SuspectPendingDays)
+	require.Contains(t, cfg.String(), "worker.reconcile_every=6h")
+	require.Contains(t, cfg.String(), "worker.stale_pending_days=0")
+
+	_, err = Load(env(map[string]string{EnvDatabaseURL: "postgres://localhost/pfm", EnvReconcileEvery: "10s",
+		EnvReconcileWindowDays: "0", EnvSuspectPendingDays: "x"}))
+	require.ErrorContains(t, err, EnvReconcileEvery)
+	require.ErrorContains(t, err, EnvReconcileWindowDays)
+	require.ErrorContains(t, err, EnvSuspectPendingDays)
 }
 
 // An operator who sets no overlap gets none: 0 is a value, not "unset".

@@ -91,7 +91,22 @@ func SyncConfigFrom(w config.Worker) SyncConfig {
 		JobTimeout:         w.JobTimeout,
 
 		AuthFailureThreshold: w.AuthFailureThreshold,
+
+		ReconcileEvery:    w.ReconcileEvery,
+		ReconcileWindow:   time.Duration(w.ReconcileWindowDays) * config.Day,
+		DisableReconcile:  w.ReconcileDisable,
+		StalePendingAge:   stalePendingAge(w.StalePendingDays),
+		SuspectPendingAge: time.Duration(w.SuspectPendingDays) * config.Day,
 	}.withDefaults()
+}
+
+// stalePendingAge maps the setting's days to StalePendingAge, where 0
+// days (never) is a negative age.
+func stalePendingAge(days int) time.Duration {
+	if days <= 0 {
+		return -1
+	}
+	return time.Duration(days) * config.Day
 }
 
 // withDefaults fills every unset field that has a default.
@@ -109,13 +124,13 @@ func (c SyncConfig) withDefaults() SyncConfig {
 	def(&c.MaxRateLimitSnooze, time.Hour)
 	c.Overlap = max(c.Overlap, 0)
 	if c.StalePendingAge == 0 {
-		c.StalePendingAge = 14 * 24 * time.Hour
+		c.StalePendingAge = config.DefaultStalePendingDays * config.Day
 	}
 	if c.ReconcileEvery == 0 {
-		c.ReconcileEvery = 24 * time.Hour
+		c.ReconcileEvery = config.DefaultReconcileEvery
 	}
-	def(&c.ReconcileWindow, 45*24*time.Hour)
-	def(&c.SuspectPendingAge, 7*24*time.Hour)
+	def(&c.ReconcileWindow, config.DefaultReconcileWindow*config.Day)
+	def(&c.SuspectPendingAge, config.DefaultSuspectPendingDays*config.Day)
 	if c.PageSize <= 0 || c.PageSize > 500 {
 		c.PageSize = 500
 	}

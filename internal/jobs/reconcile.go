@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"time"
@@ -99,7 +100,7 @@ func (s *Syncer) reconcileReason(ctx context.Context, t accountTarget, ref time.
 	}
 	if st.ReconciledAt == nil {
 		// The first sync has just read everything: the schedule starts now.
-		return "", s.store.MarkReconciled(ctx, t.stored.ID, s.now())
+		return "", s.store.MarkReconciled(ctx, t.stored.ID, s.now(), ref)
 	}
 	if s.now().Sub(*st.ReconciledAt) >= s.cfg.ReconcileEvery {
 		return reconcileScheduled, nil
@@ -119,8 +120,12 @@ func mergeReconcile(dst *store.ReconcileResult, r store.ReconcileResult) {
 	dst.Requests += r.Requests
 }
 
-// reconcile re-reads the posted dates [ref − ReconcileWindow − lead, ref]
-// and makes the stored window [ref − ReconcileWindow, ref] equal to it:
+// reconcile re-reads the posted dates [from − lead, ref] and makes the
+// stored window [from, ref] equal to it, where from is ReconcileWindow
+// before the earlier of ref and the bank's clock at the last
+// reconciliation (never beyond BackfillDepth): a bank may change a row long
+// after posting it, and a change made while no pass ran (a link that did
+// not sync for weeks) must not fall outside the window. Within it,
 // rows the bank returns changed are corrected, rows it returns that were
 // never stored are added, and live rows it no longer returns are
 // tombstoned (reason reconciled). The window is read with since/until
@@ -128,7 +133,11 @@ func mergeReconcile(dst *store.ReconcileResult, r store.ReconcileResult) {
 // until every request returns less than a full page.
 func (s *Syncer) reconcile(ctx context.Context, session *consumerapi.Session, t accountTarget, scope store.FeedScope, ref time.Time) (store.ReconcileResult, error) {
 	var res store.ReconcileResult
-	from := ref.Add(-s.cfg.ReconcileWindow)
+	st, err := s.store.AccountSyncState(ctx, t.stored.ID)
+	if err != nil {
+		return res, err
+	}
+	from := reconcileFrom(ref, st.ReconciledThrough, s.cfg)
 	var rows []consumerapi.Transaction
 	var rejected []consumerapi.RejectedTransaction
 	if err := s.readSpan(ctx, session, t.stored.ProviderID, from.Add(-reconcileLead), ref, &rows, &rejected, &res.Requests); err != nil {
@@ -149,12 +158,27 @@ func (s *Syncer) reconcile(ctx context.Context, session *consumerapi.Session, t 
 		}
 		inputs = append(inputs, in)
 	}
-	anonymous := false
+	anonymous, undated := false, false
 	for _, r := range rejected {
 		if r.ID != "" {
 			seen[r.ID] = struct{}{}
-		} else {
-			anonymous = true
+			continue
+		}
+		// A record without an id may be any live row posted when it
+		// says: none of those is tombstoned; without a readable date,
+		// none at all.
+		anonymous = true
+		at, ok := postedAtOf(r.Raw)
+		if !ok {
+			undated = true
+			continue
+		}
+		same, err := s.store.LiveTransactionIDsPostedBetween(ctx, t.stored.ID, at, at)
+		if err != nil {
+			return res, err
+		}
+		for _, id := range same {
+			seen[id] = struct{}{}
 		}
 	}
 	live, err := s.store.LiveTransactionIDsPostedBetween(ctx, t.stored.ID, from, ref)
@@ -164,8 +188,7 @@ func (s *Syncer) reconcile(ctx context.Context, session *consumerapi.Session, t 
 	res.RowsRead = len(live)
 	var gone []string
 	for _, id := range live {
-		if anonymous {
-			// A record without an id may be any live row: tombstone none.
+		if anonymous && undated {
 			break
 		}
 		if _, ok := seen[id]; !ok {
@@ -202,7 +225,17 @@ func (s *Syncer) reconcile(ctx context.Context, session *consumerapi.Session, t 
 			break
 		}
 	}
-	return res, s.store.MarkReconciled(ctx, t.stored.ID, now)
+	return res, s.store.MarkReconciled(ctx, t.stored.ID, now, ref)
+}
+
+// reconcileFrom is the earliest posted date a reconciliation at ref
+// re-reads: ReconcileWindow before the last one (through), or before ref.
+func reconcileFrom(ref time.Time, through *time.Time, cfg SyncConfig) time.Time {
+	from := ref.Add(-cfg.ReconcileWindow)
+	if through != nil && through.Before(ref) {
+		from = through.Add(-cfg.ReconcileWindow)
+	}
+	return later(from, ref.Add(-cfg.BackfillDepth))
 }
 
 // readSpan reads every transaction posted in [from, to] with requests that
@@ -232,4 +265,21 @@ func (s *Syncer) readSpan(ctx context.Context, session *consumerapi.Session, acc
 		return err
 	}
 	return s.readSpan(ctx, session, accountID, mid.Add(time.Millisecond), to, rows, rejected, requests)
+}
+
+// postedAtOf reads the posted instant of a record the sync could not
+// decode, as transactionInput would map it: datePosted, else date.
+func postedAtOf(raw []byte) (time.Time, bool) {
+	var r struct {
+		DatePosted consumerapi.Instant `json:"datePosted"`
+		Date       consumerapi.Instant `json:"date"`
+	}
+	if json.Unmarshal(raw, &r) != nil {
+		return time.Time{}, false
+	}
+	at := r.DatePosted.Time
+	if at.IsZero() {
+		at = r.Date.Time
+	}
+	return at, !at.IsZero()
 }

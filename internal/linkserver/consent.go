@@ -220,7 +220,7 @@ func (s *Server) completeConsent(ctx context.Context, q url.Values, bindingOf fu
 		}
 	}
 	missing := tok.MissingScopes(in.Client.Institution().Scopes)
-	link, created, err := s.saveLink(ctx, in, cr, sub, tok.GrantedScopes, missing, tok.RefreshToken)
+	link, created, err := s.saveLink(ctx, in, cr, sub, tok.Claims.InstitutionID, tok.GrantedScopes, missing, tok.RefreshToken)
 	if err != nil {
 		log.Error("save link", "error", err)
 		s.revoke(ctx, log, in, tok.RefreshToken, consumerapi.HintRefreshToken)
@@ -261,7 +261,7 @@ func (s *Server) callbackRefusal(log *slog.Logger, err error, fail func(failure,
 // and the link's first sync. Storing the token waits for a sync that holds
 // the token's row lock, so a refresh in flight cannot overwrite the new
 // token afterwards.
-func (s *Server) saveLink(ctx context.Context, in *Institution, cr pfm.ConsentRequest, sub string, granted, missing []string, refresh consumerapi.Secret) (pfm.Link, bool, error) {
+func (s *Server) saveLink(ctx context.Context, in *Institution, cr pfm.ConsentRequest, sub, bannoInstitution string, granted, missing []string, refresh consumerapi.Secret) (pfm.Link, bool, error) {
 	var link pfm.Link
 	var created bool
 	err := s.store.Transact(ctx, func(tx *store.Store) error {
@@ -274,8 +274,10 @@ func (s *Server) saveLink(ctx context.Context, in *Institution, cr pfm.ConsentRe
 			AppUserRef:    cr.AppUserRef,
 			BannoUserID:   sub,
 			GrantedScopes: granted,
-			MissingScopes: missing,
-			NextSyncAt:    s.now(),
+
+			BannoInstitutionID: bannoInstitution,
+			MissingScopes:      missing,
+			NextSyncAt:         s.now(),
 		})
 		if err != nil {
 			return err

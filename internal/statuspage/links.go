@@ -18,6 +18,8 @@ const (
 	linksPerPage = 100
 	// linkRuns is how many sync runs a link's page lists.
 	linkRuns = 50
+	// linkQuarantine is how many quarantined records a link's page lists.
+	linkQuarantine = 50
 	// maxPage bounds the page number, so that an absurd offset never
 	// reaches the database.
 	maxPage = 1_000_000
@@ -129,6 +131,11 @@ type linkDetail struct {
 	Link   pfm.Link
 	Counts store.LinkDataCounts
 	Runs   []store.SyncRunView
+	// Quarantined counts the link's unresolved quarantined records;
+	// Quarantine lists the most recently seen (never their raw JSON: it
+	// holds the user's transaction details).
+	Quarantined int
+	Quarantine  []store.QuarantinedRecord
 }
 
 // handleLink shows one link and its latest sync runs; 404 for an id that
@@ -160,8 +167,23 @@ func (h *handler) handleLink(w http.ResponseWriter, r *http.Request) {
 		h.databaseError(w, r, "link", err)
 		return
 	}
+	quarantined, err := h.store.LinkQuarantineCount(ctx, link.ID)
+	if err != nil {
+		h.databaseError(w, r, "link", err)
+		return
+	}
+	var quarantine []store.QuarantinedRecord
+	if quarantined > 0 {
+		if quarantine, err = h.store.LinkQuarantine(ctx, link.ID, linkQuarantine); err != nil {
+			h.databaseError(w, r, "link", err)
+			return
+		}
+		for i := range quarantine {
+			quarantine[i].Raw = ""
+		}
+	}
 	h.render(w, http.StatusOK, pageLink, page{
 		Title: "Link " + link.ID, Kind: "link", Nav: "links", Now: h.now(),
-		Content: linkDetail{Link: link, Counts: counts, Runs: runs},
+		Content: linkDetail{Link: link, Counts: counts, Runs: runs, Quarantined: quarantined, Quarantine: quarantine},
 	})
 }

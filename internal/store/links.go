@@ -32,8 +32,11 @@ type LinkConsent struct {
 	InstitutionID int64
 	AppUserRef    string
 	BannoUserID   string
-	GrantedScopes []string
-	MissingScopes []string
+	// BannoInstitutionID is the ID token's institution_id claim (empty:
+	// not sent; a re-consent without it keeps the one stored).
+	BannoInstitutionID string
+	GrantedScopes      []string
+	MissingScopes      []string
 	// NextSyncAt is when the scheduler should next consider the link.
 	NextSyncAt time.Time
 }
@@ -46,12 +49,13 @@ func (s *Store) UpsertLinkConsent(ctx context.Context, c LinkConsent) (pfm.Link,
 	var id string
 	var created bool
 	err := s.db.QueryRow(ctx, `
-		INSERT INTO links (institution_id, app_user_ref, banno_user_id, granted_scopes, missing_scopes, next_sync_at)
-		VALUES ($1, $2, $3, $4, $5, $6)
+		INSERT INTO links (institution_id, app_user_ref, banno_user_id, granted_scopes, missing_scopes, next_sync_at, banno_institution_id)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)
 		ON CONFLICT (institution_id, banno_user_id, app_user_ref) DO UPDATE SET
 			-- An operator's "disabled" outlives a re-consent.
 			status               = CASE WHEN links.status = 'disabled' THEN links.status ELSE 'active' END,
 			granted_scopes       = EXCLUDED.granted_scopes,
+			banno_institution_id = coalesce(nullif(EXCLUDED.banno_institution_id, ''), links.banno_institution_id),
 			missing_scopes       = EXCLUDED.missing_scopes,
 			next_sync_at         = CASE WHEN links.status = 'disabled' THEN NULL ELSE EXCLUDED.next_sync_at END,
 			consecutive_failures = 0,
@@ -60,7 +64,7 @@ func (s *Store) UpsertLinkConsent(ctx context.Context, c LinkConsent) (pfm.Link,
 			consented_at         = now(),
 			updated_at           = now()
 		RETURNING id, (xmax = 0)`,
-		c.InstitutionID, c.AppUserRef, c.BannoUserID, nonNil(c.GrantedScopes), nonNil(c.MissingScopes), c.NextSyncAt,
+		c.InstitutionID, c.AppUserRef, c.BannoUserID, nonNil(c.GrantedScopes), nonNil(c.MissingScopes), c.NextSyncAt, c.BannoInstitutionID,
 	).Scan(&id, &created)
 	if err != nil {
 		return pfm.Link{}, false, translate(err, "upsert link for app user")

@@ -70,11 +70,12 @@ func (s *Store) LiveTransactionIDsPostedBetween(ctx context.Context, accountID s
 }
 
 // MarkReconciled records that the account's recent window was reconciled
-// at t.
-func (s *Store) MarkReconciled(ctx context.Context, accountID string, t time.Time) error {
+// at t (the wall clock), through the bank's clock through.
+func (s *Store) MarkReconciled(ctx context.Context, accountID string, t, through time.Time) error {
 	_, err := s.db.Exec(ctx, `
-		INSERT INTO sync_state (account_id, reconciled_at) VALUES ($1, $2)
-		ON CONFLICT (account_id) DO UPDATE SET reconciled_at = EXCLUDED.reconciled_at, updated_at = now()`, accountID, t)
+		INSERT INTO sync_state (account_id, reconciled_at, reconciled_through) VALUES ($1, $2, $3)
+		ON CONFLICT (account_id) DO UPDATE SET reconciled_at = EXCLUDED.reconciled_at,
+			reconciled_through = EXCLUDED.reconciled_through, updated_at = now()`, accountID, t, through)
 	return translate(err, "mark account %s reconciled", accountID)
 }
 
@@ -149,6 +150,13 @@ func (s *Store) HasOpenQuarantine(ctx context.Context, accountID string) (bool, 
 	var ok bool
 	err := s.db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM quarantined_records WHERE account_id = $1 AND resolved_at IS NULL)`, accountID).Scan(&ok)
 	return ok, translate(err, "check quarantine of account %s", accountID)
+}
+
+// LinkQuarantineCount counts a link's unresolved quarantined records.
+func (s *Store) LinkQuarantineCount(ctx context.Context, linkID string) (int, error) {
+	var n int
+	err := s.db.QueryRow(ctx, `SELECT count(*) FROM quarantined_records WHERE link_id = $1 AND resolved_at IS NULL`, linkID).Scan(&n)
+	return n, translate(err, "count quarantined records of link %s", linkID)
 }
 
 // LinkQuarantine lists a link's unresolved quarantined records, most

@@ -20,13 +20,16 @@ type SyncState struct {
 	// ReconciledAt is when the recent window was last reconciled (nil:
 	// never). SaveSyncState leaves it alone; see MarkReconciled.
 	ReconciledAt *time.Time
+	// ReconciledThrough is the bank's clock at that reconciliation (nil:
+	// never): the next pass reads back from a window before it.
+	ReconciledThrough *time.Time
 }
 
 // AccountSyncState returns an account's progress (zero state when none).
 func (s *Store) AccountSyncState(ctx context.Context, accountID string) (SyncState, error) {
 	st := SyncState{AccountID: accountID}
-	err := s.db.QueryRow(ctx, `SELECT watermark, backfill_before, backfill_complete, reconciled_at FROM sync_state WHERE account_id = $1`, accountID).
-		Scan(&st.Watermark, &st.BackfillBefore, &st.BackfillComplete, &st.ReconciledAt)
+	err := s.db.QueryRow(ctx, `SELECT watermark, backfill_before, backfill_complete, reconciled_at, reconciled_through FROM sync_state WHERE account_id = $1`, accountID).
+		Scan(&st.Watermark, &st.BackfillBefore, &st.BackfillComplete, &st.ReconciledAt, &st.ReconciledThrough)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return st, nil
 	}

@@ -168,7 +168,7 @@ func (b *Env) Consent(t testing.TB, n int, granted ...string) pfm.Link {
 	require.NoError(t, b.Store.Transact(ctx, func(tx *store.Store) error {
 		var err error
 		link, _, err = tx.UpsertLinkConsent(ctx, store.LinkConsent{
-			InstitutionID: b.Institution.ID, AppUserRef: AppUserRef(n), BannoUserID: tokens.Claims.Subject,
+			InstitutionID: b.Institution.ID, AppUserRef: AppUserRef(n), BannoUserID: tokens.Claims.Subject, BannoInstitutionID: tokens.Claims.InstitutionID,
 			GrantedScopes: tokens.GrantedScopes, NextSyncAt: time.Now().Add(24 * time.Hour),
 		})
 		if err != nil {
@@ -186,7 +186,7 @@ func (b *Env) Consent(t testing.TB, n int, granted ...string) pfm.Link {
 func (b *Env) RequireMatchesTruth(t *testing.T, link pfm.Link, n int) {
 	t.Helper()
 	ctx := context.Background()
-	truth, ok := b.Sandbox.Bank().Truth(b.Sandbox.Bank().UserID(n), b.Sandbox.Clock().Now())
+	truth, ok := b.Sandbox.Truth(b.Sandbox.Bank().UserID(n))
 	require.True(t, ok)
 
 	type acct struct {
