@@ -171,6 +171,10 @@ type apiRequest struct {
 	// decode consumes a 2xx body. An error wrapping ErrTruncatedBody is
 	// retried for GETs; anything else is malformed.
 	decode func(body []byte) error
+	// filter, when set, makes a new bodyFilter for each attempt; a 2xx
+	// body is passed through it as it is read and decode sees only what
+	// it kept.
+	filter func() bodyFilter
 }
 
 // apiURL joins the base URL, an escaped path and a query.
@@ -272,7 +276,13 @@ func (c *Client) attempt(ctx context.Context, r apiRequest, endpoint string) *AP
 		return transportError(ctx, endpoint, err)
 	}
 	defer resp.Body.Close()
-	body, readErr := readBody(resp, c.inst.MaxBodyBytes)
+	var body []byte
+	var readErr error
+	if r.filter != nil && resp.StatusCode >= 200 && resp.StatusCode <= 299 {
+		body, readErr = readFilteredBody(resp, c.inst.MaxBodyBytes, r.filter())
+	} else {
+		body, readErr = readBody(resp, c.inst.MaxBodyBytes)
+	}
 
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		red := c.newRedactor(r.token)
@@ -351,6 +361,40 @@ func readBody(resp *http.Response, max int64) ([]byte, error) {
 		return nil, fmt.Errorf("%w: got %d of %d bytes", ErrTruncatedBody, n, resp.ContentLength)
 	}
 	return buf.Bytes(), nil
+}
+
+// filteredReadSize is how much of a filtered body is read at a time.
+const filteredReadSize = 32 << 10
+
+// readFilteredBody is readBody passing the body through f as it is read,
+// so that only what f keeps is ever held; the size and truncation checks
+// apply to the body as sent.
+func readFilteredBody(resp *http.Response, max int64, f bodyFilter) ([]byte, error) {
+	if resp.ContentLength > max {
+		return nil, fmt.Errorf("%w: Content-Length %d exceeds %d bytes", ErrBodyTooLarge, resp.ContentLength, max)
+	}
+	r := io.LimitReader(resp.Body, max+1)
+	chunk := make([]byte, filteredReadSize)
+	var kept []byte
+	var n int64
+	for {
+		m, err := r.Read(chunk)
+		n += int64(m)
+		if n > max {
+			return nil, fmt.Errorf("%w: more than %d bytes", ErrBodyTooLarge, max)
+		}
+		kept = f.filter(kept, chunk[:m])
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%w after %d bytes: %w", ErrTruncatedBody, n, err)
+		}
+	}
+	if resp.ContentLength >= 0 && n != resp.ContentLength {
+		return nil, fmt.Errorf("%w: got %d of %d bytes", ErrTruncatedBody, n, resp.ContentLength)
+	}
+	return kept, nil
 }
 
 // decodeError tells a body cut short (transient) from a malformed one.

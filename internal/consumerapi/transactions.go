@@ -291,13 +291,23 @@ func (s *Session) transactions(ctx context.Context, accountID string, q Transact
 		return nil, err
 	}
 	var page *TransactionPage
+	// The inactivated list is read as the body streams in (listDiverter)
+	// and never buffered: the body decoded below holds null in its place.
+	var list *listDiverter
 	err = s.do(ctx, apiRequest{
 		method: http.MethodGet,
 		route:  "/users/{userId}/accounts/{accountId}/transactions",
 		url:    s.c.apiURL(path, q.values()),
+		filter: func() bodyFilter {
+			list = newListDiverter(prev)
+			return list
+		},
 		decode: func(b []byte) error {
-			p, err := decodeTransactionPageAfter(b, prev)
+			p, err := decodeTransactionPageAfter(b, nil)
 			if err != nil {
+				return err
+			}
+			if err := list.apply(p.TransactionPage); err != nil {
 				return err
 			}
 			if q.Limit > 0 && len(p.Transactions) > q.Limit {

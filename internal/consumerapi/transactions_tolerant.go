@@ -57,13 +57,23 @@ func (s *Session) transactionsTolerant(ctx context.Context, accountID string, q 
 		page     *TransactionPage
 		rejected []RejectedTransaction
 	)
+	// As in Transactions, the inactivated list is read as the body
+	// streams in and never buffered.
+	var list *listDiverter
 	err = s.do(ctx, apiRequest{
 		method: http.MethodGet,
 		route:  "/users/{userId}/accounts/{accountId}/transactions",
 		url:    s.c.apiURL(path, q.values()),
+		filter: func() bodyFilter {
+			list = newListDiverter(prev)
+			return list
+		},
 		decode: func(b []byte) error {
-			p, rej, err := decodeTransactionPageTolerantAfter(b, prev)
+			p, rej, err := decodeTransactionPageTolerantAfter(b, nil)
 			if err != nil {
+				return err
+			}
+			if err := list.apply(p.TransactionPage); err != nil {
 				return err
 			}
 			if n := len(p.Transactions) + len(rej); q.Limit > 0 && n > q.Limit {

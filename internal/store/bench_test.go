@@ -37,13 +37,39 @@ func benchRows(n int) []store.TransactionInput {
 // checks included) with a raw COPY of the same rows into the same table,
 // measured in the same run. Reported: rows/s of each, their ratio (x_copy;
 // 1.0 = as fast as COPY), and the rate of re-reporting unchanged rows.
+//
+// Two schemas are measured in the same run: the current one, and the
+// transactions indexes as they were before the reporting indexes of
+// migrations 000088 (the month index widened to a covering one) and 000089
+// (the balance-history index), to show what those cost the writer.
 func BenchmarkIngest(b *testing.B) {
+	for _, schema := range []struct {
+		name  string
+		setup string
+	}{
+		{"indexes=current", ""},
+		{"indexes=before-000088", `
+			DROP INDEX transactions_balance_history_idx;
+			CREATE INDEX transactions_reporting_month_account_idx
+				ON transactions ((date_trunc('month', ((posted_at AT TIME ZONE 'UTC')::date)::timestamp)::date), account_id)
+				WHERE removed_at IS NULL;
+			DROP INDEX transactions_reporting_month_covering_idx;`},
+	} {
+		b.Run(schema.name, func(b *testing.B) { benchmarkIngest(b, schema.setup) })
+	}
+}
+
+func benchmarkIngest(b *testing.B, schemaSetup string) {
 	const n, page = 50_000, 500
 	ctx := context.Background()
 	rows := benchRows(n)
 	for range b.N {
 		b.StopTimer()
 		s, bundle := setupBench(b)
+		if schemaSetup != "" {
+			_, err := bundle.pool.Exec(ctx, schemaSetup)
+			require.NoError(b, err)
+		}
 		link := linkFixtureTB(b, s, "bench-user")
 		acct := accountFixtureTB(b, s, link.ID, "acc-1", "Deposit")
 		baseline := accountFixtureTB(b, s, link.ID, "acc-copy", "Deposit")
