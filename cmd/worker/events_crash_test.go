@@ -91,6 +91,12 @@ func TestEventDeliverySurvivesSIGKILL(t *testing.T) {
 		"PFMSYNC_EVENTS_RETRY_MAX=1s",
 		"PFMSYNC_EVENTS_TIMEOUT=5s",
 		"PFMSYNC_METRICS_ADDR=off",
+		// The first sync runs beside the deliveries; on a loaded machine
+		// under the race detector a 10 s job timeout can expire attempt
+		// after attempt. The killed worker's running jobs are rescued
+		// after PFMSYNC_RESCUE_AFTER.
+		"PFMSYNC_JOB_TIMEOUT=30s",
+		"PFMSYNC_RESCUE_AFTER=31s",
 	)
 	start := func() (*exec.Cmd, *testsupport.SyncBuffer) {
 		// The process writes its logs while the test reads them.
@@ -120,7 +126,7 @@ func TestEventDeliverySurvivesSIGKILL(t *testing.T) {
 	pending := func() int {
 		return env.Count(t, `SELECT count(*) FROM events WHERE delivery_status <> 'delivered'`)
 	}
-	require.Eventually(t, func() bool { return pending() == 0 && jobState(t, env, jobID) == "completed" }, 3*time.Minute, 100*time.Millisecond,
+	require.Eventually(t, func() bool { return pending() == 0 && jobState(t, env, jobID) == "completed" }, 6*time.Minute, 100*time.Millisecond,
 		"undelivered events remain (%d, job %s); logs:\n%s", pending(), jobState(t, env, jobID), logs.String())
 	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
 	require.NoError(t, cmd.Wait(), "graceful stop; logs:\n%s", logs.String())
