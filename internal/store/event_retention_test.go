@@ -30,20 +30,7 @@ func eventFixture(t *testing.T, s *store.Store, ref string, n int, deliver bool)
 
 // eventsSince reads reporting.events_since and returns the seqs.
 func eventsSince(ctx context.Context, s *store.Store, ref string, after int64) ([]int64, error) {
-	rows, err := s.Pool().Query(ctx, `SELECT seq FROM reporting.events_since($1, $2, 1000)`, ref, after)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []int64
-	for rows.Next() {
-		var seq int64
-		if err := rows.Scan(&seq); err != nil {
-			return nil, err
-		}
-		out = append(out, seq)
-	}
-	return out, rows.Err()
+	return seqsSince(ctx, s, "events_since", ref, after)
 }
 
 func TestEventRetentionMovesTheHorizon(t *testing.T) {

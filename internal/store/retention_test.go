@@ -33,7 +33,13 @@ func feedFixture(t *testing.T, s *store.Store, ref string, n int) pfm.Link {
 
 // feedSince reads reporting.transaction_changes_since and returns the seqs.
 func feedSince(ctx context.Context, s *store.Store, ref string, after int64) ([]int64, error) {
-	rows, err := s.Pool().Query(ctx, `SELECT seq FROM reporting.transaction_changes_since($1, $2, 1000)`, ref, after)
+	return seqsSince(ctx, s, "transaction_changes_since", ref, after)
+}
+
+// seqsSince reads one of the reporting schema's cursor functions
+// (transaction_changes_since, events_since) from after and returns the seqs.
+func seqsSince(ctx context.Context, s *store.Store, function, ref string, after int64) ([]int64, error) {
+	rows, err := s.Pool().Query(ctx, `SELECT seq FROM reporting.`+function+`($1, $2, 1000)`, ref, after)
 	if err != nil {
 		return nil, err
 	}
