@@ -89,11 +89,7 @@ func runOnce(ctx context.Context, cfg config.Config, cmd workercmd.Command, logg
 
 // eraser builds what erase-user needs to revoke grants at the banks.
 func eraser(ctx context.Context, cfg config.Config, st *store.Store, logger *slog.Logger) (*userdata.Eraser, error) {
-	ring, err := bootstrap.KeyRing(cfg, logger)
-	if err != nil {
-		return nil, err
-	}
-	sealer, err := bootstrap.Sealer(ctx, cfg, st, ring, logger)
+	sealer, err := bootstrap.KeyRingSealer(ctx, cfg, st, logger)
 	if err != nil {
 		return nil, err
 	}
@@ -108,11 +104,7 @@ func eraser(ctx context.Context, cfg config.Config, st *store.Store, logger *slo
 // client per institution that takes from the institution's request budget
 // shared with every worker process.
 func prober(ctx context.Context, cfg config.Config, st *store.Store, logger *slog.Logger) (*probe.Prober, error) {
-	ring, err := bootstrap.KeyRing(cfg, logger)
-	if err != nil {
-		return nil, err
-	}
-	sealer, err := bootstrap.Sealer(ctx, cfg, st, ring, logger)
+	sealer, err := bootstrap.KeyRingSealer(ctx, cfg, st, logger)
 	if err != nil {
 		return nil, err
 	}
@@ -160,11 +152,7 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	if _, err := bootstrap.RegisterInstitutions(ctx, st, cfg); err != nil {
 		return err
 	}
-	ring, err := bootstrap.KeyRing(cfg, logger)
-	if err != nil {
-		return err
-	}
-	sealer, err := bootstrap.Sealer(ctx, cfg, st, ring, logger)
+	sealer, err := bootstrap.KeyRingSealer(ctx, cfg, st, logger)
 	if err != nil {
 		return err
 	}

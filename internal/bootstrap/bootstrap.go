@@ -131,6 +131,16 @@ func Sealer(ctx context.Context, cfg config.Config, st *store.Store, ring *token
 	return tokenseal.New(ring), nil
 }
 
+// KeyRingSealer loads the key ring (KeyRing) and checks it against the
+// canaries (Sealer), for a process that has its datastore open already.
+func KeyRingSealer(ctx context.Context, cfg config.Config, st *store.Store, logger *slog.Logger) (*tokenseal.Sealer, error) {
+	ring, err := KeyRing(cfg, logger)
+	if err != nil {
+		return nil, err
+	}
+	return Sealer(ctx, cfg, st, ring, logger)
+}
+
 // Scopes are the scopes requested at consent: those the sync uses, plus
 // the user profile scope only when the operator enables profile data
 // (PFMSYNC_PROFILE_DATA); the sync never reads the profile.
