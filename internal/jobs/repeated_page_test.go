@@ -99,11 +99,15 @@ func TestBankIgnoringOffsetEndsThePassWithAClassifiedError(t *testing.T) {
 	defer cancel()
 	err = syncer.Sync(bounded, jobs.SyncArgs{LinkID: broken.ID, Trigger: jobs.TriggerLink}, 2, 1)
 	require.ErrorContains(t, err, "returned the previous transactions page again")
+	require.ErrorContains(t, err, "at offset 15", "the pass ended at the first repeated page")
 
+	// The page loop reads one page ahead while a page commits, so the page
+	// after the repeated one may already have been asked for; nothing
+	// further ever is.
 	asked := bank.asked()
 	require.NotEmpty(t, asked)
-	require.Equal(t, 15, asked[len(asked)-1], "the pass ended at the first repeated page")
-	require.LessOrEqual(t, slices.Max(asked), 15, "no page beyond the second was ever asked for")
+	require.Contains(t, asked, 15)
+	require.LessOrEqual(t, slices.Max(asked), 30, "no page beyond the one read ahead of the repeated page was asked for")
 
 	runs, err = b.Store.SyncRuns(ctx, broken.ID, 1)
 	require.NoError(t, err)
