@@ -7,7 +7,7 @@
 
 ALTER TABLE transaction_changes DROP CONSTRAINT transaction_changes_link_id_fkey;
 
-CREATE FUNCTION change_feed_check_scope(link_id uuid, account_id uuid) RETURNS void
+CREATE FUNCTION change_feed_check_scope(app_user_ref text, link_id uuid, account_id uuid) RETURNS void
 LANGUAGE plpgsql
 AS $$
 BEGIN
@@ -15,15 +15,16 @@ BEGIN
     -- transaction ends, as the foreign key's check did.
     PERFORM FROM accounts a JOIN links l ON l.id = a.link_id
     WHERE a.id = change_feed_check_scope.account_id AND l.id = change_feed_check_scope.link_id
+      AND l.app_user_ref = change_feed_check_scope.app_user_ref
     FOR KEY SHARE OF l;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'account % is not an account of link %', account_id, link_id
+        RAISE EXCEPTION 'account % is not an account of link % of the app user', account_id, link_id
             USING ERRCODE = 'foreign_key_violation', CONSTRAINT = 'change_feed_scope';
     END IF;
 END
 $$;
 
-COMMENT ON FUNCTION change_feed_check_scope(uuid, uuid) IS 'Raises foreign_key_violation unless the account belongs to the link, and locks the link against deletion until the transaction ends. Change-feed writers call it once per write, before appending rows for that link and account.';
+COMMENT ON FUNCTION change_feed_check_scope(text, uuid, uuid) IS 'Raises foreign_key_violation unless the account belongs to the link and the link to the app user, and locks the link against deletion until the transaction ends. Change-feed writers call it once per write, before appending rows for that link and account.';
 
 CREATE FUNCTION transaction_changes_delete_for_links() RETURNS trigger
 LANGUAGE plpgsql

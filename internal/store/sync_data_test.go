@@ -200,6 +200,7 @@ func TestChangeFeedScope(t *testing.T) {
 		"account of another link": {AppUserRef: link.AppUserRef, LinkID: link.ID, AccountID: otherAcct.ID},
 		"unknown link":            {AppUserRef: link.AppUserRef, LinkID: "00000000-0000-4000-8000-000000000001", AccountID: acct.ID},
 		"unknown account":         {AppUserRef: link.AppUserRef, LinkID: link.ID, AccountID: "00000000-0000-4000-8000-000000000002"},
+		"another app user":        {AppUserRef: other.AppUserRef, LinkID: link.ID, AccountID: acct.ID},
 	} {
 		for op, write := range map[string]func(tx *store.Store) (store.WriteCounts, error){
 			"upsert": func(tx *store.Store) (store.WriteCounts, error) {

@@ -64,10 +64,11 @@ func (s *Store) lockFeed(ctx context.Context, appUserRef string) error {
 }
 
 // lockFeedScope is lockFeed for a writer that appends changes of one
-// account: it also checks, once for the whole write, that the account
-// belongs to the link the changes name, and holds the link against
-// deletion until the transaction ends (the change feed has no per-row
-// foreign key to links).
+// account. It also checks, once for the whole write, that the account
+// belongs to the link the changes name and the link to the app user (so
+// every writer of one account takes the same lock), and holds the link
+// against deletion until the transaction ends: the change feed has no
+// per-row foreign key to links.
 func (s *Store) lockFeedScope(ctx context.Context, scope FeedScope) error {
 	if s.tx == nil {
 		return errFeedNeedsTx
@@ -85,7 +86,7 @@ func (s *Store) queueFeedScope(b *pgx.Batch, scope FeedScope) {
 
 const (
 	feedLockSQL  = `SELECT pg_advisory_xact_lock(hashtextextended('pfmsync.change_feed:' || $1, 0))`
-	feedScopeSQL = `SELECT pg_advisory_xact_lock(hashtextextended('pfmsync.change_feed:' || $1, 0)), change_feed_check_scope($2, $3)`
+	feedScopeSQL = `SELECT pg_advisory_xact_lock(hashtextextended('pfmsync.change_feed:' || $1, 0)), change_feed_check_scope($1, $2, $3)`
 )
 
 var errFeedNeedsTx = errors.New("change feed writes need a transaction")
