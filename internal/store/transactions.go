@@ -130,7 +130,34 @@ func (s *Store) UpsertTransactions(ctx context.Context, scope FeedScope, in []Tr
 	batch := &pgx.Batch{}
 	s.queueFeedScope(batch, scope)
 	var c WriteCounts
-	batch.Queue(upsertTransactionsSQL,
+	batch.Queue(`
+		WITH upserted AS (
+			INSERT INTO transactions (account_id, provider_transaction_id, amount, signed_amount, currency,
+				posted_at, pending, pending_status, type, subtype, memo, description, merchant_name, category,
+				check_number, running_balance, sequence, provider_updated_at, raw)
+			SELECT $1, t.* FROM unnest($2::text[], $3::numeric[], $4::numeric[], $5::text[], $6::timestamptz[],
+				$7::bool[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[],
+				$15::text[], $16::numeric[], $17::bigint[], $18::timestamptz[], $19::jsonb[]) AS t
+			ON CONFLICT (account_id, provider_transaction_id) DO UPDATE SET
+				amount = EXCLUDED.amount, signed_amount = EXCLUDED.signed_amount, currency = EXCLUDED.currency,
+				posted_at = EXCLUDED.posted_at, pending = EXCLUDED.pending, pending_status = EXCLUDED.pending_status,
+				type = EXCLUDED.type, subtype = EXCLUDED.subtype, memo = EXCLUDED.memo,
+				description = EXCLUDED.description, merchant_name = EXCLUDED.merchant_name,
+				category = EXCLUDED.category, check_number = EXCLUDED.check_number,
+				running_balance = EXCLUDED.running_balance, sequence = EXCLUDED.sequence,
+				provider_updated_at = EXCLUDED.provider_updated_at, raw = EXCLUDED.raw,
+				removed_at = NULL, updated_at = now()
+			WHERE transactions.raw IS DISTINCT FROM EXCLUDED.raw
+			   OR transactions.signed_amount IS DISTINCT FROM EXCLUDED.signed_amount
+			   OR transactions.removed_at IS NOT NULL
+			RETURNING id, provider_transaction_id, (xmax = 0) AS inserted
+		), fed AS (
+			INSERT INTO transaction_changes (app_user_ref, link_id, account_id, transaction_id, provider_transaction_id, change)
+			SELECT $20, $21, $1, id, provider_transaction_id, CASE WHEN inserted THEN 'added' ELSE 'modified' END
+			FROM upserted ORDER BY id
+			RETURNING change
+		)
+		SELECT count(*) FILTER (WHERE change = 'added'), count(*) FILTER (WHERE change = 'modified') FROM fed`,
 		scope.AccountID, ids, amounts, signed, currencies, posted, pending, statuses, types, subtypes, memos, descs,
 		merchants, categories, checks, running, sequences, updated, raws, scope.AppUserRef, scope.LinkID,
 	).QueryRow(func(row pgx.Row) error { return row.Scan(&c.Added, &c.Modified) })
@@ -139,61 +166,6 @@ func (s *Store) UpsertTransactions(ctx context.Context, scope FeedScope, in []Tr
 	}
 	return c, nil
 }
-
-// upsertTransactionsSQL writes one page of an account's transactions and
-// its change-feed rows in one statement. When none of the page's ids is
-// stored yet (a first sync, new transactions), the rows go in with a plain
-// INSERT: no speculative insertion and no conflict check per row, which
-// ON CONFLICT costs. That is safe because every writer of the account's
-// transactions holds the app user's feed lock (feedScopeSQL), so no row
-// can appear between the check and the insert; if one did, the statement
-// would fail on the unique key rather than write twice. Otherwise the page
-// goes through INSERT … ON CONFLICT DO UPDATE, which writes only rows that
-// changed (raw JSON, signed amount, or a removed row reported again). The
-// two branches are gated by one-time filters: only one reads the page.
-// Feed rows follow transaction ids in both cases.
-const upsertTransactionsSQL = `
-	WITH known AS (
-		SELECT EXISTS (SELECT FROM transactions WHERE account_id = $1 AND provider_transaction_id = ANY($2::text[])) AS hit
-	), added AS (
-		INSERT INTO transactions (` + transactionColumns + `)
-		SELECT $1, t.* FROM ` + transactionPage + `
-		WHERE NOT (SELECT hit FROM known)
-		RETURNING id, provider_transaction_id, true AS inserted
-	), upserted AS (
-		INSERT INTO transactions (` + transactionColumns + `)
-		SELECT $1, t.* FROM ` + transactionPage + `
-		WHERE (SELECT hit FROM known)
-		ON CONFLICT (account_id, provider_transaction_id) DO UPDATE SET
-			amount = EXCLUDED.amount, signed_amount = EXCLUDED.signed_amount, currency = EXCLUDED.currency,
-			posted_at = EXCLUDED.posted_at, pending = EXCLUDED.pending, pending_status = EXCLUDED.pending_status,
-			type = EXCLUDED.type, subtype = EXCLUDED.subtype, memo = EXCLUDED.memo,
-			description = EXCLUDED.description, merchant_name = EXCLUDED.merchant_name,
-			category = EXCLUDED.category, check_number = EXCLUDED.check_number,
-			running_balance = EXCLUDED.running_balance, sequence = EXCLUDED.sequence,
-			provider_updated_at = EXCLUDED.provider_updated_at, raw = EXCLUDED.raw,
-			removed_at = NULL, updated_at = now()
-		WHERE transactions.raw IS DISTINCT FROM EXCLUDED.raw
-		   OR transactions.signed_amount IS DISTINCT FROM EXCLUDED.signed_amount
-		   OR transactions.removed_at IS NOT NULL
-		RETURNING id, provider_transaction_id, (xmax = 0) AS inserted
-	), fed AS (
-		INSERT INTO transaction_changes (app_user_ref, link_id, account_id, transaction_id, provider_transaction_id, change)
-		SELECT $20, $21, $1, id, provider_transaction_id, CASE WHEN inserted THEN 'added' ELSE 'modified' END
-		FROM (SELECT * FROM added UNION ALL SELECT * FROM upserted) w ORDER BY id
-		RETURNING change
-	)
-	SELECT count(*) FILTER (WHERE change = 'added'), count(*) FILTER (WHERE change = 'modified') FROM fed`
-
-const (
-	transactionColumns = `account_id, provider_transaction_id, amount, signed_amount, currency,
-		posted_at, pending, pending_status, type, subtype, memo, description, merchant_name, category,
-		check_number, running_balance, sequence, provider_updated_at, raw`
-	// transactionPage is a page as rows, in transactionColumns' order after account_id.
-	transactionPage = `unnest($2::text[], $3::numeric[], $4::numeric[], $5::text[], $6::timestamptz[],
-		$7::bool[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[],
-		$15::text[], $16::numeric[], $17::bigint[], $18::timestamptz[], $19::jsonb[]) AS t`
-)
 
 // dedupeTransactions keeps the last report of each provider id: one
 // statement may not touch a row twice.
