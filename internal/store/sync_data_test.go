@@ -128,6 +128,27 @@ func TestUpsertTransactions(t *testing.T) {
 	require.ElementsMatch(t, []string{"t1:added", "t2:added"}, got[:2])
 	require.Equal(t, []string{"t1:modified", "t2:removed", "t2:modified"}, got[2:])
 
+	// A page mixing stored and new ids: the new one is added, the changed
+	// one modified, the unchanged one left alone.
+	c = write(func(tx *store.Store) (store.WriteCounts, error) {
+		return tx.UpsertTransactions(ctx, scope, []store.TransactionInput{
+			txn("t4", "7.00", day, false), txn("t2", "1.2345", day, false), txn("t1", "-6.75", day.Add(48*time.Hour), false),
+		})
+	})
+	require.Equal(t, store.WriteCounts{Added: 1, Modified: 1}, c)
+	require.NoError(t, s.Pool().QueryRow(ctx, `SELECT count(*) FROM transactions`).Scan(&rows))
+	require.Equal(t, 3, rows)
+	var tail []string
+	feed, err = s.Pool().Query(ctx, `SELECT provider_transaction_id || ':' || change FROM transaction_changes ORDER BY seq OFFSET 5`)
+	require.NoError(t, err)
+	for feed.Next() {
+		var e string
+		require.NoError(t, feed.Scan(&e))
+		tail = append(tail, e)
+	}
+	require.NoError(t, feed.Err())
+	require.Equal(t, []string{"t1:modified", "t4:added"}, tail, "feed rows follow transaction ids")
+
 	// Feed writes need a transaction.
 	_, err = s.UpsertTransactions(ctx, scope, []store.TransactionInput{txn("t3", "1.00", day, false)})
 	require.Error(t, err)
