@@ -60,6 +60,33 @@ CREATE TYPE public.river_job_state AS ENUM (
 );
 
 --
+-- Name: change_feed_check_scope(text, uuid, uuid); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.change_feed_check_scope(app_user_ref text, link_id uuid, account_id uuid) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    -- The share lock keeps the link from being deleted until the writer's
+    -- transaction ends, as the foreign key's check did.
+    PERFORM FROM accounts a JOIN links l ON l.id = a.link_id
+    WHERE a.id = change_feed_check_scope.account_id AND l.id = change_feed_check_scope.link_id
+      AND l.app_user_ref = change_feed_check_scope.app_user_ref
+    FOR KEY SHARE OF l;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'account % is not an account of link % of the app user', account_id, link_id
+            USING ERRCODE = 'foreign_key_violation', CONSTRAINT = 'change_feed_scope';
+    END IF;
+END
+$$;
+
+--
+-- Name: FUNCTION change_feed_check_scope(app_user_ref text, link_id uuid, account_id uuid); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON FUNCTION public.change_feed_check_scope(app_user_ref text, link_id uuid, account_id uuid) IS 'Raises foreign_key_violation unless the account belongs to the link and the link to the app user, and locks the link against deletion until the transaction ends. Change-feed writers call it once per write, before appending rows for that link and account.';
+
+--
 -- Name: events_count_deliveries(); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -170,6 +197,25 @@ CREATE FUNCTION public.river_job_state_in_bitmask(bitmask bit, state public.rive
         ELSE 0
     END = 1;
 $$;
+
+--
+-- Name: transaction_changes_delete_for_links(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.transaction_changes_delete_for_links() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    DELETE FROM transaction_changes c USING deleted_links d WHERE c.link_id = d.id;
+    RETURN NULL;
+END
+$$;
+
+--
+-- Name: FUNCTION transaction_changes_delete_for_links(); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON FUNCTION public.transaction_changes_delete_for_links() IS 'Deletes the change-feed rows of deleted links (what ON DELETE CASCADE did).';
 
 --
 -- Name: transfer_can_pair(text, text, numeric, timestamp with time zone); Type: FUNCTION; Schema: public; Owner: -
@@ -315,21 +361,36 @@ BEGIN
           AND v.provider_transaction_id = k.provider_transaction_id;
     END IF;
     IF users IS NOT NULL AND true = ANY (t_pairs) THEN
+        -- Per pair: the app user's other accounts first, then each one's
+        -- slice of transactions_reporting_counterpart_idx (the fences keep
+        -- the planner from probing the index without its account).
         DELETE FROM transaction_transfer_verdicts v
         USING (
             SELECT DISTINCT c.account_id, c.provider_transaction_id
-            FROM unnest(t_account, t_amount, t_posted, t_pairs) p (account_id, signed_amount, posted_at, pairs)
-            JOIN accounts pa ON pa.id = p.account_id
-            JOIN links pl ON pl.id = pa.link_id
-            JOIN links cl ON cl.app_user_ref = pl.app_user_ref
-            JOIN accounts ca ON ca.link_id = cl.id AND ca.id <> p.account_id
-            JOIN transactions c ON c.account_id = ca.id
-            WHERE p.pairs
-              AND c.removed_at IS NULL
-              AND (lower(btrim(c.category)) IN ('', 'uncategorized', 'transfer', 'payment') OR upper(c.type) = 'TRANSFER')
-              AND c.signed_amount = -p.signed_amount
-              AND c.posted_at >= ((p.posted_at AT TIME ZONE 'UTC')::date - 3)::timestamp AT TIME ZONE 'UTC'
-              AND c.posted_at < ((p.posted_at AT TIME ZONE 'UTC')::date + 4)::timestamp AT TIME ZONE 'UTC'
+            FROM (SELECT DISTINCT p.account_id, p.signed_amount, (p.posted_at AT TIME ZONE 'UTC')::date AS day
+                  FROM unnest(t_account, t_amount, t_posted, t_pairs) p (account_id, signed_amount, posted_at, pairs)
+                  WHERE p.pairs) p
+            CROSS JOIN LATERAL (
+                SELECT ca.id
+                FROM accounts pa
+                JOIN links pl ON pl.id = pa.link_id
+                JOIN links cl ON cl.app_user_ref = pl.app_user_ref
+                JOIN accounts ca ON ca.link_id = cl.id
+                WHERE pa.id = p.account_id
+                  AND ca.id <> p.account_id
+                OFFSET 0
+            ) o
+            CROSS JOIN LATERAL (
+                SELECT c.account_id, c.provider_transaction_id
+                FROM transactions c
+                WHERE c.account_id = o.id
+                  AND c.removed_at IS NULL
+                  AND (lower(btrim(c.category)) IN ('', 'uncategorized', 'transfer', 'payment') OR upper(c.type) = 'TRANSFER')
+                  AND c.signed_amount = -p.signed_amount
+                  AND c.posted_at >= (p.day - 3)::timestamp AT TIME ZONE 'UTC'
+                  AND c.posted_at < (p.day + 4)::timestamp AT TIME ZONE 'UTC'
+                OFFSET 0
+            ) c
         ) x
         WHERE v.account_id = x.account_id
           AND v.provider_transaction_id = x.provider_transaction_id;
@@ -3217,6 +3278,12 @@ CREATE TRIGGER events_count_inserts AFTER INSERT ON public.events REFERENCING NE
 CREATE TRIGGER events_count_updates AFTER UPDATE ON public.events REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.events_count_deliveries();
 
 --
+-- Name: links links_delete_transaction_changes; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER links_delete_transaction_changes AFTER DELETE ON public.links REFERENCING OLD TABLE AS deleted_links FOR EACH STATEMENT EXECUTE FUNCTION public.transaction_changes_delete_for_links();
+
+--
 -- Name: links links_set_revoked_at; Type: TRIGGER; Schema: public; Owner: -
 --
 
@@ -3355,13 +3422,6 @@ ALTER TABLE ONLY public.sync_runs
 
 ALTER TABLE ONLY public.sync_state
     ADD CONSTRAINT sync_state_account_id_fkey FOREIGN KEY (account_id) REFERENCES public.accounts(id) ON DELETE CASCADE;
-
---
--- Name: transaction_changes transaction_changes_link_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
---
-
-ALTER TABLE ONLY public.transaction_changes
-    ADD CONSTRAINT transaction_changes_link_id_fkey FOREIGN KEY (link_id) REFERENCES public.links(id) ON DELETE CASCADE;
 
 --
 -- Name: transactions transactions_account_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
