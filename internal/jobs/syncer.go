@@ -481,14 +481,15 @@ func (s *Syncer) syncLink(ctx context.Context, link pfm.Link, inst *institutionS
 // and is returned (the first one seen); what the others committed stands,
 // as it does when a sync stops part way.
 func (s *Syncer) syncAccounts(ctx context.Context, session *consumerapi.Session, link pfm.Link, targets []accountTarget,
-	run *store.SyncRun, obs *syncObservations, logger *slog.Logger) (forbidden bool, err error) {
+	run *store.SyncRun, obs *syncObservations, logger *slog.Logger) (bool, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var (
-		mu       sync.Mutex
-		wg       sync.WaitGroup
-		firstErr error
-		started  int
+		mu        sync.Mutex
+		wg        sync.WaitGroup
+		forbidden bool
+		firstErr  error
+		started   int
 	)
 	sem := make(chan struct{}, s.cfg.AccountConcurrency)
 	// syncOne syncs t with run and observations of its own, merged into
