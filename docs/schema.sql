@@ -206,7 +206,8 @@ CREATE FUNCTION public.transaction_changes_delete_for_links() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
 BEGIN
-    DELETE FROM transaction_changes c USING deleted_links d WHERE c.link_id = d.id;
+    DELETE FROM transaction_changes c USING deleted_links d
+    WHERE c.app_user_ref = d.app_user_ref AND c.link_id = d.id;
     RETURN NULL;
 END
 $$;
@@ -3038,7 +3039,7 @@ ALTER TABLE ONLY public.transaction_change_horizons
 --
 
 ALTER TABLE ONLY public.transaction_changes
-    ADD CONSTRAINT transaction_changes_pkey PRIMARY KEY (seq);
+    ADD CONSTRAINT transaction_changes_pkey PRIMARY KEY (app_user_ref, seq);
 
 --
 -- Name: transaction_transfer_verdicts transaction_transfer_verdicts_pkey; Type: CONSTRAINT; Schema: public; Owner: -
@@ -3198,18 +3199,6 @@ CREATE INDEX sync_runs_started_idx ON public.sync_runs USING btree (started_at D
 --
 
 CREATE INDEX transaction_changes_changed_idx ON public.transaction_changes USING btree (changed_at);
-
---
--- Name: transaction_changes_link_idx; Type: INDEX; Schema: public; Owner: -
---
-
-CREATE INDEX transaction_changes_link_idx ON public.transaction_changes USING btree (link_id, seq);
-
---
--- Name: transaction_changes_user_idx; Type: INDEX; Schema: public; Owner: -
---
-
-CREATE INDEX transaction_changes_user_idx ON public.transaction_changes USING btree (app_user_ref, seq);
 
 --
 -- Name: transactions_account_posted_idx; Type: INDEX; Schema: public; Owner: -

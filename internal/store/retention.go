@@ -102,8 +102,8 @@ func (s *Store) DeleteTransactionChangesBefore(ctx context.Context, t time.Time,
 	err := s.Transact(ctx, func(tx *Store) error {
 		return tx.db.QueryRow(ctx, `
 			WITH d AS (
-				DELETE FROM transaction_changes WHERE seq IN (
-					SELECT seq FROM transaction_changes WHERE changed_at < $1 ORDER BY changed_at, seq LIMIT $2)
+				DELETE FROM transaction_changes WHERE (app_user_ref, seq) IN (
+					SELECT app_user_ref, seq FROM transaction_changes WHERE changed_at < $1 ORDER BY changed_at, seq LIMIT $2)
 				RETURNING app_user_ref, seq
 			), h AS (
 				INSERT INTO transaction_change_horizons (app_user_ref, horizon_seq)
