@@ -315,21 +315,36 @@ BEGIN
           AND v.provider_transaction_id = k.provider_transaction_id;
     END IF;
     IF users IS NOT NULL AND true = ANY (t_pairs) THEN
+        -- Per pair: the app user's other accounts first, then each one's
+        -- slice of transactions_reporting_counterpart_idx (the fences keep
+        -- the planner from probing the index without its account).
         DELETE FROM transaction_transfer_verdicts v
         USING (
             SELECT DISTINCT c.account_id, c.provider_transaction_id
-            FROM unnest(t_account, t_amount, t_posted, t_pairs) p (account_id, signed_amount, posted_at, pairs)
-            JOIN accounts pa ON pa.id = p.account_id
-            JOIN links pl ON pl.id = pa.link_id
-            JOIN links cl ON cl.app_user_ref = pl.app_user_ref
-            JOIN accounts ca ON ca.link_id = cl.id AND ca.id <> p.account_id
-            JOIN transactions c ON c.account_id = ca.id
-            WHERE p.pairs
-              AND c.removed_at IS NULL
-              AND (lower(btrim(c.category)) IN ('', 'uncategorized', 'transfer', 'payment') OR upper(c.type) = 'TRANSFER')
-              AND c.signed_amount = -p.signed_amount
-              AND c.posted_at >= ((p.posted_at AT TIME ZONE 'UTC')::date - 3)::timestamp AT TIME ZONE 'UTC'
-              AND c.posted_at < ((p.posted_at AT TIME ZONE 'UTC')::date + 4)::timestamp AT TIME ZONE 'UTC'
+            FROM (SELECT DISTINCT p.account_id, p.signed_amount, (p.posted_at AT TIME ZONE 'UTC')::date AS day
+                  FROM unnest(t_account, t_amount, t_posted, t_pairs) p (account_id, signed_amount, posted_at, pairs)
+                  WHERE p.pairs) p
+            CROSS JOIN LATERAL (
+                SELECT ca.id
+                FROM accounts pa
+                JOIN links pl ON pl.id = pa.link_id
+                JOIN links cl ON cl.app_user_ref = pl.app_user_ref
+                JOIN accounts ca ON ca.link_id = cl.id
+                WHERE pa.id = p.account_id
+                  AND ca.id <> p.account_id
+                OFFSET 0
+            ) o
+            CROSS JOIN LATERAL (
+                SELECT c.account_id, c.provider_transaction_id
+                FROM transactions c
+                WHERE c.account_id = o.id
+                  AND c.removed_at IS NULL
+                  AND (lower(btrim(c.category)) IN ('', 'uncategorized', 'transfer', 'payment') OR upper(c.type) = 'TRANSFER')
+                  AND c.signed_amount = -p.signed_amount
+                  AND c.posted_at >= (p.day - 3)::timestamp AT TIME ZONE 'UTC'
+                  AND c.posted_at < (p.day + 4)::timestamp AT TIME ZONE 'UTC'
+                OFFSET 0
+            ) c
         ) x
         WHERE v.account_id = x.account_id
           AND v.provider_transaction_id = x.provider_transaction_id;
