@@ -60,6 +60,33 @@ CREATE TYPE public.river_job_state AS ENUM (
 );
 
 --
+-- Name: change_feed_check_scope(text, uuid, uuid); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.change_feed_check_scope(app_user_ref text, link_id uuid, account_id uuid) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    -- The share lock keeps the link from being deleted until the writer's
+    -- transaction ends, as the foreign key's check did.
+    PERFORM FROM accounts a JOIN links l ON l.id = a.link_id
+    WHERE a.id = change_feed_check_scope.account_id AND l.id = change_feed_check_scope.link_id
+      AND l.app_user_ref = change_feed_check_scope.app_user_ref
+    FOR KEY SHARE OF l;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'account % is not an account of link % of the app user', account_id, link_id
+            USING ERRCODE = 'foreign_key_violation', CONSTRAINT = 'change_feed_scope';
+    END IF;
+END
+$$;
+
+--
+-- Name: FUNCTION change_feed_check_scope(app_user_ref text, link_id uuid, account_id uuid); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON FUNCTION public.change_feed_check_scope(app_user_ref text, link_id uuid, account_id uuid) IS 'Raises foreign_key_violation unless the account belongs to the link and the link to the app user, and locks the link against deletion until the transaction ends. Change-feed writers call it once per write, before appending rows for that link and account.';
+
+--
 -- Name: events_count_deliveries(); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -170,6 +197,25 @@ CREATE FUNCTION public.river_job_state_in_bitmask(bitmask bit, state public.rive
         ELSE 0
     END = 1;
 $$;
+
+--
+-- Name: transaction_changes_delete_for_links(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.transaction_changes_delete_for_links() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    DELETE FROM transaction_changes c USING deleted_links d WHERE c.link_id = d.id;
+    RETURN NULL;
+END
+$$;
+
+--
+-- Name: FUNCTION transaction_changes_delete_for_links(); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON FUNCTION public.transaction_changes_delete_for_links() IS 'Deletes the change-feed rows of deleted links (what ON DELETE CASCADE did).';
 
 --
 -- Name: transfer_can_pair(text, text, numeric, timestamp with time zone); Type: FUNCTION; Schema: public; Owner: -
@@ -3232,6 +3278,12 @@ CREATE TRIGGER events_count_inserts AFTER INSERT ON public.events REFERENCING NE
 CREATE TRIGGER events_count_updates AFTER UPDATE ON public.events REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.events_count_deliveries();
 
 --
+-- Name: links links_delete_transaction_changes; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER links_delete_transaction_changes AFTER DELETE ON public.links REFERENCING OLD TABLE AS deleted_links FOR EACH STATEMENT EXECUTE FUNCTION public.transaction_changes_delete_for_links();
+
+--
 -- Name: links links_set_revoked_at; Type: TRIGGER; Schema: public; Owner: -
 --
 
@@ -3370,13 +3422,6 @@ ALTER TABLE ONLY public.sync_runs
 
 ALTER TABLE ONLY public.sync_state
     ADD CONSTRAINT sync_state_account_id_fkey FOREIGN KEY (account_id) REFERENCES public.accounts(id) ON DELETE CASCADE;
-
---
--- Name: transaction_changes transaction_changes_link_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
---
-
-ALTER TABLE ONLY public.transaction_changes
-    ADD CONSTRAINT transaction_changes_link_id_fkey FOREIGN KEY (link_id) REFERENCES public.links(id) ON DELETE CASCADE;
 
 --
 -- Name: transactions transactions_account_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
