@@ -68,6 +68,9 @@ type Data struct {
 type Worker struct {
 	// Concurrency is how many syncs one process runs at once.
 	Concurrency int
+	// AccountConcurrency is how many accounts of one link a sync reads at
+	// once.
+	AccountConcurrency int
 	// ScheduleEvery is the scheduler's period; ScheduleBatch how many due
 	// links one scheduler transaction claims.
 	ScheduleEvery time.Duration
@@ -175,6 +178,7 @@ const (
 	EnvDashboardURL     = "PFMSYNC_DASHBOARD_URL"
 
 	EnvWorkerConcurrency  = "PFMSYNC_WORKER_CONCURRENCY"
+	EnvAccountConcurrency = "PFMSYNC_ACCOUNT_CONCURRENCY"
 	EnvScheduleEvery      = "PFMSYNC_SCHEDULE_EVERY"
 	EnvScheduleBatch      = "PFMSYNC_SCHEDULE_BATCH"
 	EnvBackfillDays       = "PFMSYNC_BACKFILL_DAYS"

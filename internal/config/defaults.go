@@ -11,6 +11,7 @@ const (
 	DefaultLinkAddr           = "127.0.0.1:8081"
 	DefaultConsentTTL         = 10 * time.Minute
 	DefaultWorkerConcurrency  = 10
+	DefaultAccountConcurrency = 8
 	DefaultScheduleEvery      = 30 * time.Second
 	DefaultScheduleBatch      = 1000
 	DefaultBackfillDays       = 730

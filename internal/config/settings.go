@@ -108,6 +108,8 @@ var settings = slices.Concat([]setting{
 
 	intSetting(EnvWorkerConcurrency, "worker.concurrency", DefaultWorkerConcurrency, 1, 1000,
 		func(c *Config) *int { return &c.Worker.Concurrency }, "syncs one worker process runs at once, per institution too unless its `max_concurrent_syncs` bounds them deployment-wide (docs/operations.md, Sizing)"),
+	intSetting(EnvAccountConcurrency, "worker.account_concurrency", DefaultAccountConcurrency, 1, 64,
+		func(c *Config) *int { return &c.Worker.AccountConcurrency }, "accounts of one link a sync reads side by side (at most one bank request in flight per account; the institution's request rate stays the bound on what the bank sees)"),
 	durationSetting(EnvScheduleEvery, "worker.schedule_every", DefaultScheduleEvery, time.Second, time.Hour,
 		func(c *Config) *time.Duration { return &c.Worker.ScheduleEvery }, "scheduler period"),
 	intSetting(EnvScheduleBatch, "worker.schedule_batch", DefaultScheduleBatch, 1, 100000,

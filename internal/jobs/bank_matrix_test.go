@@ -150,10 +150,15 @@ func runMatrix(t *testing.T, behaviour sandbox.Behaviour, want matrixExpect) {
 	repair.ReconcileEvery = time.Nanosecond // due at every sync
 	repairing := b.syncer(t, repair, 4)
 
-	// The first sync dies after three transactions requests.
+	// The first sync dies after three transactions requests. It reads one
+	// account at a time, so that the third request comes after a commit
+	// (accounts read side by side could each have one request in flight).
+	oneAtATime := incremental
+	oneAtATime.AccountConcurrency = 1
+	crashing := b.syncer(t, oneAtATime, 4)
 	crashCtx, cancel := context.WithCancel(ctx)
 	crash.arm(3, cancel)
-	err := feedOnly.Sync(crashCtx, jobs.SyncArgs{LinkID: link.ID, Trigger: jobs.TriggerLink}, 0, 1)
+	err := crashing.Sync(crashCtx, jobs.SyncArgs{LinkID: link.ID, Trigger: jobs.TriggerLink}, 0, 1)
 	cancel()
 	require.True(t, crash.fired.Load(), "the crash happened")
 	require.Error(t, err, "the crashed sync reports it did not finish")
@@ -208,7 +213,12 @@ func runMatrix(t *testing.T, behaviour sandbox.Behaviour, want matrixExpect) {
 		}
 		require.True(t, runs[0].Reconcile.Ran, step.name)
 		if len(diff) == 0 {
-			require.Zero(t, runs[0].Reconcile.Repairs()+runs[0].StalePendingRemoved,
+			// A record the feed only ever served malformed waits in the
+			// quarantine; the pass may read it whole and add it. Nothing
+			// else is repaired in an exact datastore.
+			r := runs[0].Reconcile
+			require.LessOrEqual(t, r.Added, held, "%s: only quarantined records are added", step.name)
+			require.Zero(t, r.Removed+r.Modified+runs[0].StalePendingRemoved,
 				"%s: an exact datastore needs no repair", step.name)
 		} else {
 			require.Positive(t, runs[0].Reconcile.Repairs()+runs[0].StalePendingRemoved, step.name)

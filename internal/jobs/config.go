@@ -19,6 +19,12 @@ type SyncConfig struct {
 	// Overlap is subtracted from the watermark for updatedSince, to absorb
 	// clock differences inside the bank; 0 means none.
 	Overlap time.Duration
+	// AccountConcurrency is how many accounts of one link a sync reads at
+	// once, each with at most one request to the bank in flight (default
+	// config.DefaultAccountConcurrency). With a bank that takes a few
+	// hundred milliseconds per request, a link's sync is then as long as
+	// its longest account's chain of requests, not their sum.
+	AccountConcurrency int
 	// PageSize is the transactions page size (default and maximum 500).
 	PageSize int
 	// PageOverlap is how many rows consecutive pages overlap, so a row that
@@ -89,6 +95,7 @@ func SyncConfigFrom(w config.Worker) SyncConfig {
 		FetchOnScheduled:   w.FetchOnScheduled,
 		FetchMaxWait:       w.FetchMaxWait,
 		JobTimeout:         w.JobTimeout,
+		AccountConcurrency: w.AccountConcurrency,
 
 		AuthFailureThreshold: w.AuthFailureThreshold,
 
@@ -131,6 +138,9 @@ func (c SyncConfig) withDefaults() SyncConfig {
 	}
 	def(&c.ReconcileWindow, config.DefaultReconcileWindow*config.Day)
 	def(&c.SuspectPendingAge, config.DefaultSuspectPendingDays*config.Day)
+	if c.AccountConcurrency <= 0 {
+		c.AccountConcurrency = config.DefaultAccountConcurrency
+	}
 	if c.PageSize <= 0 || c.PageSize > 500 {
 		c.PageSize = 500
 	}

@@ -21,7 +21,9 @@ func TestNextPageIsReadWhileOneCommitsButNoFurther(t *testing.T) {
 	ctx := context.Background()
 	bank := &offsetBank{}
 	b := setup(t, setupOptions{inst: func(inst *consumerapi.Institution) { bank.serve(t, inst) }})
-	syncer := b.syncer(t, jobs.SyncConfig{PageSize: 20, PageOverlap: 5}, 4)
+	// One account at a time: the bound is per account, and the pages
+	// asked for are then one account's.
+	syncer := b.syncer(t, jobs.SyncConfig{PageSize: 20, PageOverlap: 5, AccountConcurrency: 1}, 4)
 	link := b.consent(t, 1)
 
 	conn, err := b.Pool.Acquire(ctx)

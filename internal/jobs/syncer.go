@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -46,6 +47,9 @@ type Syncer struct {
 	// events records what the app is told; NewClient wires it to its
 	// River client (nil: no events).
 	events *events.Emitter
+	// verdicts queues the transfer-verdict fill after a sync (NewClient
+	// wires it; nil: none).
+	verdicts events.Inserter
 }
 
 type institutionSlots struct {
@@ -245,6 +249,11 @@ func (s *Syncer) finish(ctx context.Context, tx *store.Store, link pfm.Link, tri
 	ev := events.Event{AppUserRef: link.AppUserRef, LinkID: link.ID}
 	reauth := events.Event{Type: events.LinkStatusChanged, AppUserRef: link.AppUserRef, LinkID: link.ID,
 		Data: events.LinkStatusChangedData{OldStatus: string(pfm.LinkActive), NewStatus: string(pfm.LinkReauthRequired), ErrorClass: string(run.ErrorClass)}}
+	if run.Outcome == pfm.OutcomeSuccess || run.Outcome == pfm.OutcomePartial || run.Added+run.Modified+run.Removed > 0 {
+		if err := s.queueTransferVerdicts(ctx, tx, link.AppUserRef); err != nil {
+			return false, err
+		}
+	}
 	switch run.Outcome {
 	case pfm.OutcomeSuccess, pfm.OutcomePartial:
 		next := s.now().Add(link.SyncInterval + s.jitter(link.SyncInterval))
@@ -456,29 +465,89 @@ func (s *Syncer) syncLink(ctx context.Context, link pfm.Link, inst *institutionS
 	if shrunk(before, list) {
 		obs.shrunkCount = true
 	}
-	forbidden := false
-	for _, t := range targets {
-		t.obs = obs
-		counts, err := s.syncTransactions(ctx, session, link, t)
-		if err == nil && t.input.ProviderID != "" && !t.closed {
-			err = s.repairAccount(ctx, session, link, t, run, obs, logger)
-		}
-		run.Added += counts.Added
-		run.Modified += counts.Modified
-		run.Removed += counts.Removed
-		if consumerapi.IsForbidden(err) {
-			// Refused for this account: the others may still be readable.
-			forbidden = true
-			continue
-		}
-		if err != nil {
-			return missing, fmt.Errorf("sync transactions of account %s: %w", t.stored.ID, err)
-		}
+	forbidden, err := s.syncAccounts(ctx, session, link, targets, run, obs, logger)
+	if err != nil {
+		return missing, err
 	}
 	if forbidden {
 		missing = append(missing, consumerapi.ScopeTransactions)
 	}
 	return missing, nil
+}
+
+// syncAccounts reads the transactions of a link's accounts (then repairs
+// each active one), up to AccountConcurrency accounts at once: with a bank
+// that takes a few hundred milliseconds per request, a link's sync is a
+// chain of requests per account, and reading the accounts side by side
+// makes it as long as the longest chain instead of their sum. Each account
+// still has one request in flight at a time and commits its pages one by
+// one in its own transactions; what the bank sees per second stays bounded
+// by the institution's request budget and its pauses.
+//
+// An account the bank refuses (403) does not stop the others; it is
+// reported as forbidden. Any other error stops the accounts not finished
+// and is returned (the first one seen); what the others committed stands,
+// as it does when a sync stops part way.
+func (s *Syncer) syncAccounts(ctx context.Context, session *consumerapi.Session, link pfm.Link, targets []accountTarget,
+	run *store.SyncRun, obs *syncObservations, logger *slog.Logger) (bool, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		mu        sync.Mutex
+		wg        sync.WaitGroup
+		forbidden bool
+		firstErr  error
+		started   int
+	)
+	sem := make(chan struct{}, s.cfg.AccountConcurrency)
+	// syncOne syncs t with run and observations of its own, merged into
+	// the link's when it ends.
+	syncOne := func(t accountTarget) {
+		defer wg.Done()
+		defer func() { <-sem }()
+		var own store.SyncRun
+		t.obs = &syncObservations{shrunkCount: obs.shrunkCount}
+		counts, err := s.syncTransactions(ctx, session, link, t)
+		if err == nil && t.input.ProviderID != "" && !t.closed {
+			err = s.repairAccount(ctx, session, link, t, &own, t.obs, logger)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		run.Added += counts.Added + own.Added
+		run.Modified += counts.Modified + own.Modified
+		run.Removed += counts.Removed + own.Removed
+		run.StalePendingRemoved += own.StalePendingRemoved
+		if own.Reconcile.Ran {
+			mergeReconcile(&run.Reconcile, own.Reconcile)
+		}
+		obs.quarantined += t.obs.quarantined
+		switch {
+		case consumerapi.IsForbidden(err):
+			// Refused for this account: the others may still be readable.
+			forbidden = true
+		case err != nil && firstErr == nil:
+			firstErr = fmt.Errorf("sync transactions of account %s: %w", t.stored.ID, err)
+			cancel()
+		}
+	}
+	for _, t := range targets {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		started++
+		wg.Add(1)
+		go syncOne(t)
+	}
+	wg.Wait()
+	if firstErr == nil && started < len(targets) {
+		// ctx ended before every account started: the sync is not done.
+		firstErr = fmt.Errorf("sync transactions: %w", context.Cause(ctx))
+	}
+	return forbidden, firstErr
 }
 
 // emitAccountsChanged tells the app about accounts new to the link or
