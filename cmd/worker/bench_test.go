@@ -33,6 +33,16 @@ var workerCPUProfile = flag.String("worker.cpuprofile", "", "write a CPU profile
 // (suffixed with the density), in pprof's text form.
 var workerHeapProfile = flag.String("worker.heapprofile", "", "write the largest heap profile of the worker process seen during BenchmarkWorkerPeakMemory to this file")
 
+// workerGODEBUG, when set, is the GODEBUG of the worker process in
+// BenchmarkWorkerPeakMemory: memprofilerate=8192 for fine heap samples,
+// gctrace=1 for the live heap after every collection (with
+// -worker.stderr).
+var workerGODEBUG = flag.String("worker.godebug", "", "GODEBUG of the worker process during BenchmarkWorkerPeakMemory")
+
+// workerStderr, when set, receives the worker process's standard error
+// during BenchmarkWorkerPeakMemory (suffixed with the density).
+var workerStderr = flag.String("worker.stderr", "", "write the worker process's standard error during BenchmarkWorkerPeakMemory to this file")
+
 // BenchmarkWorkerPeakMemory runs the real worker binary through a first
 // sync of one user whose checking account holds about 25k or 100k
 // transactions, and reports the worker process's peak resident memory
@@ -55,6 +65,15 @@ func BenchmarkWorkerPeakMemory(b *testing.B) {
 
 				cmd := exec.Command(bin)
 				cmd.Env = append(workerEnv(env), "PFMSYNC_JOB_TIMEOUT=10m", "PFMSYNC_RESCUE_AFTER=11m", "PFMSYNC_BACKFILL_WINDOW_DAYS=90")
+				if *workerGODEBUG != "" {
+					cmd.Env = append(cmd.Env, "GODEBUG="+*workerGODEBUG)
+				}
+				if *workerStderr != "" {
+					f, err := os.Create(fmt.Sprintf("%s.density%g", *workerStderr, density))
+					require.NoError(b, err)
+					defer f.Close()
+					cmd.Stderr = f
+				}
 				var profile chan error
 				var heap *heapSampler
 				if *workerCPUProfile != "" || *workerHeapProfile != "" {

@@ -27,6 +27,12 @@ const inactivatedKey = "inactivatedTransactionIds"
 // first id that differs, so a repeated list (the bank repeats it on every
 // page of a query) costs neither a buffer nor a decoded copy.
 //
+// With a known set (newListDiverterExcept) the list is not compared with
+// a previous one: each id is looked up in the set as it passes, and only
+// the ids the set does not hold are kept, so a list the reader has
+// applied already costs no strings at all, whatever its length (and no
+// digest is computed: [TransactionPage.InactivatedDigest] stays zero).
+//
 // Keys are matched the way encoding/json matches them (escapes decoded,
 // case folded; the last of several matches wins). The rest of the body is
 // not validated here: it is decoded afterwards, and a body cut short
@@ -35,6 +41,7 @@ const inactivatedKey = "inactivatedTransactionIds"
 type listDiverter struct {
 	prevIDs    []string
 	prevDigest [sha256.Size]byte
+	known      *IDSet
 
 	st     divertState
 	key    []byte
@@ -69,6 +76,15 @@ func newListDiverter(prev *TransactionPage) *listDiverter {
 		d.prevIDs, d.prevDigest = prev.InactivatedTransactionIDs, prev.InactivatedDigest
 	}
 	return d
+}
+
+// newListDiverterExcept returns a listDiverter that keeps only the listed
+// ids known does not hold (nil or empty: every id).
+func newListDiverterExcept(known *IDSet) *listDiverter {
+	if known == nil {
+		known = &IDSet{}
+	}
+	return &listDiverter{known: known}
 }
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
@@ -148,6 +164,10 @@ func (d *listDiverter) filter(dst, p []byte) []byte {
 				if d.keyMatches() && c == '[' {
 					dst = append(dst, "null"...)
 					d.list, d.st = newListScanner(d.prevIDs), dsList
+					if d.known != nil {
+						// Nothing is compared by digest: no hash.
+						d.list.known, d.list.h = d.known, nil
+					}
 				} else {
 					d.val, d.st = valueSkipper{}, dsValue
 				}
@@ -189,7 +209,9 @@ func (d *listDiverter) finishList() {
 		d.ids, d.digest, d.repeated = nil, [sha256.Size]byte{}, false
 		return
 	}
-	l.h.Sum(d.digest[:0])
+	if l.h != nil {
+		l.h.Sum(d.digest[:0])
+	}
 	d.ids, d.repeated = l.result(), false
 	if d.prevDigest != ([sha256.Size]byte{}) && d.digest == d.prevDigest {
 		d.ids, d.repeated = d.prevIDs, true
@@ -279,12 +301,14 @@ func (v *valueSkipper) skip(p []byte) (n int, done bool) {
 // listScanner reads the value of inactivatedTransactionIds in pieces.
 type listScanner struct {
 	prev []string
-	h    hash.Hash
-	st   listState
-	elem []byte // the element being read (a string with its quotes, or a literal)
-	esc  bool
-	hasE bool // the string has escapes
-	skip valueSkipper
+	// known, when set, replaces prev: only ids it does not hold are kept.
+	known *IDSet
+	h     hash.Hash
+	st    listState
+	elem  []byte // the element being read (a string with its quotes, or a literal)
+	esc   bool
+	hasE  bool // the string has escapes
+	skip  valueSkipper
 	// matched counts the leading ids equal to prev's; ids holds the list
 	// once it differs from prev.
 	matched  int
@@ -315,7 +339,9 @@ func newListScanner(prev []string) *listScanner {
 // the list ended.
 func (l *listScanner) write(p []byte) (n int, done bool) {
 	n, done = l.scan(p)
-	l.h.Write(p[:n])
+	if l.h != nil {
+		l.h.Write(p[:n])
+	}
 	return n, done
 }
 
@@ -457,6 +483,12 @@ func plainASCII(b []byte) bool {
 
 // add appends one id, allocating only once the list differs from prev.
 func (l *listScanner) add(id []byte) {
+	if l.known != nil {
+		if !l.known.containsBytes(id) {
+			l.ids = append(l.ids, string(id))
+		}
+		return
+	}
 	if !l.diverged {
 		if l.matched < len(l.prev) && l.prev[l.matched] == string(id) {
 			l.matched++
@@ -471,6 +503,11 @@ func (l *listScanner) add(id []byte) {
 // result returns the ids read (empty, not nil, for an empty list).
 func (l *listScanner) result() []string {
 	switch {
+	case l.known != nil:
+		if l.ids == nil {
+			return []string{}
+		}
+		return l.ids
 	case l.diverged:
 		return l.ids
 	case l.matched == len(l.prev) && l.matched > 0:

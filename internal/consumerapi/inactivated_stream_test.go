@@ -18,8 +18,12 @@ import (
 // streamDecode reads body the way a transactions response is read: in
 // pieces of size bytes through a listDiverter, then decodes what was kept.
 func streamDecode(body []byte, size int, prev *TransactionPage) (*TransactionPage, error) {
+	return streamDecodeWith(body, size, newListDiverter(prev))
+}
+
+// streamDecodeWith is streamDecode through the listDiverter d.
+func streamDecodeWith(body []byte, size int, d *listDiverter) (*TransactionPage, error) {
 	resp := &http.Response{Body: io.NopCloser(iotest.HalfReader(&chunkReader{b: body, size: size})), ContentLength: int64(len(body))}
-	d := newListDiverter(prev)
 	kept, err := readFilteredBody(resp, 1<<30, d)
 	if err != nil {
 		return nil, err
@@ -187,5 +191,11 @@ func FuzzStreamedInactivatedList(f *testing.F) {
 			prev = &TransactionPage{InactivatedTransactionIDs: p.InactivatedTransactionIDs, InactivatedDigest: p.InactivatedDigest}
 		}
 		requireSameAsWholeBody(t, body, prev)
+		var known *IDSet
+		if prev != nil {
+			known = NewIDSet()
+			known.Add(prev.InactivatedTransactionIDs)
+		}
+		requireExceptSameAsWholeBody(t, body, known)
 	})
 }

@@ -34,14 +34,29 @@ func (s *Session) TransactionsTolerant(ctx context.Context, accountID string, q 
 // after prev, reusing prev's inactivated list as
 // [Session.TransactionsAfter] does.
 func (s *Session) TransactionsTolerantAfter(ctx context.Context, accountID string, q TransactionQuery, prev *TransactionPage) (*TransactionPage, []RejectedTransaction, error) {
-	page, rejected, err := s.transactionsTolerant(ctx, accountID, q, prev)
+	page, rejected, err := s.transactionsTolerant(ctx, accountID, q, func() *listDiverter { return newListDiverter(prev) })
 	if err != nil {
 		return nil, nil, fmt.Errorf("get transactions for account %s: %w", accountID, err)
 	}
 	return page, rejected, nil
 }
 
-func (s *Session) transactionsTolerant(ctx context.Context, accountID string, q TransactionQuery, prev *TransactionPage) (*TransactionPage, []RejectedTransaction, error) {
+// TransactionsTolerantExcept is [Session.TransactionsTolerant] for a reader
+// that has applied the inactivated ids in known already (nil: none): the
+// page's InactivatedTransactionIDs holds only the listed ids known does
+// not hold, in list order (duplicates kept), and InactivatedDigest is
+// zero. A list of any length whose ids are all known costs neither its
+// JSON nor a string per id; known is only read, never changed, and must
+// not change during the call.
+func (s *Session) TransactionsTolerantExcept(ctx context.Context, accountID string, q TransactionQuery, known *IDSet) (*TransactionPage, []RejectedTransaction, error) {
+	page, rejected, err := s.transactionsTolerant(ctx, accountID, q, func() *listDiverter { return newListDiverterExcept(known) })
+	if err != nil {
+		return nil, nil, fmt.Errorf("get transactions for account %s: %w", accountID, err)
+	}
+	return page, rejected, nil
+}
+
+func (s *Session) transactionsTolerant(ctx context.Context, accountID string, q TransactionQuery, newList func() *listDiverter) (*TransactionPage, []RejectedTransaction, error) {
 	if err := q.Validate(); err != nil {
 		return nil, nil, err
 	}
@@ -65,7 +80,7 @@ func (s *Session) transactionsTolerant(ctx context.Context, accountID string, q 
 		route:  "/users/{userId}/accounts/{accountId}/transactions",
 		url:    s.c.apiURL(path, q.values()),
 		filter: func() bodyFilter {
-			list = newListDiverter(prev)
+			list = newList()
 			return list
 		},
 		decode: func(b []byte) error {

@@ -15,14 +15,15 @@ type fetchedPage struct {
 	fp    pageFingerprint
 	empty bool
 	// inputs are the page's transactions mapped for the store, in page
-	// order (nothing filtered yet); rejected are the records set aside:
-	// unreadable as sent, or not mappable.
+	// order, but those whose id an earlier page of this sync listed as
+	// inactivated; rejected are the records set aside: unreadable as
+	// sent, or not mappable.
 	inputs   []store.TransactionInput
 	rejected []consumerapi.RejectedTransaction
-	// inactivated is the page's inactivatedTransactionIds list; repeated
-	// says it is the previous page's, byte for byte.
-	inactivated *consumerapi.TransactionPage
-	repeated    bool
+	// removals are the ids of the page's inactivatedTransactionIds list
+	// that no earlier page of this sync listed: to tombstone with the
+	// page (none when the page repeats a list already read).
+	removals []string
 	// last marks the final page.
 	last bool
 	err  error
@@ -35,10 +36,14 @@ type fetchedPage struct {
 // goroutine stops after the last page, after an error (sent as the final
 // item), or when ctx ends; the caller cancels ctx when it stops reading.
 //
-// known is the inactivated-id list the caller applied last (nil: none); a
-// page repeating it byte for byte is not decoded again.
+// t.removed is the reader's while it runs: each page's inactivated ids are
+// looked up in it as the body streams in, the page's transactions listed
+// there are left out, and the page's new ids are added to it before the
+// page is sent (pages commit in order, and a page that fails to commit
+// ends the sync of the account). The caller must not touch t.removed
+// until the channel is closed.
 func (s *Syncer) prefetchPages(ctx context.Context, session *consumerapi.Session, t accountTarget,
-	q consumerapi.TransactionQuery, known *consumerapi.TransactionPage) <-chan fetchedPage {
+	q consumerapi.TransactionQuery) <-chan fetchedPage {
 	out := make(chan fetchedPage)
 	go func() {
 		defer close(out)
@@ -50,10 +55,9 @@ func (s *Syncer) prefetchPages(ctx context.Context, session *consumerapi.Session
 				return false
 			}
 		}
-		prev := known
 		for offset, step := 0, 0; ; offset += step {
 			q.Offset, q.Limit = offset, s.cfg.PageSize
-			page, rejected, err := s.fetchPageAfter(ctx, session, t.stored.ProviderID, q, prev)
+			page, rejected, err := s.fetchPageExcept(ctx, session, t.stored.ProviderID, q, t.removed)
 			if err != nil {
 				send(fetchedPage{offset: offset, err: err})
 				return
@@ -77,6 +81,10 @@ func (s *Syncer) prefetchPages(ctx context.Context, session *consumerapi.Session
 					p.rejected = append(p.rejected, unmappable(tx, err))
 					continue
 				}
+				if t.removed.Contains(in.ProviderID) {
+					// Inactivated earlier in this sync: the tombstone stands.
+					continue
+				}
 				p.inputs = append(p.inputs, in)
 			}
 			// A bank may cap the page size below what was asked: pages are
@@ -87,10 +95,10 @@ func (s *Syncer) prefetchPages(ctx context.Context, session *consumerapi.Session
 			}
 			step = max(limit-s.cfg.PageOverlap, limit/2, 1)
 			p.last = records < limit
-			// Only the list is kept for the next page's comparison, not
-			// the page's transactions.
-			prev = &consumerapi.TransactionPage{InactivatedTransactionIDs: page.InactivatedTransactionIDs, InactivatedDigest: page.InactivatedDigest}
-			p.inactivated, p.repeated = prev, page.InactivatedRepeated
+			// Only the ids no earlier page listed are kept; the next
+			// page's copy of the list finds them all in t.removed.
+			p.removals = page.InactivatedTransactionIDs
+			t.removed.Add(p.removals)
 			if !send(p) || p.last {
 				return
 			}

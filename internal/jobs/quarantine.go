@@ -82,3 +82,14 @@ func (s *Syncer) fetchPageAfter(ctx context.Context, session *consumerapi.Sessio
 	}
 	return session.TransactionsTolerantAfter(ctx, accountID, q, prev)
 }
+
+// fetchPageExcept is fetchPage for a sync that has read the inactivated
+// ids in known already (see consumerapi.Session.TransactionsTolerantExcept:
+// the page lists only the others).
+func (s *Syncer) fetchPageExcept(ctx context.Context, session *consumerapi.Session, accountID string, q consumerapi.TransactionQuery, known *consumerapi.IDSet) (*consumerapi.TransactionPage, []consumerapi.RejectedTransaction, error) {
+	page, rejected, err := session.TransactionsTolerantExcept(ctx, accountID, q, known)
+	if err != nil || len(rejected) == 0 {
+		return page, rejected, err
+	}
+	return session.TransactionsTolerantExcept(ctx, accountID, q, known)
+}

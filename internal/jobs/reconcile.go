@@ -148,7 +148,7 @@ func (s *Syncer) reconcile(ctx context.Context, session *consumerapi.Session, t 
 	inputs := make([]store.TransactionInput, 0, len(rows))
 	for _, tx := range rows {
 		seen[tx.ID] = struct{}{}
-		if _, removed := t.removed[tx.ID]; removed {
+		if t.removed.Contains(tx.ID) {
 			continue
 		}
 		in, err := transactionInput(tx, accountType)

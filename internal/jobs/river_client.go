@@ -69,6 +69,9 @@ func NewClient(pool *pgxpool.Pool, st *store.Store, syncer *Syncer, cfg ClientCo
 	if err := river.AddWorkerSafely(workers, NewScheduleWorker(st, syncer, cfg.Schedule, cfg.Logger)); err != nil {
 		return nil, fmt.Errorf("register scheduler: %w", err)
 	}
+	if err := river.AddWorkerSafely(workers, NewTransferVerdictsWorker(st, cfg.Logger)); err != nil {
+		return nil, fmt.Errorf("register transfer verdicts worker: %w", err)
+	}
 	if cfg.EventsConcurrency <= 0 {
 		cfg.EventsConcurrency = 4
 	}
@@ -102,5 +105,6 @@ func NewClient(pool *pgxpool.Pool, st *store.Store, syncer *Syncer, cfg ClientCo
 	}
 	// The syncer's events queue their deliveries with this client.
 	syncer.events = events.NewEmitter(client, cfg.Events.Enabled(), cfg.EventsMaxAttempts)
+	syncer.verdicts = client
 	return client, nil
 }

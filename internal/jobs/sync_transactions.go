@@ -20,8 +20,12 @@ type accountTarget struct {
 	// input is the account as listed now; zero for an account the bank
 	// has just inactivated.
 	input store.AccountInput
-	// removed holds the inactivated ids already tombstoned in this sync.
-	removed map[string]struct{}
+	// removed holds every inactivated id listed so far in this sync of
+	// the account: each is tombstoned once and never written again in
+	// the same sync. It is held as compact hashes (16 bytes an id), so a
+	// long list repeated on every page neither is applied again nor keeps
+	// its strings.
+	removed *consumerapi.IDSet
 	// obs collects what the link's sync noticed (nil: not collected).
 	obs *syncObservations
 	// closed: the account was already closed when first seen.
@@ -29,32 +33,6 @@ type accountTarget struct {
 	// openQuarantine: the account has unresolved quarantined records, to
 	// resolve when the bank serves them correctly.
 	openQuarantine bool
-	// inactivated remembers the inactivated-id list applied last in this
-	// sync, so that a page repeating it is neither decoded nor applied
-	// again.
-	inactivated *appliedList
-}
-
-// appliedList is the inactivated-id list a sync of one account applied
-// last (nil: none, or unknown after a failed commit).
-type appliedList struct {
-	applied *consumerapi.TransactionPage
-}
-
-// newlyRemoved returns the ids not yet tombstoned in this sync and marks
-// them; unmark undoes the marking when the transaction fails.
-func (t accountTarget) newlyRemoved(ids []string) (fresh []string, unmark func()) {
-	for _, id := range ids {
-		if _, done := t.removed[id]; !done {
-			t.removed[id] = struct{}{}
-			fresh = append(fresh, id)
-		}
-	}
-	return fresh, func() {
-		for _, id := range fresh {
-			delete(t.removed, id)
-		}
-	}
 }
 
 // accountType is the account's type as listed, or for an account the bank
@@ -114,8 +92,7 @@ func (s *Syncer) syncTransactions(ctx context.Context, session *consumerapi.Sess
 	}
 	// The bank repeats inactivatedTransactionIds on every page; each id is
 	// tombstoned once per sync of the account.
-	t.removed = map[string]struct{}{}
-	t.inactivated = &appliedList{}
+	t.removed = consumerapi.NewIDSet()
 	passStart := s.now()
 	ref := passStart
 	if t.input.BalanceAsOf != nil {
@@ -215,12 +192,19 @@ func (s *Syncer) readPages(ctx context.Context, session *consumerapi.Session, t 
 	var total store.WriteCounts
 	var maxSeen *time.Time
 	var prev pageFingerprint
-	if t.inactivated == nil {
-		t.inactivated = &appliedList{}
+	if t.removed == nil {
+		t.removed = consumerapi.NewIDSet()
 	}
 	ctx, stop := context.WithCancel(ctx)
-	defer stop()
-	for page := range s.prefetchPages(ctx, session, t, q, t.inactivated.applied) {
+	pages := s.prefetchPages(ctx, session, t, q)
+	defer func() {
+		// The reader owns t.removed while it runs: it has stopped once
+		// its channel is closed.
+		stop()
+		for range pages {
+		}
+	}()
+	for page := range pages {
 		if page.err != nil {
 			return total, page.err
 		}
@@ -235,27 +219,19 @@ func (s *Syncer) readPages(ctx context.Context, session *consumerapi.Session, t 
 			}
 			prev = page.fp
 		}
-		inputs := page.inputs[:0]
-		for _, in := range page.inputs {
-			if _, removed := t.removed[in.ProviderID]; removed {
-				// Inactivated earlier in this sync: the tombstone stands.
-				continue
-			}
+		// The reader left out the transactions inactivated earlier in
+		// this sync (the tombstone stands), and removals holds only the
+		// listed ids no earlier page listed.
+		inputs := page.inputs
+		for _, in := range inputs {
 			if in.ProviderUpdatedAt != nil && (maxSeen == nil || in.ProviderUpdatedAt.After(*maxSeen)) {
 				u := *in.ProviderUpdatedAt
 				maxSeen = &u
 			}
-			inputs = append(inputs, in)
 		}
 		last := page.last
 		now := s.now()
-		// The bank repeats the inactivated list on every page: a list
-		// identical to the one applied last has nothing new.
-		var removals []string
-		unmark := func() {}
-		if !page.repeated || t.inactivated.applied == nil {
-			removals, unmark = t.newlyRemoved(page.inactivated.InactivatedTransactionIDs)
-		}
+		removals := page.removals
 		err := s.store.Transact(ctx, func(tx *store.Store) error {
 			up, err := tx.UpsertTransactions(ctx, scope, inputs)
 			if err != nil {
@@ -292,11 +268,11 @@ func (s *Syncer) readPages(ctx context.Context, session *consumerapi.Session, t 
 			return nil
 		})
 		if err != nil {
-			unmark()
-			t.inactivated.applied = nil
+			// The sync of the account ends here: t.removed, which now
+			// names ids this transaction did not tombstone, is not used
+			// again.
 			return total, err
 		}
-		t.inactivated.applied = page.inactivated
 		if last {
 			return total, nil
 		}

@@ -47,6 +47,9 @@ type Syncer struct {
 	// events records what the app is told; NewClient wires it to its
 	// River client (nil: no events).
 	events *events.Emitter
+	// verdicts queues the transfer-verdict fill after a sync (NewClient
+	// wires it; nil: none).
+	verdicts events.Inserter
 }
 
 type institutionSlots struct {
@@ -246,6 +249,11 @@ func (s *Syncer) finish(ctx context.Context, tx *store.Store, link pfm.Link, tri
 	ev := events.Event{AppUserRef: link.AppUserRef, LinkID: link.ID}
 	reauth := events.Event{Type: events.LinkStatusChanged, AppUserRef: link.AppUserRef, LinkID: link.ID,
 		Data: events.LinkStatusChangedData{OldStatus: string(pfm.LinkActive), NewStatus: string(pfm.LinkReauthRequired), ErrorClass: string(run.ErrorClass)}}
+	if run.Outcome == pfm.OutcomeSuccess || run.Outcome == pfm.OutcomePartial || run.Added+run.Modified+run.Removed > 0 {
+		if err := s.queueTransferVerdicts(ctx, tx, link.AppUserRef); err != nil {
+			return false, err
+		}
+	}
 	switch run.Outcome {
 	case pfm.OutcomeSuccess, pfm.OutcomePartial:
 		next := s.now().Add(link.SyncInterval + s.jitter(link.SyncInterval))

@@ -128,6 +128,27 @@ func TestUpsertTransactions(t *testing.T) {
 	require.ElementsMatch(t, []string{"t1:added", "t2:added"}, got[:2])
 	require.Equal(t, []string{"t1:modified", "t2:removed", "t2:modified"}, got[2:])
 
+	// A page mixing stored and new ids: the new one is added, the changed
+	// one modified, the unchanged one left alone.
+	c = write(func(tx *store.Store) (store.WriteCounts, error) {
+		return tx.UpsertTransactions(ctx, scope, []store.TransactionInput{
+			txn("t4", "7.00", day, false), txn("t2", "1.2345", day, false), txn("t1", "-6.75", day.Add(48*time.Hour), false),
+		})
+	})
+	require.Equal(t, store.WriteCounts{Added: 1, Modified: 1}, c)
+	require.NoError(t, s.Pool().QueryRow(ctx, `SELECT count(*) FROM transactions`).Scan(&rows))
+	require.Equal(t, 3, rows)
+	var tail []string
+	feed, err = s.Pool().Query(ctx, `SELECT provider_transaction_id || ':' || change FROM transaction_changes ORDER BY seq OFFSET 5`)
+	require.NoError(t, err)
+	for feed.Next() {
+		var e string
+		require.NoError(t, feed.Scan(&e))
+		tail = append(tail, e)
+	}
+	require.NoError(t, feed.Err())
+	require.Equal(t, []string{"t1:modified", "t4:added"}, tail, "feed rows follow transaction ids")
+
 	// Feed writes need a transaction.
 	_, err = s.UpsertTransactions(ctx, scope, []store.TransactionInput{txn("t3", "1.00", day, false)})
 	require.Error(t, err)
@@ -177,6 +198,74 @@ func TestChangeFeedCommitsInSequenceOrderPerUser(t *testing.T) {
 	var first string
 	require.NoError(t, s.Pool().QueryRow(ctx, `SELECT provider_transaction_id FROM transaction_changes ORDER BY seq LIMIT 1`).Scan(&first))
 	require.Equal(t, "slow", first)
+}
+
+// TestChangeFeedScope covers the change feed's link reference: checked
+// once per write (an account of another link is refused before anything is
+// written) and cascaded when links are deleted.
+func TestChangeFeedScope(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, _ := setup(t)
+	link := linkFixture(t, s, "u1")
+	acct := accountFixture(t, s, link.ID, "acc-1", "Deposit")
+	other := linkFixture(t, s, "u2")
+	otherAcct := accountFixture(t, s, other.ID, "acc-2", "Deposit")
+	day := time.Date(2026, 1, 10, 0, 0, 0, 0, time.UTC)
+	counts := func() (txs, feed int) {
+		require.NoError(t, s.Pool().QueryRow(ctx, `SELECT (SELECT count(*) FROM transactions), (SELECT count(*) FROM transaction_changes)`).Scan(&txs, &feed))
+		return txs, feed
+	}
+
+	for name, scope := range map[string]store.FeedScope{
+		"account of another link": {AppUserRef: link.AppUserRef, LinkID: link.ID, AccountID: otherAcct.ID},
+		"unknown link":            {AppUserRef: link.AppUserRef, LinkID: "00000000-0000-4000-8000-000000000001", AccountID: acct.ID},
+		"unknown account":         {AppUserRef: link.AppUserRef, LinkID: link.ID, AccountID: "00000000-0000-4000-8000-000000000002"},
+		"another app user":        {AppUserRef: other.AppUserRef, LinkID: link.ID, AccountID: acct.ID},
+	} {
+		for op, write := range map[string]func(tx *store.Store) (store.WriteCounts, error){
+			"upsert": func(tx *store.Store) (store.WriteCounts, error) {
+				return tx.UpsertTransactions(ctx, scope, []store.TransactionInput{txn("t1", "-4.50", day, false)})
+			},
+			"remove": func(tx *store.Store) (store.WriteCounts, error) {
+				return tx.RemoveTransactions(ctx, scope, []string{"t1"}, day)
+			},
+			"tombstone": func(tx *store.Store) (store.WriteCounts, error) {
+				return tx.TombstoneTransactions(ctx, scope, []string{"t1"}, day, store.RemovalReconciled)
+			},
+		} {
+			err := s.Transact(ctx, func(tx *store.Store) error {
+				_, err := write(tx)
+				return err
+			})
+			require.ErrorIs(t, err, pfm.ErrNotFound, "%s: %s", name, op)
+			txs, feed := counts()
+			require.Zero(t, txs+feed, "%s: %s wrote rows", name, op)
+		}
+	}
+
+	// Deleting a link deletes its feed rows, and only those.
+	for _, sc := range []store.FeedScope{
+		{AppUserRef: link.AppUserRef, LinkID: link.ID, AccountID: acct.ID},
+		{AppUserRef: other.AppUserRef, LinkID: other.ID, AccountID: otherAcct.ID},
+	} {
+		require.NoError(t, s.Transact(ctx, func(tx *store.Store) error {
+			c, err := tx.UpsertTransactions(ctx, sc, []store.TransactionInput{txn("t1", "-4.50", day, false), txn("t2", "3.00", day, false)})
+			require.Equal(t, store.WriteCounts{Added: 2}, c)
+			return err
+		}))
+	}
+	require.NoError(t, s.DeleteLink(ctx, link.ID))
+	var left []string
+	rows, err := s.Pool().Query(ctx, `SELECT link_id::text FROM transaction_changes ORDER BY seq`)
+	require.NoError(t, err)
+	for rows.Next() {
+		var l string
+		require.NoError(t, rows.Scan(&l))
+		left = append(left, l)
+	}
+	require.NoError(t, rows.Err())
+	require.Equal(t, []string{other.ID, other.ID}, left)
 }
 
 func TestAccountsAndBalances(t *testing.T) {

@@ -22,7 +22,7 @@ func (s *Store) TombstoneTransactions(ctx context.Context, scope FeedScope, prov
 	if len(providerIDs) == 0 {
 		return WriteCounts{}, nil
 	}
-	if err := s.lockFeed(ctx, scope.AppUserRef); err != nil {
+	if err := s.lockFeedScope(ctx, scope); err != nil {
 		return WriteCounts{}, err
 	}
 	tag, err := s.db.Exec(ctx, `

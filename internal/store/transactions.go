@@ -63,13 +63,31 @@ func (s *Store) lockFeed(ctx context.Context, appUserRef string) error {
 	return translate(err, "lock change feed")
 }
 
-// queueFeedLock queues lockFeed's statement ahead of a change-feed write
-// in the same batch: one round trip for both.
-func (s *Store) queueFeedLock(b *pgx.Batch, appUserRef string) {
-	b.Queue(feedLockSQL, appUserRef)
+// lockFeedScope is lockFeed for a writer that appends changes of one
+// account. It also checks, once for the whole write, that the account
+// belongs to the link the changes name and the link to the app user (so
+// every writer of one account takes the same lock), and holds the link
+// against deletion until the transaction ends: the change feed has no
+// per-row foreign key to links.
+func (s *Store) lockFeedScope(ctx context.Context, scope FeedScope) error {
+	if s.tx == nil {
+		return errFeedNeedsTx
+	}
+	_, err := s.db.Exec(ctx, feedScopeSQL, scope.AppUserRef, scope.LinkID, scope.AccountID)
+	return translate(err, "lock change feed of account %s", scope.AccountID)
 }
 
-const feedLockSQL = `SELECT pg_advisory_xact_lock(hashtextextended('pfmsync.change_feed:' || $1, 0))`
+// queueFeedScope queues lockFeedScope's statement ahead of a change-feed
+// write in the same batch: one round trip for both. A failed check aborts
+// the batch before the write runs.
+func (s *Store) queueFeedScope(b *pgx.Batch, scope FeedScope) {
+	b.Queue(feedScopeSQL, scope.AppUserRef, scope.LinkID, scope.AccountID)
+}
+
+const (
+	feedLockSQL  = `SELECT pg_advisory_xact_lock(hashtextextended('pfmsync.change_feed:' || $1, 0))`
+	feedScopeSQL = `SELECT pg_advisory_xact_lock(hashtextextended('pfmsync.change_feed:' || $1, 0)), change_feed_check_scope($1, $2, $3)`
+)
 
 var errFeedNeedsTx = errors.New("change feed writes need a transaction")
 
@@ -110,7 +128,7 @@ func (s *Store) UpsertTransactions(ctx context.Context, scope FeedScope, in []Tr
 	}
 	// The feed lock and the upsert go in one round trip.
 	batch := &pgx.Batch{}
-	s.queueFeedLock(batch, scope.AppUserRef)
+	s.queueFeedScope(batch, scope)
 	var c WriteCounts
 	batch.Queue(`
 		WITH upserted AS (
@@ -176,7 +194,7 @@ func (s *Store) RemoveTransactions(ctx context.Context, scope FeedScope, provide
 		return WriteCounts{}, errFeedNeedsTx
 	}
 	batch := &pgx.Batch{}
-	s.queueFeedLock(batch, scope.AppUserRef)
+	s.queueFeedScope(batch, scope)
 	var removed int
 	batch.Queue(`
 		WITH removed AS (

@@ -61,6 +61,11 @@ var (
 	templateErr  error
 )
 
+// Prepare, when set, runs on every pool New returns, before the test uses
+// it: a test package sets it in an init function to run its tests against
+// a variant of the schema's state (for example with test-only triggers).
+var Prepare func(tb testing.TB, pool *pgxpool.Pool)
+
 // New returns a pool connected to a fresh migrated database of the test's own.
 func New(tb testing.TB) *pgxpool.Pool {
 	tb.Helper()
@@ -77,6 +82,9 @@ func New(tb testing.TB) *pgxpool.Pool {
 		tb.Fatalf("testdb: connect: %v", err)
 	}
 	tb.Cleanup(pool.Close) // runs before the database is dropped
+	if Prepare != nil {
+		Prepare(tb, pool)
+	}
 	return pool
 }
 

@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -71,6 +73,56 @@ func fillLaterColumns(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logg
 	}
 	if _, err := pool.Exec(ctx, `UPDATE bench_reporting_meta SET later_columns_filled = true`); err != nil {
 		return fmt.Errorf("record the fill: %w", err)
+	}
+	return nil
+}
+
+// fillTransferVerdicts stores the transfer verdicts of every app user
+// (migration 000100), as the job queued after each sync does in
+// production, when the datastore has the verdicts table and it is empty
+// (a datastore generated or migrated up from before it). Below 000100 it
+// does nothing.
+func fillTransferVerdicts(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logger) error {
+	var exists, empty bool
+	if err := pool.QueryRow(ctx, `SELECT to_regclass('public.transaction_transfer_verdicts') IS NOT NULL`).Scan(&exists); err != nil {
+		return fmt.Errorf("look for the transfer verdicts: %w", err)
+	}
+	if !exists {
+		return nil
+	}
+	if err := pool.QueryRow(ctx, `SELECT NOT EXISTS (SELECT 1 FROM transaction_transfer_verdicts)`).Scan(&empty); err != nil {
+		return fmt.Errorf("look for the transfer verdicts: %w", err)
+	}
+	if !empty {
+		return nil
+	}
+	rows, err := pool.Query(ctx, `SELECT DISTINCT app_user_ref FROM links ORDER BY 1`)
+	if err != nil {
+		return fmt.Errorf("list app users: %w", err)
+	}
+	refs, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return fmt.Errorf("list app users: %w", err)
+	}
+	start := time.Now()
+	total := 0
+	for i, ref := range refs {
+		var n int
+		if err := pool.QueryRow(ctx, `SELECT fill_transfer_verdicts($1, 1000000)`, ref).Scan(&n); err != nil {
+			return fmt.Errorf("fill the transfer verdicts of %s: %w", ref, err)
+		}
+		if n < 0 {
+			return fmt.Errorf("fill the transfer verdicts of %s: a write holds them", ref)
+		}
+		total += n
+		if (i+1)%500 == 0 {
+			logger.Info("filled transfer verdicts", "users", i+1, "verdicts", total, "elapsed", time.Since(start).Round(time.Second))
+		}
+	}
+	logger.Info("filled transfer verdicts", "users", len(refs), "verdicts", total, "elapsed", time.Since(start).Round(time.Second))
+	// Index-only reads of the verdicts need the visibility map.
+	if _, err := pool.Exec(ctx, `VACUUM ANALYZE transaction_transfer_verdicts`); err != nil {
+		return fmt.Errorf("vacuum analyze transaction_transfer_verdicts: %w", err)
 	}
 	return nil
 }

@@ -72,7 +72,10 @@ func Prepare(ctx context.Context, opts Options, logger *slog.Logger) error {
 			if err := migrateDB(dbURL, opts.Version, logger); err != nil {
 				return err
 			}
-			return fillLaterColumns(ctx, pool, logger)
+			if err := fillLaterColumns(ctx, pool, logger); err != nil {
+				return err
+			}
+			return fillTransferVerdicts(ctx, pool, logger)
 		}
 		logger.Info("the generated datastore differs: regenerating", "users", m.Users, "tx_per_user", m.TxPerUser, "data_version", m.Version)
 	}
@@ -121,6 +124,9 @@ func Prepare(ctx context.Context, opts Options, logger *slog.Logger) error {
 		return fmt.Errorf("record the generation: %w", err)
 	}
 	if err := fillLaterColumns(ctx, pool, logger); err != nil {
+		return err
+	}
+	if err := fillTransferVerdicts(ctx, pool, logger); err != nil {
 		return err
 	}
 	logger.Info("datastore ready", "elapsed", time.Since(start).Round(time.Second))

@@ -1,0 +1,124 @@
+package consumerapi
+
+import (
+	"cmp"
+	"hash/maphash"
+	"slices"
+)
+
+// IDSet is a set of transaction ids held compactly: 16 bytes per id (a
+// 128-bit hash under two random per-set seeds) instead of the id's string
+// and a map entry, about 100 bytes. A sync keeps in one the ids of every
+// inactivatedTransactionIds list it has read, so that a list repeated on
+// every page of a query is applied once and its ids are never written
+// again, without the set growing with the size of the ids.
+//
+// Two different ids share a hash with probability 2⁻¹²⁸ per pair (the
+// same assurance as comparing lists by their SHA-256); the seeds are
+// random and never leave the process, so a bank cannot choose colliding
+// ids. The zero value and nil are empty sets; Add needs a set from
+// [NewIDSet]. An IDSet is not safe for concurrent use.
+type IDSet struct {
+	lo, hi maphash.Seed
+	// sums are sorted; index[b] is the first sum whose top bits are b, so
+	// a lookup scans a handful of sums.
+	sums  []idSum
+	index []uint32
+	shift uint
+}
+
+type idSum struct{ a, b uint64 }
+
+func compareSums(x, y idSum) int {
+	if c := cmp.Compare(x.a, y.a); c != 0 {
+		return c
+	}
+	return cmp.Compare(x.b, y.b)
+}
+
+// NewIDSet returns an empty set.
+func NewIDSet() *IDSet {
+	return &IDSet{lo: maphash.MakeSeed(), hi: maphash.MakeSeed()}
+}
+
+// Len returns how many distinct ids the set holds.
+func (s *IDSet) Len() int {
+	if s == nil {
+		return 0
+	}
+	return len(s.sums)
+}
+
+// Contains reports whether id is in the set.
+func (s *IDSet) Contains(id string) bool {
+	if s.Len() == 0 {
+		return false
+	}
+	return s.has(idSum{maphash.String(s.hi, id), maphash.String(s.lo, id)})
+}
+
+// containsBytes is Contains for an id not yet made a string.
+func (s *IDSet) containsBytes(id []byte) bool {
+	if s.Len() == 0 {
+		return false
+	}
+	return s.has(idSum{maphash.Bytes(s.hi, id), maphash.Bytes(s.lo, id)})
+}
+
+func (s *IDSet) has(h idSum) bool {
+	b := h.a >> s.shift
+	for _, x := range s.sums[s.index[b]:s.index[b+1]] {
+		if x == h {
+			return true
+		}
+	}
+	return false
+}
+
+// Add puts ids in the set (duplicates and ids already held are ignored).
+func (s *IDSet) Add(ids []string) {
+	if len(ids) == 0 {
+		return
+	}
+	add := make([]idSum, len(ids))
+	for i, id := range ids {
+		add[i] = idSum{maphash.String(s.hi, id), maphash.String(s.lo, id)}
+	}
+	slices.SortFunc(add, compareSums)
+	// Merge into a slice of the exact size: the set's memory is its
+	// contents, not the spare capacity of repeated appends.
+	merged := make([]idSum, 0, len(s.sums)+len(add))
+	i, j := 0, 0
+	for i < len(s.sums) || j < len(add) {
+		var next idSum
+		switch {
+		case j == len(add) || (i < len(s.sums) && compareSums(s.sums[i], add[j]) <= 0):
+			next, i = s.sums[i], i+1
+		default:
+			next, j = add[j], j+1
+		}
+		if n := len(merged); n == 0 || merged[n-1] != next {
+			merged = append(merged, next)
+		}
+	}
+	s.sums = slices.Clip(merged)
+	s.reindex()
+}
+
+// reindex rebuilds the bucket index: about four sums per bucket.
+func (s *IDSet) reindex() {
+	bits := uint(1)
+	for (1<<bits)*4 < len(s.sums) && bits < 24 {
+		bits++
+	}
+	s.shift = 64 - bits
+	index := make([]uint32, (1<<bits)+1)
+	k := 0
+	for b := range index {
+		for k < len(s.sums) && s.sums[k].a>>s.shift < uint64(b) {
+			k++
+		}
+		index[b] = uint32(k)
+	}
+	s.index = index
+}

@@ -1,0 +1,159 @@
+package consumerapi
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestIDSetHoldsWhatWasAdded(t *testing.T) {
+	var none *IDSet
+	require.Zero(t, none.Len())
+	require.False(t, none.Contains("x"))
+	require.False(t, (&IDSet{}).Contains(""))
+
+	s := NewIDSet()
+	require.False(t, s.Contains("x"))
+	s.Add(nil)
+	require.Zero(t, s.Len())
+	s.Add([]string{"x", "y", "x", ""})
+	require.Equal(t, 3, s.Len(), "duplicates count once")
+	for _, id := range []string{"x", "y", ""} {
+		require.True(t, s.Contains(id), id)
+		require.True(t, s.containsBytes([]byte(id)), id)
+	}
+	require.False(t, s.Contains("z"))
+	require.False(t, s.Contains("X"))
+
+	// Many ids, added in several rounds that overlap: every bucket size
+	// of the index is crossed on the way.
+	var all []string
+	for round := range 6 {
+		batch := make([]string, 0, 9000)
+		for i := range 9000 {
+			batch = append(batch, fmt.Sprintf("tx-%06d", round*7000+i))
+		}
+		s.Add(batch)
+		all = append(all, batch...)
+		slices.Sort(all)
+		all = slices.Compact(all)
+		require.Equal(t, len(all)+3, s.Len())
+	}
+	for i, id := range all {
+		if i%97 == 0 {
+			require.True(t, s.Contains(id), id)
+		}
+	}
+	for i := range 20000 {
+		require.False(t, s.Contains(fmt.Sprintf("tx-%06d", 100000+i)))
+		require.False(t, s.Contains(fmt.Sprintf("other-%d", i)))
+	}
+
+	// Another set hashes with other seeds and holds only its own ids.
+	other := NewIDSet()
+	other.Add([]string{"tx-000001"})
+	require.True(t, other.Contains("tx-000001"))
+	require.False(t, other.Contains("tx-000002"))
+}
+
+// requireExceptSameAsWholeBody checks that streaming body with a known
+// set gives what decoding it whole gives, less the known ids: the same
+// error class, or the same page whose list keeps only the ids known does
+// not hold, in order.
+func requireExceptSameAsWholeBody(t *testing.T, body []byte, known *IDSet) {
+	t.Helper()
+	want, wantErr := decodeTransactionPageAfter(body, nil)
+	if wantErr != nil {
+		wantErr = decodeError(body, wantErr)
+	}
+	for _, size := range []int{1, 2, 3, 7, 64, 1 << 20} {
+		got, err := streamDecodeWith(body, size, newListDiverterExcept(known))
+		if wantErr != nil {
+			if err == nil {
+				t.Fatalf("chunks of %d: %s: decoded, want %v", size, body, wantErr)
+			}
+			// As in requireSameAsWholeBody.
+			var se *json.SyntaxError
+			lastByte := errors.As(wantErr, &se) && errors.Is(err, ErrMalformedBody)
+			d := newListDiverterExcept(known)
+			d.filter(nil, body)
+			cutInList := !d.complete() && errors.Is(err, ErrTruncatedBody)
+			if !lastByte && !cutInList && errors.Is(wantErr, ErrTruncatedBody) != errors.Is(err, ErrTruncatedBody) {
+				t.Fatalf("chunks of %d: %s: error %v, want %v", size, body, err, wantErr)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("chunks of %d: %s: %v", size, body, err)
+		}
+		var wantIDs []string
+		if w := want.InactivatedTransactionIDs; w != nil {
+			wantIDs = []string{}
+			for _, id := range w {
+				if !known.Contains(id) {
+					wantIDs = append(wantIDs, id)
+				}
+			}
+		}
+		if fmt.Sprintf("%q", got.InactivatedTransactionIDs) != fmt.Sprintf("%q", wantIDs) ||
+			(got.InactivatedTransactionIDs == nil) != (wantIDs == nil) {
+			t.Fatalf("chunks of %d: %s: ids %q, want %q", size, body, got.InactivatedTransactionIDs, wantIDs)
+		}
+		if got.InactivatedRepeated || got.InactivatedDigest != ([32]byte{}) {
+			t.Fatalf("chunks of %d: %s: a known-set read has no digest", size, body)
+		}
+		if len(got.Transactions) != len(want.Transactions) || got.Offset != want.Offset || got.Limit != want.Limit {
+			t.Fatalf("chunks of %d: %s: page differs", size, body)
+		}
+	}
+}
+
+func TestStreamedListExceptKnownMatchesWholeBodyDecode(t *testing.T) {
+	sets := []*IDSet{nil, NewIDSet()}
+	for _, ids := range [][]string{{"x"}, {"x", "y", "top", "w", "z"}, {"y\"z", "\U0001F600", "café", "bad\ufffd", ""}} {
+		s := NewIDSet()
+		s.Add(ids)
+		sets = append(sets, s)
+	}
+	for _, body := range listBodies {
+		for _, known := range sets {
+			requireExceptSameAsWholeBody(t, []byte(body), known)
+		}
+	}
+}
+
+func TestStreamedKnownListAllocatesNoIDs(t *testing.T) {
+	ids := make([]string, 5000)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("inactivated-%08d", i)
+	}
+	body := []byte(`{"transactions":[],"inactivatedTransactionIds":["` + strings.Join(ids, `","`) + `"]}`)
+	known := NewIDSet()
+	first, err := streamDecodeWith(body, 4096, newListDiverterExcept(known))
+	require.NoError(t, err)
+	require.Equal(t, ids, first.InactivatedTransactionIDs, "nothing known: every id")
+	known.Add(first.InactivatedTransactionIDs)
+
+	// The same list again: nothing kept, the body holds null in its place.
+	d := newListDiverterExcept(known)
+	kept := d.filter(nil, body)
+	require.Equal(t, `{"transactions":[],"inactivatedTransactionIds":null}`, string(kept))
+	again := &TransactionPage{}
+	require.NoError(t, d.apply(again))
+	require.Equal(t, []string{}, again.InactivatedTransactionIDs)
+	allocs := testing.AllocsPerRun(5, func() { newListDiverterExcept(known).filter(make([]byte, 0, 64), body) })
+	require.Less(t, allocs, 20.0, "a known list must cost no string per id")
+
+	// Two ids changed, one of them to an id listed before: only the
+	// new one is kept.
+	changed := strings.Replace(string(body), "inactivated-00004990", "inactivated-changed!", 1)
+	changed = strings.Replace(changed, "inactivated-00000007", "inactivated-00000008", 1)
+	third, err := streamDecodeWith([]byte(changed), 4096, newListDiverterExcept(known))
+	require.NoError(t, err)
+	require.Equal(t, []string{"inactivated-changed!"}, third.InactivatedTransactionIDs)
+}

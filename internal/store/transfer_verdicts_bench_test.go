@@ -1,0 +1,131 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/require"
+
+	"github.com/pfmsync/pfmsync/internal/store"
+)
+
+// verdictTriggers are the statement triggers of migration 000100 on
+// transactions.
+var verdictTriggers = []string{
+	"transactions_transfer_verdicts_insert",
+	"transactions_transfer_verdicts_update",
+	"transactions_transfer_verdicts_delete",
+}
+
+// BenchmarkIngestTransferVerdicts measures what the transfer-verdict
+// triggers cost the sync's write path: UpsertTransactions in 500-row pages
+// (as BenchmarkIngest) with the triggers and without them, in the same run,
+// each against a raw COPY of the same rows (the COPY always without the
+// triggers). Two page mixes: purchases only (no row can pair: the triggers
+// only scan the transition table), and one row in five a transfer that
+// pairs with a stored counterpart in the app user's savings account (the
+// triggers look the counterparts up and delete their verdicts).
+//
+//	go test -run '^$' -bench BenchmarkIngestTransferVerdicts -benchtime 1x -count 3 ./internal/store/
+func BenchmarkIngestTransferVerdicts(b *testing.B) {
+	for _, mix := range []string{"purchases", "transfers=20%"} {
+		for _, triggers := range []bool{true, false} {
+			b.Run(fmt.Sprintf("mix=%s/triggers=%t", mix, triggers), func(b *testing.B) {
+				benchmarkIngestVerdicts(b, mix != "purchases", triggers)
+			})
+		}
+	}
+}
+
+func benchmarkIngestVerdicts(b *testing.B, transfers, triggers bool) {
+	const n, page = 50_000, 500
+	ctx := context.Background()
+	rows := benchRows(n)
+	var counterparts []store.TransactionInput
+	if transfers {
+		for i := range rows {
+			if i%5 != 0 {
+				continue
+			}
+			amount := fmt.Sprintf("%d.00", 100+i%50)
+			rows[i].Amount, rows[i].SignedAmount = "-"+amount, "-"+amount
+			rows[i].Category, rows[i].Type, rows[i].MerchantName = "transfer", "TRANSFER", ""
+			c := rows[i]
+			c.ProviderID = "cp-" + c.ProviderID
+			c.Amount, c.SignedAmount = amount, amount
+			c.Raw = []byte(fmt.Sprintf(`{"id":%q}`, c.ProviderID))
+			counterparts = append(counterparts, c)
+		}
+	}
+	toggle := func(pool *pgxpool.Pool, on bool) {
+		verb := "DISABLE"
+		if on {
+			verb = "ENABLE"
+		}
+		for _, tr := range verdictTriggers {
+			_, err := pool.Exec(ctx, `ALTER TABLE transactions `+verb+` TRIGGER `+tr)
+			require.NoError(b, err)
+		}
+	}
+	for range b.N {
+		b.StopTimer()
+		s, bundle := setupBench(b)
+		link := linkFixtureTB(b, s, "bench-user")
+		acct := accountFixtureTB(b, s, link.ID, "acc-1", "Deposit")
+		savings := accountFixtureTB(b, s, link.ID, "acc-savings", "Deposit")
+		baseline := accountFixtureTB(b, s, link.ID, "acc-copy", "Deposit")
+		scope := store.FeedScope{AppUserRef: link.AppUserRef, LinkID: link.ID, AccountID: acct.ID}
+		if len(counterparts) > 0 {
+			require.NoError(b, s.Transact(ctx, func(tx *store.Store) error {
+				_, err := tx.UpsertTransactions(ctx, store.FeedScope{AppUserRef: link.AppUserRef, LinkID: link.ID, AccountID: savings.ID}, counterparts)
+				return err
+			}))
+			stored, err := s.FillTransferVerdicts(ctx, link.AppUserRef, 0)
+			require.NoError(b, err)
+			require.Equal(b, len(counterparts), stored)
+		}
+		toggle(bundle.pool, false)
+		b.StartTimer()
+
+		start := time.Now()
+		_, err := bundle.pool.CopyFrom(ctx, pgx.Identifier{"transactions"},
+			[]string{"account_id", "provider_transaction_id", "amount", "signed_amount", "currency", "posted_at", "pending", "pending_status",
+				"type", "subtype", "memo", "description", "merchant_name", "category", "sequence", "provider_updated_at", "raw"},
+			pgx.CopyFromSlice(n, func(i int) ([]any, error) {
+				r := rows[i]
+				return []any{baseline.ID, r.ProviderID, r.Amount, r.SignedAmount, r.Currency, r.PostedAt, r.Pending, r.PendingStatus,
+					r.Type, r.Subtype, r.Memo, r.Description, r.MerchantName, r.Category, r.Sequence, r.ProviderUpdatedAt, string(r.Raw)}, nil
+			}))
+		require.NoError(b, err)
+		copyTime := time.Since(start)
+
+		b.StopTimer()
+		toggle(bundle.pool, triggers)
+		b.StartTimer()
+		start = time.Now()
+		for off := 0; off < n; off += page {
+			require.NoError(b, s.Transact(ctx, func(tx *store.Store) error {
+				_, err := tx.UpsertTransactions(ctx, scope, rows[off:min(off+page, n)])
+				return err
+			}))
+		}
+		upsertTime := time.Since(start)
+
+		b.StopTimer()
+		if triggers && len(counterparts) > 0 {
+			// The counterparts' verdicts went when their pairs arrived.
+			missing, err := s.MissingTransferVerdicts(ctx, link.AppUserRef)
+			require.NoError(b, err)
+			require.GreaterOrEqual(b, missing, len(counterparts))
+		}
+		b.StartTimer()
+
+		b.ReportMetric(float64(n)/copyTime.Seconds(), "copy_rows/s")
+		b.ReportMetric(float64(n)/upsertTime.Seconds(), "upsert_rows/s")
+		b.ReportMetric(copyTime.Seconds()/upsertTime.Seconds(), "x_copy")
+	}
+}
