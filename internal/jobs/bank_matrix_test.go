@@ -213,7 +213,12 @@ func runMatrix(t *testing.T, behaviour sandbox.Behaviour, want matrixExpect) {
 		}
 		require.True(t, runs[0].Reconcile.Ran, step.name)
 		if len(diff) == 0 {
-			require.Zero(t, runs[0].Reconcile.Repairs()+runs[0].StalePendingRemoved,
+			// A record the feed only ever served malformed waits in the
+			// quarantine; the pass may read it whole and add it. Nothing
+			// else is repaired in an exact datastore.
+			r := runs[0].Reconcile
+			require.LessOrEqual(t, r.Added, held, "%s: only quarantined records are added", step.name)
+			require.Zero(t, r.Removed+r.Modified+runs[0].StalePendingRemoved,
 				"%s: an exact datastore needs no repair", step.name)
 		} else {
 			require.Positive(t, runs[0].Reconcile.Repairs()+runs[0].StalePendingRemoved, step.name)
