@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"fmt"
 	"os/exec"
 	"syscall"
 	"testing"
@@ -54,6 +56,23 @@ func BenchmarkWorkersScaleWithBankLatency(b *testing.B) {
 				require.NoError(b, cmd.Wait())
 			}
 			rate[procs] = links / elapsed.Seconds()
+			// A sync that needed a second attempt makes a slow run: say
+			// why, so a slow run can be told from a slow machine.
+			retried := env.Count(b, `SELECT count(*) FROM river_job WHERE kind = 'sync_link' AND attempt > 1`)
+			b.ReportMetric(float64(retried), fmt.Sprintf("retried_%d", procs))
+			if retried > 0 {
+				rows, err := env.Pool.Query(context.Background(), `
+					SELECT e->>'error', count(*) FROM river_job, jsonb_array_elements(to_jsonb(errors)) e
+					WHERE kind = 'sync_link' GROUP BY 1 ORDER BY 2 DESC LIMIT 5`)
+				require.NoError(b, err)
+				for rows.Next() {
+					var msg string
+					var n int
+					require.NoError(b, rows.Scan(&msg, &n))
+					b.Logf("%d processes: %d attempts failed with: %s", procs, n, msg)
+				}
+				require.NoError(b, rows.Err())
+			}
 		}
 		b.ReportMetric(rate[1], "links/s_one")
 		b.ReportMetric(rate[2], "links/s_two")
