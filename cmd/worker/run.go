@@ -123,6 +123,10 @@ func prober(ctx context.Context, cfg config.Config, st *store.Store, logger *slo
 	return &probe.Prober{Store: st, Sealer: sealer, Clients: clients, Logger: logger}, nil
 }
 
+// budgetConns is the size of the pool the institutions' shared request
+// budgets and sync slots use, apart from the worker's main pool.
+const budgetConns = 2
+
 // serve runs the worker until ctx ends.
 func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	logger.Info("starting", "version", bootstrap.Version, "config", cfg)
@@ -157,13 +161,26 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 		return err
 	}
 	transport := jobs.CountingTransport(tel.BankTransport(nil, cfg.Institutions))
+	// The shared request budget has connections of its own. A sync holds
+	// a pooled connection while it refreshes its token (the rotated token
+	// commits before it is used), and that refresh waits on the budget:
+	// with every connection held by refreshes, a budget take from the same
+	// pool would wait for a connection that frees up only once it is
+	// granted.
+	budgetCfg := cfg
+	budgetCfg.Database.MaxConns, budgetCfg.Database.Migrate = budgetConns, false
+	budgetPool, budgetStore, err := bootstrap.OpenDatabase(ctx, budgetCfg, serviceName+"-budget", logger)
+	if err != nil {
+		return err
+	}
+	defer budgetPool.Close()
 	// Every worker process shares each institution's request budget and
 	// pause through the database, and its sync slots when
 	// max_concurrent_syncs is set; otherwise each process runs up to its
 	// concurrency.
 	var institutions []jobs.Institution
 	for _, in := range cfg.Institutions {
-		limiter, err := jobs.NewInstitutionLimiter(ctx, st, jobs.LimiterConfig{
+		limiter, err := jobs.NewInstitutionLimiter(ctx, budgetStore, jobs.LimiterConfig{
 			Slug: in.Slug, RequestsPerSecond: in.RequestsPerSecond, Burst: in.Burst, MaxConcurrentSyncs: in.MaxConcurrentSyncs,
 		}, logger)
 		if err != nil {
