@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
@@ -95,14 +94,7 @@ func benchmarkIngestVerdicts(b *testing.B, transfers, triggers bool) {
 		b.StopTimer()
 		toggle(bundle.pool, triggers)
 		b.StartTimer()
-		start := time.Now()
-		for off := 0; off < n; off += page {
-			require.NoError(b, s.Transact(ctx, func(tx *store.Store) error {
-				_, err := tx.UpsertTransactions(ctx, scope, rows[off:min(off+page, n)])
-				return err
-			}))
-		}
-		upsertTime := time.Since(start)
+		upsertTime := upsertPages(b, s, scope, rows, page)
 
 		b.StopTimer()
 		if triggers && len(counterparts) > 0 {
