@@ -77,13 +77,16 @@ func TestReportingWithStoredVerdicts(t *testing.T) {
 	require.Positive(t, storedVerdictsSeen.Load(), "the reporting tests stored transfer verdicts")
 }
 
-// transferRows reads every row of reporting.transactions as
-// "account/provider id" -> is_transfer.
-func transferRows(t *testing.T, q interface {
+// querier is what verdictMap reads through: a pool or a transaction.
+type querier interface {
 	Query(context.Context, string, ...any) (pgx.Rows, error)
-}) map[string]bool {
+}
+
+// verdictMap runs sql, which selects "account/provider id" and a boolean,
+// and returns its rows as a map.
+func verdictMap(t *testing.T, q querier, sql string) map[string]bool {
 	t.Helper()
-	rows, err := q.Query(context.Background(), `SELECT account_id::text || '/' || provider_transaction_id, is_transfer FROM reporting.transactions`)
+	rows, err := q.Query(context.Background(), sql)
 	require.NoError(t, err)
 	out := map[string]bool{}
 	for rows.Next() {
@@ -94,6 +97,13 @@ func transferRows(t *testing.T, q interface {
 	}
 	require.NoError(t, rows.Err())
 	return out
+}
+
+// transferRows reads every row of reporting.transactions as
+// "account/provider id" -> is_transfer.
+func transferRows(t *testing.T, q querier) map[string]bool {
+	t.Helper()
+	return verdictMap(t, q, `SELECT account_id::text || '/' || provider_transaction_id, is_transfer FROM reporting.transactions`)
 }
 
 // freshTransfers computes every row's verdict from scratch: the stored
@@ -113,20 +123,10 @@ func freshTransfers(t *testing.T, pool *pgxpool.Pool) map[string]bool {
 // shows.
 func storedVerdicts(t *testing.T, pool *pgxpool.Pool) map[string]bool {
 	t.Helper()
-	rows, err := pool.Query(context.Background(), `
+	return verdictMap(t, pool, `
 		SELECT v.account_id::text || '/' || v.provider_transaction_id, v.is_transfer
 		FROM transaction_transfer_verdicts v
 		JOIN reporting.transactions t ON t.account_id = v.account_id AND t.provider_transaction_id = v.provider_transaction_id`)
-	require.NoError(t, err)
-	out := map[string]bool{}
-	for rows.Next() {
-		var k string
-		var v bool
-		require.NoError(t, rows.Scan(&k, &v))
-		out[k] = v
-	}
-	require.NoError(t, rows.Err())
-	return out
 }
 
 // TestTransferVerdictsStayExact applies random sequences of writes (new
