@@ -53,6 +53,28 @@ func (r *chunkReader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
+// requireSameRefusal checks that a streamed read of body in pieces of
+// size refused it (err) as decoding the whole body did (wantErr); d is a
+// fresh diverter of the same read.
+func requireSameRefusal(t *testing.T, size int, body []byte, err, wantErr error, d *listDiverter) {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("chunks of %d: %s: decoded, want %v", size, body, wantErr)
+	}
+	// A complete body whose syntax error lies on its last byte is guessed
+	// truncated by decodeError; a streamed list reports its own syntax
+	// errors as malformed.
+	var se *json.SyntaxError
+	lastByte := errors.As(wantErr, &se) && errors.Is(err, ErrMalformedBody)
+	// A body cut short inside the list is refused as truncated even when
+	// the list was also malformed before the cut.
+	d.filter(nil, body)
+	cutInList := !d.complete() && errors.Is(err, ErrTruncatedBody)
+	if !lastByte && !cutInList && errors.Is(wantErr, ErrTruncatedBody) != errors.Is(err, ErrTruncatedBody) {
+		t.Fatalf("chunks of %d: %s: error %v, want %v", size, body, err, wantErr)
+	}
+}
+
 // requireSameAsWholeBody checks that streaming body gives what decoding
 // it whole gives: the same error class or the same page.
 func requireSameAsWholeBody(t *testing.T, body []byte, prev *TransactionPage) {
@@ -64,22 +86,7 @@ func requireSameAsWholeBody(t *testing.T, body []byte, prev *TransactionPage) {
 	for _, size := range []int{1, 2, 3, 7, 64, 1 << 20} {
 		got, err := streamDecode(body, size, prev)
 		if wantErr != nil {
-			if err == nil {
-				t.Fatalf("chunks of %d: %s: decoded, want %v", size, body, wantErr)
-			}
-			// A complete body whose syntax error lies on its last byte
-			// is guessed truncated by decodeError; a streamed list
-			// reports its own syntax errors as malformed.
-			var se *json.SyntaxError
-			lastByte := errors.As(wantErr, &se) && errors.Is(err, ErrMalformedBody)
-			// A body cut short inside the list is refused as truncated
-			// even when the list was also malformed before the cut.
-			d := newListDiverter(prev)
-			d.filter(nil, body)
-			cutInList := !d.complete() && errors.Is(err, ErrTruncatedBody)
-			if !lastByte && !cutInList && errors.Is(wantErr, ErrTruncatedBody) != errors.Is(err, ErrTruncatedBody) {
-				t.Fatalf("chunks of %d: %s: error %v, want %v", size, body, err, wantErr)
-			}
+			requireSameRefusal(t, size, body, err, wantErr, newListDiverter(prev))
 			continue
 		}
 		if err != nil {
