@@ -126,8 +126,16 @@ func TestEventDeliverySurvivesSIGKILL(t *testing.T) {
 	pending := func() int {
 		return env.Count(t, `SELECT count(*) FROM events WHERE delivery_status <> 'delivered'`)
 	}
-	require.Eventually(t, func() bool { return pending() == 0 && jobState(t, env, jobID) == "completed" }, 6*time.Minute, 100*time.Millisecond,
-		"undelivered events remain (%d, job %s); logs:\n%s", pending(), jobState(t, env, jobID), logs.String())
+	// The state is read when the wait ends, so a failure shows where
+	// delivery stopped.
+	for deadline := time.Now().Add(6 * time.Minute); pending() != 0 || jobState(t, env, jobID) != "completed"; time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("undelivered events remain (%d, job %s)\njobs:\n%s\nevents:\n%s\nlogs:\n%s", pending(), jobState(t, env, jobID),
+				env.Dump(t, `SELECT id, kind, state, attempt, scheduled_at, attempted_at, left(errors::text, 300) FROM river_job ORDER BY id`),
+				env.Dump(t, `SELECT seq, link_id, type, delivery_status, attempts, next_attempt_at FROM events ORDER BY seq`),
+				logs.String())
+		}
+	}
 	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
 	require.NoError(t, cmd.Wait(), "graceful stop; logs:\n%s", logs.String())
 

@@ -8,9 +8,11 @@ package synctest
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -249,6 +251,35 @@ func (b *Env) Count(t testing.TB, sql string, args ...any) int {
 	var n int
 	require.NoError(t, b.Pool.QueryRow(context.Background(), sql, args...).Scan(&n))
 	return n
+}
+
+// Dump runs a query and returns its rows as text, one line per row, for
+// a failure message that shows the database's state.
+func (b *Env) Dump(t testing.TB, sql string, args ...any) string {
+	t.Helper()
+	rows, err := b.Pool.Query(context.Background(), sql, args...)
+	if err != nil {
+		return "dump: " + err.Error()
+	}
+	defer rows.Close()
+	var out strings.Builder
+	for rows.Next() {
+		vals, err := rows.Values()
+		if err != nil {
+			return "dump: " + err.Error()
+		}
+		for i, v := range vals {
+			if i > 0 {
+				out.WriteString(" | ")
+			}
+			fmt.Fprint(&out, v)
+		}
+		out.WriteByte('\n')
+	}
+	if err := rows.Err(); err != nil {
+		out.WriteString("dump: " + err.Error())
+	}
+	return out.String()
 }
 
 // TestLogger reports warnings to the test log and fails the test on errors
