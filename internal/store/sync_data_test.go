@@ -346,6 +346,60 @@ func TestChangeFeedCursorNeverSkipsUnderConcurrentAccounts(t *testing.T) {
 
 var errRollback = errors.New("roll back")
 
+// TestTombstonesProbeTheKeyPerID checks that tombstoning a chunk of ids,
+// most of them never stored (a first sync's inactivated ids), probes the
+// account's key per id instead of reading the whole table, whatever plan
+// the first executions get; and that it tombstones exactly the live ones.
+func TestTombstonesProbeTheKeyPerID(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, _ := setup(t)
+	link := linkFixture(t, s, "u1")
+	a := accountFixture(t, s, link.ID, "acc-a", "Deposit")
+	b := accountFixture(t, s, link.ID, "acc-b", "Deposit")
+	for _, acct := range []string{a.ID, b.ID} {
+		_, err := s.Pool().Exec(ctx, `
+			INSERT INTO transactions (account_id, provider_transaction_id, amount, signed_amount, posted_at, pending, raw)
+			SELECT $1, 'tx-' || g, -1.50, -1.50, timestamptz '2026-01-01' + g * interval '10 minutes', false, '{}'
+			FROM generate_series(1, 20000) g`, acct)
+		require.NoError(t, err)
+	}
+	_, err := s.Pool().Exec(ctx, `ANALYZE transactions`)
+	require.NoError(t, err)
+
+	ids := make([]string, 0, 1000)
+	for i := range 990 {
+		ids = append(ids, fmt.Sprintf("never-%d", i))
+	}
+	for i := 1; i <= 10; i++ {
+		ids = append(ids, fmt.Sprintf("tx-%d", i), fmt.Sprintf("tx-%d", i)) // duplicates count once
+	}
+	scope := store.FeedScope{AppUserRef: link.AppUserRef, LinkID: link.ID, AccountID: a.ID}
+	for _, remove := range []func(tx *store.Store, ids []string) (store.WriteCounts, error){
+		func(tx *store.Store, ids []string) (store.WriteCounts, error) {
+			return tx.RemoveTransactions(ctx, scope, ids, time.Now())
+		},
+		func(tx *store.Store, ids []string) (store.WriteCounts, error) {
+			return tx.TombstoneTransactions(ctx, scope, ids, time.Now(), store.RemovalReconciled)
+		},
+	} {
+		var c store.WriteCounts
+		var seqScans int64
+		require.ErrorIs(t, s.Transact(ctx, func(tx *store.Store) error {
+			var err error
+			if c, err = remove(tx, ids); err != nil {
+				return err
+			}
+			if err := tx.Tx().QueryRow(ctx, `SELECT seq_scan FROM pg_stat_xact_user_tables WHERE relname = 'transactions'`).Scan(&seqScans); err != nil {
+				return err
+			}
+			return errRollback // each variant starts from the same rows
+		}), errRollback)
+		require.Equal(t, store.WriteCounts{Removed: 10}, c)
+		require.Zero(t, seqScans, "tombstoning read the whole table")
+	}
+}
+
 // TestChangeFeedScope covers the change feed's link reference: checked
 // once per write (an account of another link is refused before anything is
 // written) and cascaded when links are deleted.

@@ -106,6 +106,20 @@ const (
 	feedScopeSQL = `SELECT pg_advisory_xact_lock_shared(hashtextextended('pfmsync.change_feed:' || $1, 0)), change_feed_check_scope($1, $2, $3)`
 )
 
+// liveTransactionIDsSQL is an array of the row ids of the live
+// transactions of account $1 among provider ids $2: one probe of the
+// (account_id, provider_transaction_id) key per id. Tombstones name a few
+// ids of a large account, or, on a first sync, tens of thousands of ids
+// the datastore never had; a join of the ids with the account's rows let
+// the planner read the whole table for each statement instead (12 ms per
+// 1,000 ids at 40,000 stored rows, growing with the table).
+const liveTransactionIDsSQL = `ARRAY(
+				SELECT m.id FROM unnest($2::text[]) AS r(provider_id)
+				CROSS JOIN LATERAL (
+					SELECT x.id FROM transactions x
+					WHERE x.account_id = $1 AND x.provider_transaction_id = r.provider_id AND x.removed_at IS NULL
+					LIMIT 1) m)`
+
 // feedOrderCTE is the CTE "ordered" of a feed statement whose written
 // rows are the CTE "written": it reads every written row (so the write is
 // complete) and then, when there was one, takes the app user's feed order
@@ -228,8 +242,7 @@ func (s *Store) RemoveTransactions(ctx context.Context, scope FeedScope, provide
 	batch.Queue(`
 		WITH written AS (
 			UPDATE transactions t SET removed_at = $3, updated_at = now()
-			FROM (SELECT DISTINCT unnest($2::text[]) AS id) r
-			WHERE t.account_id = $1 AND t.provider_transaction_id = r.id AND t.removed_at IS NULL
+			WHERE t.id = ANY (`+liveTransactionIDsSQL+`) AND t.removed_at IS NULL
 			RETURNING t.id, t.provider_transaction_id
 		), `+feedOrderCTE("$4")+`, fed AS (
 			INSERT INTO transaction_changes (app_user_ref, link_id, account_id, transaction_id, provider_transaction_id, change)
