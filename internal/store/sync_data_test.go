@@ -347,9 +347,10 @@ func TestChangeFeedCursorNeverSkipsUnderConcurrentAccounts(t *testing.T) {
 var errRollback = errors.New("roll back")
 
 // TestTombstonesProbeTheKeyPerID checks that tombstoning a chunk of ids,
-// most of them never stored (a first sync's inactivated ids), probes the
-// account's key per id instead of reading the whole table, whatever plan
-// the first executions get; and that it tombstones exactly the live ones.
+// most of them never stored (a first sync's inactivated ids), reads only
+// the rows it tombstones, by one key probe per id, even on a table whose
+// statistics were never gathered (a new datastore's first syncs); and that
+// it tombstones exactly the live ones.
 func TestTombstonesProbeTheKeyPerID(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -364,9 +365,6 @@ func TestTombstonesProbeTheKeyPerID(t *testing.T) {
 			FROM generate_series(1, 20000) g`, acct)
 		require.NoError(t, err)
 	}
-	_, err := s.Pool().Exec(ctx, `ANALYZE transactions`)
-	require.NoError(t, err)
-
 	ids := make([]string, 0, 1000)
 	for i := range 990 {
 		ids = append(ids, fmt.Sprintf("never-%d", i))
@@ -384,19 +382,22 @@ func TestTombstonesProbeTheKeyPerID(t *testing.T) {
 		},
 	} {
 		var c store.WriteCounts
-		var seqScans int64
+		var rowsRead int64
 		require.ErrorIs(t, s.Transact(ctx, func(tx *store.Store) error {
 			var err error
 			if c, err = remove(tx, ids); err != nil {
 				return err
 			}
-			if err := tx.Tx().QueryRow(ctx, `SELECT seq_scan FROM pg_stat_xact_user_tables WHERE relname = 'transactions'`).Scan(&seqScans); err != nil {
+			if err := tx.Tx().QueryRow(ctx, `
+				SELECT coalesce(seq_tup_read, 0) + coalesce(idx_tup_fetch, 0)
+				FROM pg_stat_xact_user_tables WHERE relname = 'transactions'`).Scan(&rowsRead); err != nil {
 				return err
 			}
 			return errRollback // each variant starts from the same rows
 		}), errRollback)
 		require.Equal(t, store.WriteCounts{Removed: 10}, c)
-		require.Zero(t, seqScans, "tombstoning read the whole table")
+		// 10 live rows, each read by its probe and by its update.
+		require.LessOrEqual(t, rowsRead, int64(100), "tombstoning read more than the rows it tombstones")
 	}
 }
 

@@ -28,7 +28,7 @@ func (s *Store) TombstoneTransactions(ctx context.Context, scope FeedScope, prov
 	tag, err := s.db.Exec(ctx, `
 		WITH written AS (
 			UPDATE transactions t SET removed_at = $3, removal_reason = $6, updated_at = now()
-			WHERE t.id = ANY (`+liveTransactionIDsSQL+`) AND t.removed_at IS NULL
+			WHERE t.id = ANY (`+liveTransactionIDsSQL+`)
 			RETURNING t.id, t.provider_transaction_id
 		), `+feedOrderCTE("$4")+`
 		INSERT INTO transaction_changes (app_user_ref, link_id, account_id, transaction_id, provider_transaction_id, change)
