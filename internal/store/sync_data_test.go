@@ -2,11 +2,13 @@ package store_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/pfmsync/pfmsync/internal/pfm"
@@ -198,6 +200,205 @@ func TestChangeFeedCommitsInSequenceOrderPerUser(t *testing.T) {
 	var first string
 	require.NoError(t, s.Pool().QueryRow(ctx, `SELECT provider_transaction_id FROM transaction_changes ORDER BY seq LIMIT 1`).Scan(&first))
 	require.Equal(t, "slow", first)
+}
+
+// TestAccountsOfAUserWriteSideBySide checks that a second writer of the
+// same app user, on another account, writes its transactions while the
+// first holds the feed, and waits only to number its feed rows: it waits
+// on the feed's order lock, not its scope lock.
+func TestAccountsOfAUserWriteSideBySide(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, _ := setup(t)
+	link := linkFixture(t, s, "u1")
+	a := accountFixture(t, s, link.ID, "acc-a", "Deposit")
+	b := accountFixture(t, s, link.ID, "acc-b", "Deposit")
+	day := time.Date(2026, 1, 10, 0, 0, 0, 0, time.UTC)
+
+	holding := make(chan struct{})
+	release := make(chan struct{})
+	// A failed check still lets both writers end.
+	releaseOnce := sync.OnceFunc(func() { close(release) })
+	defer releaseOnce()
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		_ = s.Transact(ctx, func(tx *store.Store) error {
+			scope := store.FeedScope{AppUserRef: link.AppUserRef, LinkID: link.ID, AccountID: a.ID}
+			if _, err := tx.UpsertTransactions(ctx, scope, []store.TransactionInput{txn("a1", "1.00", day, false)}); err != nil {
+				return err
+			}
+			close(holding)
+			<-release
+			return nil
+		})
+	})
+	<-holding
+	var second store.WriteCounts
+	wg.Go(func() {
+		_ = s.Transact(ctx, func(tx *store.Store) error {
+			scope := store.FeedScope{AppUserRef: link.AppUserRef, LinkID: link.ID, AccountID: b.ID}
+			var err error
+			second, err = tx.UpsertTransactions(ctx, scope, []store.TransactionInput{txn("b1", "2.00", day, false), txn("b2", "3.00", day, false)})
+			return err
+		})
+	})
+	// The second writer's upsert ran: it waits on the order lock, which is
+	// taken only after every written row was read.
+	waitingOn := func() string {
+		var name string
+		err := s.Pool().QueryRow(ctx, `
+			SELECT CASE l.classid::bigint << 32 | l.objid::bigint
+				WHEN hashtextextended('pfmsync.change_feed_order:' || $1, 0) THEN 'order'
+				WHEN hashtextextended('pfmsync.change_feed:' || $1, 0) THEN 'scope'
+				ELSE 'other' END
+			FROM pg_locks l WHERE l.locktype = 'advisory' AND NOT l.granted`, link.AppUserRef).Scan(&name)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return ""
+		}
+		require.NoError(t, err)
+		return name
+	}
+	require.Eventually(t, func() bool { return waitingOn() != "" }, 30*time.Second, 10*time.Millisecond)
+	require.Equal(t, "order", waitingOn())
+	releaseOnce()
+	wg.Wait()
+	require.Equal(t, store.WriteCounts{Added: 2}, second)
+	rows, err := s.Pool().Query(ctx, `SELECT provider_transaction_id FROM transaction_changes ORDER BY seq`)
+	require.NoError(t, err)
+	order, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	require.NoError(t, err)
+	require.Equal(t, []string{"a1", "b1", "b2"}, order, "the feed is in commit order")
+}
+
+// TestChangeFeedCursorNeverSkipsUnderConcurrentAccounts writes several
+// accounts of one app user at once, in many small transactions (some of
+// them rolled back), while a consumer follows the feed with a cursor: the
+// consumer must read every committed change exactly once.
+func TestChangeFeedCursorNeverSkipsUnderConcurrentAccounts(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, _ := setup(t)
+	link := linkFixture(t, s, "u1")
+	day := time.Date(2026, 1, 10, 0, 0, 0, 0, time.UTC)
+	const accounts, writes = 4, 25
+	var wg sync.WaitGroup
+	for i := range accounts {
+		acct := accountFixture(t, s, link.ID, fmt.Sprintf("acc-%d", i), "Deposit")
+		scope := store.FeedScope{AppUserRef: link.AppUserRef, LinkID: link.ID, AccountID: acct.ID}
+		wg.Go(func() {
+			for w := range writes {
+				err := s.Transact(ctx, func(tx *store.Store) error {
+					id := fmt.Sprintf("t%d-%d", i, w)
+					if _, err := tx.UpsertTransactions(ctx, scope, []store.TransactionInput{txn(id, "1.00", day, false), txn(fmt.Sprintf("t%d-%d", i, w/2), "2.00", day, false)}); err != nil {
+						return err
+					}
+					if w%3 == 2 {
+						if _, err := tx.RemoveTransactions(ctx, scope, []string{fmt.Sprintf("t%d-%d", i, w-1)}, day); err != nil {
+							return err
+						}
+					}
+					if w%5 == 4 {
+						return errRollback
+					}
+					return nil
+				})
+				if err != nil && !errors.Is(err, errRollback) {
+					t.Errorf("write: %v", err)
+					return
+				}
+			}
+		})
+	}
+	writersDone := make(chan struct{})
+	go func() { wg.Wait(); close(writersDone) }()
+
+	seen := map[int64]int{}
+	var cursor int64
+	read := func() {
+		rows, err := s.Pool().Query(ctx, `SELECT seq FROM reporting.transaction_changes_since($1, $2, 10000)`, link.AppUserRef, cursor)
+		require.NoError(t, err)
+		seqs, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+		require.NoError(t, err)
+		for _, q := range seqs {
+			seen[q]++
+			cursor = q
+		}
+	}
+	for done := false; !done; {
+		select {
+		case <-writersDone:
+			done = true
+		default:
+		}
+		read()
+	}
+	read()
+	rows, err := s.Pool().Query(ctx, `SELECT seq FROM transaction_changes WHERE app_user_ref = $1 ORDER BY seq`, link.AppUserRef)
+	require.NoError(t, err)
+	all, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	require.NoError(t, err)
+	require.NotEmpty(t, all)
+	for _, q := range all {
+		require.Equal(t, 1, seen[q], "change %d read once by the cursor", q)
+	}
+	require.Len(t, seen, len(all))
+}
+
+var errRollback = errors.New("roll back")
+
+// TestTombstonesProbeTheKeyPerID checks that tombstoning a chunk of ids,
+// most of them never stored (a first sync's inactivated ids), reads only
+// the rows it tombstones, by one key probe per id, even on a table whose
+// statistics were never gathered (a new datastore's first syncs); and that
+// it tombstones exactly the live ones.
+func TestTombstonesProbeTheKeyPerID(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, _ := setup(t)
+	link := linkFixture(t, s, "u1")
+	a := accountFixture(t, s, link.ID, "acc-a", "Deposit")
+	b := accountFixture(t, s, link.ID, "acc-b", "Deposit")
+	for _, acct := range []string{a.ID, b.ID} {
+		_, err := s.Pool().Exec(ctx, `
+			INSERT INTO transactions (account_id, provider_transaction_id, amount, signed_amount, posted_at, pending, raw)
+			SELECT $1, 'tx-' || g, -1.50, -1.50, timestamptz '2026-01-01' + g * interval '10 minutes', false, '{}'
+			FROM generate_series(1, 20000) g`, acct)
+		require.NoError(t, err)
+	}
+	ids := make([]string, 0, 1000)
+	for i := range 990 {
+		ids = append(ids, fmt.Sprintf("never-%d", i))
+	}
+	for i := 1; i <= 10; i++ {
+		ids = append(ids, fmt.Sprintf("tx-%d", i), fmt.Sprintf("tx-%d", i)) // duplicates count once
+	}
+	scope := store.FeedScope{AppUserRef: link.AppUserRef, LinkID: link.ID, AccountID: a.ID}
+	for _, remove := range []func(tx *store.Store, ids []string) (store.WriteCounts, error){
+		func(tx *store.Store, ids []string) (store.WriteCounts, error) {
+			return tx.RemoveTransactions(ctx, scope, ids, time.Now())
+		},
+		func(tx *store.Store, ids []string) (store.WriteCounts, error) {
+			return tx.TombstoneTransactions(ctx, scope, ids, time.Now(), store.RemovalReconciled)
+		},
+	} {
+		var c store.WriteCounts
+		var rowsRead int64
+		require.ErrorIs(t, s.Transact(ctx, func(tx *store.Store) error {
+			var err error
+			if c, err = remove(tx, ids); err != nil {
+				return err
+			}
+			if err := tx.Tx().QueryRow(ctx, `
+				SELECT coalesce(seq_tup_read, 0) + coalesce(idx_tup_fetch, 0)
+				FROM pg_stat_xact_user_tables WHERE relname = 'transactions'`).Scan(&rowsRead); err != nil {
+				return err
+			}
+			return errRollback // each variant starts from the same rows
+		}), errRollback)
+		require.Equal(t, store.WriteCounts{Removed: 10}, c)
+		// 10 live rows, each read by its probe and by its update.
+		require.LessOrEqual(t, rowsRead, int64(100), "tombstoning read more than the rows it tombstones")
+	}
 }
 
 // TestChangeFeedScope covers the change feed's link reference: checked

@@ -26,14 +26,13 @@ func (s *Store) TombstoneTransactions(ctx context.Context, scope FeedScope, prov
 		return WriteCounts{}, err
 	}
 	tag, err := s.db.Exec(ctx, `
-		WITH removed AS (
+		WITH written AS (
 			UPDATE transactions t SET removed_at = $3, removal_reason = $6, updated_at = now()
-			FROM (SELECT DISTINCT unnest($2::text[]) AS id) r
-			WHERE t.account_id = $1 AND t.provider_transaction_id = r.id AND t.removed_at IS NULL
+			WHERE t.id = ANY (`+liveTransactionIDsSQL+`)
 			RETURNING t.id, t.provider_transaction_id
-		)
+		), `+feedOrderCTE("$4")+`
 		INSERT INTO transaction_changes (app_user_ref, link_id, account_id, transaction_id, provider_transaction_id, change)
-		SELECT $4, $5, $1, id, provider_transaction_id, 'removed' FROM removed ORDER BY id`,
+		SELECT $4, $5, $1, w.id, w.provider_transaction_id, 'removed' FROM written w, ordered ORDER BY w.id`,
 		scope.AccountID, providerIDs, at, scope.AppUserRef, scope.LinkID, reason)
 	if err != nil {
 		return WriteCounts{}, translate(err, "tombstone transactions of account %s", scope.AccountID)

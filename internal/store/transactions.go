@@ -52,9 +52,27 @@ func (c *WriteCounts) Add(o WriteCounts) {
 	c.Removed += o.Removed
 }
 
-// lockFeed serializes change-feed writers of one app user until the
-// transaction ends, so that feed sequence numbers commit in order for every
-// app user and a consumer's cursor never skips a change.
+// The change feed's two locks per app user keep feed sequence numbers in
+// commit order for every app user, so a consumer's cursor never skips a
+// change, while the writers of an app user's accounts still write their
+// transactions side by side:
+//
+//   - The scope lock: every feed writer takes it shared at its first feed
+//     write, before anything else of the write. Whoever must stop every
+//     writer of the app user (erasure, the retention horizon) takes it
+//     exclusive (lockFeed).
+//   - The order lock: a feed writer takes it exclusive inside the feed
+//     statement, after its transactions are written and before its feed
+//     rows draw their sequence numbers, and holds it to commit. A write
+//     that changed nothing does not take it.
+//
+// Both are transaction-level advisory locks, so both are released by the
+// commit or rollback, and every writer takes them in the same order
+// (scope, the link's key-share lock, its own account's rows, order, then
+// anything else), so writers of one app user never deadlock each other.
+
+// lockFeed stops the change-feed writers of one app user until the
+// transaction ends: it takes the feed's scope lock exclusive.
 func (s *Store) lockFeed(ctx context.Context, appUserRef string) error {
 	if s.tx == nil {
 		return errFeedNeedsTx
@@ -63,12 +81,11 @@ func (s *Store) lockFeed(ctx context.Context, appUserRef string) error {
 	return translate(err, "lock change feed")
 }
 
-// lockFeedScope is lockFeed for a writer that appends changes of one
-// account. It also checks, once for the whole write, that the account
-// belongs to the link the changes name and the link to the app user (so
-// every writer of one account takes the same lock), and holds the link
-// against deletion until the transaction ends: the change feed has no
-// per-row foreign key to links.
+// lockFeedScope begins a feed write of one account: it takes the feed's
+// scope lock shared, checks, once for the whole write, that the account
+// belongs to the link the changes name and the link to the app user, and
+// holds the link against deletion until the transaction ends (the change
+// feed has no per-row foreign key to links).
 func (s *Store) lockFeedScope(ctx context.Context, scope FeedScope) error {
 	if s.tx == nil {
 		return errFeedNeedsTx
@@ -86,8 +103,38 @@ func (s *Store) queueFeedScope(b *pgx.Batch, scope FeedScope) {
 
 const (
 	feedLockSQL  = `SELECT pg_advisory_xact_lock(hashtextextended('pfmsync.change_feed:' || $1, 0))`
-	feedScopeSQL = `SELECT pg_advisory_xact_lock(hashtextextended('pfmsync.change_feed:' || $1, 0)), change_feed_check_scope($1, $2, $3)`
+	feedScopeSQL = `SELECT pg_advisory_xact_lock_shared(hashtextextended('pfmsync.change_feed:' || $1, 0)), change_feed_check_scope($1, $2, $3)`
 )
+
+// liveTransactionIDsSQL is an array of the row ids of the live
+// transactions of account $1 among provider ids $2, each row locked (FOR
+// UPDATE) so that it is still live when the statement updates it by
+// primary key: one probe of the (account_id, provider_transaction_id) key
+// per id. Tombstones name a few ids of a large account or, on a first
+// sync, tens of thousands of ids the datastore never had. Joining the ids
+// with the account's rows, or naming removed_at in the probe, let the
+// planner scan a partial index of the whole account per id when the
+// table's statistics lag its growth (a new datastore's first syncs):
+// 17.7 s for 1,000 ids at 100,000 rows, against 15 ms now.
+const liveTransactionIDsSQL = `ARRAY(
+				SELECT m.id FROM unnest($2::text[]) AS r(provider_id)
+				CROSS JOIN LATERAL (
+					SELECT x.id, x.removed_at FROM transactions x
+					WHERE x.account_id = $1 AND x.provider_transaction_id = r.provider_id
+					LIMIT 1 FOR UPDATE) m
+				WHERE m.removed_at IS NULL)`
+
+// feedOrderCTE is the CTE "ordered" of a feed statement whose written
+// rows are the CTE "written": it reads every written row (so the write is
+// complete) and then, when there was one, takes the app user's feed order
+// lock (appUserParam names the statement's parameter). The feed insert
+// joins "ordered", so its rows draw their sequence numbers under the lock.
+func feedOrderCTE(appUserParam string) string {
+	return `ordered AS MATERIALIZED (
+			SELECT pg_advisory_xact_lock(hashtextextended('pfmsync.change_feed_order:' || ` + appUserParam + `, 0))
+			FROM (SELECT count(*) AS n FROM written) w WHERE w.n > 0
+		)`
+}
 
 var errFeedNeedsTx = errors.New("change feed writes need a transaction")
 
@@ -131,7 +178,7 @@ func (s *Store) UpsertTransactions(ctx context.Context, scope FeedScope, in []Tr
 	s.queueFeedScope(batch, scope)
 	var c WriteCounts
 	batch.Queue(`
-		WITH upserted AS (
+		WITH written AS (
 			INSERT INTO transactions (account_id, provider_transaction_id, amount, signed_amount, currency,
 				posted_at, pending, pending_status, type, subtype, memo, description, merchant_name, category,
 				check_number, running_balance, sequence, provider_updated_at, raw)
@@ -151,10 +198,10 @@ func (s *Store) UpsertTransactions(ctx context.Context, scope FeedScope, in []Tr
 			   OR transactions.signed_amount IS DISTINCT FROM EXCLUDED.signed_amount
 			   OR transactions.removed_at IS NOT NULL
 			RETURNING id, provider_transaction_id, (xmax = 0) AS inserted
-		), fed AS (
+		), `+feedOrderCTE("$20")+`, fed AS (
 			INSERT INTO transaction_changes (app_user_ref, link_id, account_id, transaction_id, provider_transaction_id, change)
-			SELECT $20, $21, $1, id, provider_transaction_id, CASE WHEN inserted THEN 'added' ELSE 'modified' END
-			FROM upserted ORDER BY id
+			SELECT $20, $21, $1, w.id, w.provider_transaction_id, CASE WHEN w.inserted THEN 'added' ELSE 'modified' END
+			FROM written w, ordered ORDER BY w.id
 			RETURNING change
 		)
 		SELECT count(*) FILTER (WHERE change = 'added'), count(*) FILTER (WHERE change = 'modified') FROM fed`,
@@ -197,14 +244,13 @@ func (s *Store) RemoveTransactions(ctx context.Context, scope FeedScope, provide
 	s.queueFeedScope(batch, scope)
 	var removed int
 	batch.Queue(`
-		WITH removed AS (
+		WITH written AS (
 			UPDATE transactions t SET removed_at = $3, updated_at = now()
-			FROM (SELECT DISTINCT unnest($2::text[]) AS id) r
-			WHERE t.account_id = $1 AND t.provider_transaction_id = r.id AND t.removed_at IS NULL
+			WHERE t.id = ANY (`+liveTransactionIDsSQL+`)
 			RETURNING t.id, t.provider_transaction_id
-		), fed AS (
+		), `+feedOrderCTE("$4")+`, fed AS (
 			INSERT INTO transaction_changes (app_user_ref, link_id, account_id, transaction_id, provider_transaction_id, change)
-			SELECT $4, $5, $1, id, provider_transaction_id, 'removed' FROM removed ORDER BY id
+			SELECT $4, $5, $1, w.id, w.provider_transaction_id, 'removed' FROM written w, ordered ORDER BY w.id
 			RETURNING 1
 		)
 		SELECT count(*) FROM fed`,
