@@ -84,6 +84,25 @@ func (s *IDSet) Add(ids []string) {
 	for i, id := range ids {
 		add[i] = idSum{maphash.String(s.hi, id), maphash.String(s.lo, id)}
 	}
+	s.merge(add)
+}
+
+// AddList puts the ids of l in the set, as Add does, without making them
+// strings.
+func (s *IDSet) AddList(l *IDList) {
+	if l.Len() == 0 {
+		return
+	}
+	add := make([]idSum, l.Len())
+	for i := range add {
+		id := l.bytesAt(i)
+		add[i] = idSum{maphash.Bytes(s.hi, id), maphash.Bytes(s.lo, id)}
+	}
+	s.merge(add)
+}
+
+// merge adds the sums in add (in any order, duplicates allowed).
+func (s *IDSet) merge(add []idSum) {
 	slices.SortFunc(add, compareSums)
 	// Merge into a slice of the exact size: the set's memory is its
 	// contents, not the spare capacity of repeated appends.
