@@ -3,8 +3,12 @@ package consumerapi
 import (
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"slices"
+	"strings"
 	"testing"
+	"testing/iotest"
 
 	"github.com/stretchr/testify/require"
 )
@@ -102,3 +106,25 @@ func TestKnownSetReadKeepsNewIDsCompactly(t *testing.T) {
 }
 
 const removalChunkForTest = 1000
+
+// TestFilteredBodyKeepsEveryByteAcrossBlocks streams a body several
+// kept blocks long in pieces of various sizes: what is kept is the body
+// with the list replaced by null, byte for byte, in one slice of its
+// exact size.
+func TestFilteredBodyKeepsEveryByteAcrossBlocks(t *testing.T) {
+	var txs []string
+	for i := range 3000 {
+		txs = append(txs, fmt.Sprintf(`{"id":"tx-%05d","amount":"-%d.25","memo":"%s"}`, i, i, strings.Repeat("m", i%97)))
+	}
+	head := `{"transactions":[` + strings.Join(txs, ",") + `],"inactivatedTransactionIds":`
+	body := []byte(head + `["a","b"],"offset":0}`)
+	want := head + `null,"offset":0}`
+	require.Greater(t, len(want), 3*keptBlockSize)
+	for _, size := range []int{1, 1000, keptBlockSize - 1, keptBlockSize, 1 << 20} {
+		resp := &http.Response{Body: io.NopCloser(iotest.HalfReader(&chunkReader{b: body, size: size})), ContentLength: int64(len(body))}
+		kept, err := readFilteredBody(resp, 1<<30, newListDiverterExcept(nil))
+		require.NoError(t, err)
+		require.Equal(t, want, string(kept), "pieces of %d", size)
+		require.Equal(t, len(kept), cap(kept), "pieces of %d", size)
+	}
+}
