@@ -56,6 +56,7 @@ func TestIDListYieldsItsIDsInChunks(t *testing.T) {
 	s.AddList(&l)
 	s.AddList(nil)
 	require.Equal(t, 6, s.Len())
+	require.Equal(t, 12*s.Len(), 8*cap(s.hiSums)+4*cap(s.loSums), "12 bytes an id")
 	for _, id := range ids {
 		require.True(t, s.Contains(id), id)
 	}

@@ -21,7 +21,7 @@ type accountTarget struct {
 	input store.AccountInput
 	// removed holds every inactivated id listed so far in this sync of
 	// the account: each is tombstoned once and never written again in
-	// the same sync. It is held as compact hashes (16 bytes an id), so a
+	// the same sync. It is held as compact hashes (12 bytes an id), so a
 	// long list repeated on every page neither is applied again nor keeps
 	// its strings.
 	removed *consumerapi.IDSet
