@@ -116,6 +116,20 @@ func TestEventDeliverySurvivesSIGKILL(t *testing.T) {
 		_ = cmd.Process.Kill()
 		t.Fatalf("no webhook was sent; logs:\n%s", logs.String())
 	}
+	// The first sync refreshes the link's token as it starts. A process
+	// killed between the bank's rotation of the refresh token and the
+	// commit of the new one loses the grant (the bank's reuse detection
+	// revokes it), whatever the worker does; so the kill waits for the
+	// refresh to commit, and lands while the webhook waits for its answer.
+	tokenVersion := func() int {
+		return env.Count(t, `SELECT version::int FROM link_tokens WHERE link_id = $1`, link.ID)
+	}
+	for deadline := time.Now().Add(2 * time.Minute); tokenVersion() < 2; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			_ = cmd.Process.Kill()
+			t.Fatalf("the first sync did not refresh the token; logs:\n%s", logs.String())
+		}
+	}
 	require.NoError(t, cmd.Process.Signal(syscall.SIGKILL))
 	_ = cmd.Wait()
 	mu.Lock()
