@@ -40,9 +40,9 @@ type fetchedPage struct {
 // pages of the account are held at once (the one committing and the one
 // read ahead), and each page first takes a place among the sync's pages
 // in flight (t.pages, see pageBudget), which the caller gives back (the
-// page's release) once it has committed or dropped it. The goroutine stops after the last
-// page, after an error (sent as the final item), or when ctx ends; the
-// caller cancels ctx when it stops reading.
+// page's release) once it has committed or dropped it. The goroutine
+// stops after the last page, after an error (sent as the final item), or
+// when ctx ends; the caller cancels ctx when it stops reading.
 //
 // t.removed is the reader's while it runs: each page's inactivated ids are
 // looked up in it as the body streams in, the page's transactions listed
