@@ -33,6 +33,10 @@ var workerCPUProfile = flag.String("worker.cpuprofile", "", "write a CPU profile
 // (suffixed with the density), in pprof's text form.
 var workerHeapProfile = flag.String("worker.heapprofile", "", "write the largest heap profile of the worker process seen during BenchmarkWorkerPeakMemory to this file")
 
+// workerHeapSamples, when set with -worker.heapprofile, also keeps every
+// heap sample taken: PATH.density<D>.<N>, to average over the sync.
+var workerHeapSamples = flag.String("worker.heapsamples", "", "with -worker.heapprofile, write every heap sample of BenchmarkWorkerPeakMemory to files with this prefix")
+
 // workerGODEBUG, when set, is the GODEBUG of the worker process in
 // BenchmarkWorkerPeakMemory: memprofilerate=8192 for fine heap samples,
 // gctrace=1 for the live heap after every collection (with
@@ -42,6 +46,12 @@ var workerGODEBUG = flag.String("worker.godebug", "", "GODEBUG of the worker pro
 // workerStderr, when set, receives the worker process's standard error
 // during BenchmarkWorkerPeakMemory (suffixed with the density).
 var workerStderr = flag.String("worker.stderr", "", "write the worker process's standard error during BenchmarkWorkerPeakMemory to this file")
+
+// workerRSSTrace, when set, receives the worker process's resident set
+// size every 50 ms of the sync (seconds since the start and VmRSS in KiB,
+// one line each; suffixed with the density): when in the sync the peak
+// happens.
+var workerRSSTrace = flag.String("worker.rsstrace", "", "write the worker process's resident set size every 50 ms of BenchmarkWorkerPeakMemory to this file")
 
 // BenchmarkWorkerPeakMemory runs the real worker binary through a first
 // sync of one user whose checking account holds about 25k or 100k
@@ -87,7 +97,16 @@ func BenchmarkWorkerPeakMemory(b *testing.B) {
 					}
 					if *workerHeapProfile != "" {
 						heap = &heapSampler{base: "http://" + addr}
+						if *workerHeapSamples != "" {
+							heap.every = fmt.Sprintf("%s.density%g", *workerHeapSamples, density)
+						}
 					}
+				}
+				var rssTrace *os.File
+				if *workerRSSTrace != "" {
+					rssTrace, err = os.Create(fmt.Sprintf("%s.density%g", *workerRSSTrace, density))
+					require.NoError(b, err)
+					defer rssTrace.Close()
 				}
 				require.NoError(b, cmd.Start())
 				start := time.Now()
@@ -96,6 +115,10 @@ func BenchmarkWorkerPeakMemory(b *testing.B) {
 					var state string
 					require.NoError(b, env.Pool.QueryRow(ctx, `SELECT state FROM river_job WHERE id = $1`, jobID).Scan(&state))
 					peak = max(peak, vmHWM(b, cmd.Process.Pid))
+					if rssTrace != nil {
+						_, err := fmt.Fprintf(rssTrace, "%.2f %d\n", time.Since(start).Seconds(), procStatusKiB(b, cmd.Process.Pid, "VmRSS:"))
+						require.NoError(b, err)
+					}
 					if heap != nil {
 						heap.sample()
 					}
@@ -202,6 +225,9 @@ type heapSampler struct {
 	last    time.Time
 	inuse   int64
 	profile []byte
+	// every, when set, is the prefix of files that receive every sample.
+	every string
+	n     int
 }
 
 func (h *heapSampler) sample() {
@@ -222,6 +248,10 @@ func (h *heapSampler) sample() {
 	if !ok {
 		return
 	}
+	if h.every != "" {
+		h.n++
+		_ = os.WriteFile(fmt.Sprintf("%s.%03d", h.every, h.n), body, 0o600)
+	}
 	n, err := strconv.ParseInt(strings.TrimSpace(strings.SplitN(after, "\n", 2)[0]), 10, 64)
 	if err == nil && n > h.inuse {
 		h.inuse, h.profile = n, body
@@ -236,16 +266,20 @@ func (h *heapSampler) save(path string) error {
 }
 
 // vmHWM reads a process's peak resident set size in KiB.
-func vmHWM(tb testing.TB, pid int) int64 {
+func vmHWM(tb testing.TB, pid int) int64 { return procStatusKiB(tb, pid, "VmHWM:") }
+
+// procStatusKiB reads one of a process's memory figures in KiB from
+// /proc/PID/status (field is e.g. "VmHWM:").
+func procStatusKiB(tb testing.TB, pid int, field string) int64 {
 	raw, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
 	require.NoError(tb, err)
 	for _, line := range strings.Split(string(raw), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+		if v, ok := strings.CutPrefix(line, field); ok {
 			n, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
 			require.NoError(tb, err)
 			return n
 		}
 	}
-	tb.Fatalf("no VmHWM for pid %d", pid)
+	tb.Fatalf("no %s for pid %d", field, pid)
 	return 0
 }

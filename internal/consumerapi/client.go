@@ -366,16 +366,25 @@ func readBody(resp *http.Response, max int64) ([]byte, error) {
 // filteredReadSize is how much of a filtered body is read at a time.
 const filteredReadSize = 32 << 10
 
+// keptBlockSize is the size of the blocks a filtered body's kept bytes
+// are gathered in before they are joined.
+const keptBlockSize = 64 << 10
+
 // readFilteredBody is readBody passing the body through f as it is read,
 // so that only what f keeps is ever held; the size and truncation checks
-// apply to the body as sent.
+// apply to the body as sent. What is kept is gathered in fixed blocks and
+// joined once at the end into a slice of its exact size: appending to one
+// growing slice would allocate several times the kept size on the way (a
+// transactions page, read 32 KiB at a time, several hundred KiB each).
 func readFilteredBody(resp *http.Response, max int64, f bodyFilter) ([]byte, error) {
 	if resp.ContentLength > max {
 		return nil, fmt.Errorf("%w: Content-Length %d exceeds %d bytes", ErrBodyTooLarge, resp.ContentLength, max)
 	}
 	r := io.LimitReader(resp.Body, max+1)
 	chunk := make([]byte, filteredReadSize)
-	var kept []byte
+	var out []byte
+	var blocks [][]byte
+	total := 0
 	var n int64
 	for {
 		m, err := r.Read(chunk)
@@ -383,7 +392,16 @@ func readFilteredBody(resp *http.Response, max int64, f bodyFilter) ([]byte, err
 		if n > max {
 			return nil, fmt.Errorf("%w: more than %d bytes", ErrBodyTooLarge, max)
 		}
-		kept = f.filter(kept, chunk[:m])
+		out = f.filter(out[:0], chunk[:m])
+		total += len(out)
+		for p := out; len(p) > 0; {
+			if len(blocks) == 0 || len(blocks[len(blocks)-1]) == keptBlockSize {
+				blocks = append(blocks, make([]byte, 0, keptBlockSize))
+			}
+			b := &blocks[len(blocks)-1]
+			k := min(len(p), keptBlockSize-len(*b))
+			*b, p = append(*b, p[:k]...), p[k:]
+		}
 		if err == io.EOF {
 			break
 		}
@@ -393,6 +411,13 @@ func readFilteredBody(resp *http.Response, max int64, f bodyFilter) ([]byte, err
 	}
 	if resp.ContentLength >= 0 && n != resp.ContentLength {
 		return nil, fmt.Errorf("%w: got %d of %d bytes", ErrTruncatedBody, n, resp.ContentLength)
+	}
+	if total == 0 {
+		return nil, nil
+	}
+	kept := make([]byte, 0, total)
+	for _, b := range blocks {
+		kept = append(kept, b...)
 	}
 	return kept, nil
 }

@@ -87,9 +87,10 @@ func requireExceptSameAsWholeBody(t *testing.T, body []byte, known *IDSet) {
 				}
 			}
 		}
-		if fmt.Sprintf("%q", got.InactivatedTransactionIDs) != fmt.Sprintf("%q", wantIDs) ||
-			(got.InactivatedTransactionIDs == nil) != (wantIDs == nil) {
-			t.Fatalf("chunks of %d: %s: ids %q, want %q", size, body, got.InactivatedTransactionIDs, wantIDs)
+		gotIDs := got.InactivatedNew.Strings()
+		if fmt.Sprintf("%q", gotIDs) != fmt.Sprintf("%q", wantIDs) || (gotIDs == nil) != (wantIDs == nil) ||
+			got.InactivatedTransactionIDs != nil {
+			t.Fatalf("chunks of %d: %s: ids %q (and %q), want %q", size, body, gotIDs, got.InactivatedTransactionIDs, wantIDs)
 		}
 		if got.InactivatedRepeated || got.InactivatedDigest != ([32]byte{}) {
 			t.Fatalf("chunks of %d: %s: a known-set read has no digest", size, body)
@@ -123,8 +124,8 @@ func TestStreamedKnownListAllocatesNoIDs(t *testing.T) {
 	known := NewIDSet()
 	first, err := streamDecodeWith(body, 4096, newListDiverterExcept(known))
 	require.NoError(t, err)
-	require.Equal(t, ids, first.InactivatedTransactionIDs, "nothing known: every id")
-	known.Add(first.InactivatedTransactionIDs)
+	require.Equal(t, ids, first.InactivatedNew.Strings(), "nothing known: every id")
+	known.AddList(first.InactivatedNew)
 
 	// The same list again: nothing kept, the body holds null in its place.
 	d := newListDiverterExcept(known)
@@ -132,7 +133,7 @@ func TestStreamedKnownListAllocatesNoIDs(t *testing.T) {
 	require.Equal(t, `{"transactions":[],"inactivatedTransactionIds":null}`, string(kept))
 	again := &TransactionPage{}
 	require.NoError(t, d.apply(again))
-	require.Equal(t, []string{}, again.InactivatedTransactionIDs)
+	require.Equal(t, []string{}, again.InactivatedNew.Strings())
 	allocs := testing.AllocsPerRun(5, func() { newListDiverterExcept(known).filter(make([]byte, 0, 64), body) })
 	require.Less(t, allocs, 20.0, "a known list must cost no string per id")
 
@@ -142,5 +143,5 @@ func TestStreamedKnownListAllocatesNoIDs(t *testing.T) {
 	changed = strings.Replace(changed, "inactivated-00000007", "inactivated-00000008", 1)
 	third, err := streamDecodeWith([]byte(changed), 4096, newListDiverterExcept(known))
 	require.NoError(t, err)
-	require.Equal(t, []string{"inactivated-changed!"}, third.InactivatedTransactionIDs)
+	require.Equal(t, []string{"inactivated-changed!"}, third.InactivatedNew.Strings())
 }

@@ -29,9 +29,10 @@ const inactivatedKey = "inactivatedTransactionIds"
 //
 // With a known set (newListDiverterExcept) the list is not compared with
 // a previous one: each id is looked up in the set as it passes, and only
-// the ids the set does not hold are kept, so a list the reader has
-// applied already costs no strings at all, whatever its length (and no
-// digest is computed: [TransactionPage.InactivatedDigest] stays zero).
+// the ids the set does not hold are kept, in an [IDList] (their bytes in
+// one buffer, no strings), so a list the reader has applied already costs
+// nothing whatever its length, and a new one costs its bytes (no digest
+// is computed: [TransactionPage.InactivatedDigest] stays zero).
 //
 // Keys are matched the way encoding/json matches them (escapes decoded,
 // case folded; the last of several matches wins). The rest of the body is
@@ -52,6 +53,7 @@ type listDiverter struct {
 	// Results, once the body is read.
 	found    bool
 	ids      []string
+	newIDs   *IDList // with known: the ids it does not hold
 	digest   [sha256.Size]byte
 	repeated bool
 	err      error
@@ -159,7 +161,7 @@ func (d *listDiverter) filter(dst, p []byte) []byte {
 				// decoded, or refused, with the rest), replacing a list
 				// an earlier duplicate key gave.
 				if d.keyMatches() && c != '[' {
-					d.found, d.ids, d.digest, d.repeated = false, nil, [sha256.Size]byte{}, false
+					d.found, d.ids, d.newIDs, d.digest, d.repeated = false, nil, nil, [sha256.Size]byte{}, false
 				}
 				if d.keyMatches() && c == '[' {
 					dst = append(dst, "null"...)
@@ -206,7 +208,12 @@ func (d *listDiverter) finishList() {
 		return
 	}
 	if l.null {
-		d.ids, d.digest, d.repeated = nil, [sha256.Size]byte{}, false
+		d.ids, d.newIDs, d.digest, d.repeated = nil, nil, [sha256.Size]byte{}, false
+		return
+	}
+	if l.known != nil {
+		fresh := l.fresh
+		d.ids, d.newIDs, d.repeated = nil, &fresh, false
 		return
 	}
 	if l.h != nil {
@@ -229,6 +236,7 @@ func (d *listDiverter) apply(page *TransactionPage) error {
 	}
 	if d.found {
 		page.InactivatedTransactionIDs, page.InactivatedDigest, page.InactivatedRepeated = d.ids, d.digest, d.repeated
+		page.InactivatedNew = d.newIDs
 	}
 	return nil
 }
@@ -301,8 +309,10 @@ func (v *valueSkipper) skip(p []byte) (n int, done bool) {
 // listScanner reads the value of inactivatedTransactionIds in pieces.
 type listScanner struct {
 	prev []string
-	// known, when set, replaces prev: only ids it does not hold are kept.
+	// known, when set, replaces prev: only ids it does not hold are kept,
+	// in fresh.
 	known *IDSet
+	fresh IDList
 	h     hash.Hash
 	st    listState
 	elem  []byte // the element being read (a string with its quotes, or a literal)
@@ -484,8 +494,8 @@ func plainASCII(b []byte) bool {
 // add appends one id, allocating only once the list differs from prev.
 func (l *listScanner) add(id []byte) {
 	if l.known != nil {
-		if !l.known.containsBytes(id) {
-			l.ids = append(l.ids, string(id))
+		if !l.known.containsBytes(id) && !l.fresh.appendID(id) {
+			l.fail(fmt.Errorf("list longer than %d bytes", maxIDListBytes), 1)
 		}
 		return
 	}
@@ -503,11 +513,6 @@ func (l *listScanner) add(id []byte) {
 // result returns the ids read (empty, not nil, for an empty list).
 func (l *listScanner) result() []string {
 	switch {
-	case l.known != nil:
-		if l.ids == nil {
-			return []string{}
-		}
-		return l.ids
 	case l.diverged:
 		return l.ids
 	case l.matched == len(l.prev) && l.matched > 0:

@@ -194,6 +194,12 @@ type TransactionPage struct {
 	// (same raw JSON): InactivatedTransactionIDs is then that page's slice,
 	// shared, and a caller that applied it already has nothing to do.
 	InactivatedRepeated bool `json:"-"`
+	// InactivatedNew, for a page read by
+	// [Session.TransactionsTolerantExcept], holds the listed ids its known
+	// set did not hold, in list order (duplicates kept), compactly;
+	// InactivatedTransactionIDs is then nil. Nil when the response had no
+	// list, or for a page read otherwise.
+	InactivatedNew *IDList `json:"-"`
 	// Offset and Limit are as reported by the response, or as requested
 	// when the response omits them (0 when not paginated).
 	Offset int `json:"offset"`

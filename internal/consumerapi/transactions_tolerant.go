@@ -43,11 +43,12 @@ func (s *Session) TransactionsTolerantAfter(ctx context.Context, accountID strin
 
 // TransactionsTolerantExcept is [Session.TransactionsTolerant] for a reader
 // that has applied the inactivated ids in known already (nil: none): the
-// page's InactivatedTransactionIDs holds only the listed ids known does
-// not hold, in list order (duplicates kept), and InactivatedDigest is
-// zero. A list of any length whose ids are all known costs neither its
-// JSON nor a string per id; known is only read, never changed, and must
-// not change during the call.
+// page's InactivatedNew holds only the listed ids known does not hold, in
+// list order (duplicates kept), as one compact buffer (no string per id);
+// InactivatedTransactionIDs is nil and InactivatedDigest zero. A list of
+// any length whose ids are all known costs neither its JSON nor its ids;
+// known is only read, never changed, and must not change during the
+// call.
 func (s *Session) TransactionsTolerantExcept(ctx context.Context, accountID string, q TransactionQuery, known *IDSet) (*TransactionPage, []RejectedTransaction, error) {
 	page, rejected, err := s.transactionsTolerant(ctx, accountID, q, func() *listDiverter { return newListDiverterExcept(known) })
 	if err != nil {

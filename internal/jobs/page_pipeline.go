@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"sync"
 
 	"github.com/pfmsync/pfmsync/internal/consumerapi"
 	"github.com/pfmsync/pfmsync/internal/store"
@@ -21,9 +22,13 @@ type fetchedPage struct {
 	inputs   []store.TransactionInput
 	rejected []consumerapi.RejectedTransaction
 	// removals are the ids of the page's inactivatedTransactionIds list
-	// that no earlier page of this sync listed: to tombstone with the
-	// page (none when the page repeats a list already read).
-	removals []string
+	// that no earlier page of this sync listed, held compactly: to
+	// tombstone with the page, in statements of removalBatch ids (none
+	// when the page repeats a list already read).
+	removals *consumerapi.IDList
+	// release gives back the page's place among the sync's pages in
+	// flight (pageBudget) once it has been committed or dropped.
+	release func()
 	// last marks the final page.
 	last bool
 	err  error
@@ -32,9 +37,12 @@ type fetchedPage struct {
 // prefetchPages reads q's pages in order on its own goroutine, one page
 // ahead of the caller: while the caller commits page N, page N+1 is
 // fetched, decoded and mapped. The channel is unbuffered, so at most two
-// pages are held at once (the one committing and the one read ahead). The
-// goroutine stops after the last page, after an error (sent as the final
-// item), or when ctx ends; the caller cancels ctx when it stops reading.
+// pages of the account are held at once (the one committing and the one
+// read ahead), and each page first takes a place among the sync's pages
+// in flight (t.pages, see pageBudget), which the caller gives back (the
+// page's release) once it has committed or dropped it. The goroutine
+// stops after the last page, after an error (sent as the final item), or
+// when ctx ends; the caller cancels ctx when it stops reading.
 //
 // t.removed is the reader's while it runs: each page's inactivated ids are
 // looked up in it as the body streams in, the page's transactions listed
@@ -52,20 +60,25 @@ func (s *Syncer) prefetchPages(ctx context.Context, session *consumerapi.Session
 			case out <- p:
 				return true
 			case <-ctx.Done():
+				p.release()
 				return false
 			}
 		}
 		for offset, step := 0, 0; ; offset += step {
+			release, err := t.pages.take(ctx)
+			if err != nil {
+				return // ctx ended: the caller sees it
+			}
 			q.Offset, q.Limit = offset, s.cfg.PageSize
 			page, rejected, err := s.fetchPageExcept(ctx, session, t.stored.ProviderID, q, t.removed)
 			if err != nil {
-				send(fetchedPage{offset: offset, err: err})
+				send(fetchedPage{offset: offset, err: err, release: release})
 				return
 			}
 			// The page's records: those decoded and those the bank sent
 			// unreadable (set aside, never lost).
 			records := len(page.Transactions) + len(rejected)
-			p := fetchedPage{offset: offset, empty: len(page.Transactions) == 0, rejected: rejected}
+			p := fetchedPage{offset: offset, empty: len(page.Transactions) == 0, rejected: rejected, release: release}
 			if !p.empty {
 				p.fp = fingerprint(page)
 			}
@@ -97,12 +110,76 @@ func (s *Syncer) prefetchPages(ctx context.Context, session *consumerapi.Session
 			p.last = records < limit
 			// Only the ids no earlier page listed are kept; the next
 			// page's copy of the list finds them all in t.removed.
-			p.removals = page.InactivatedTransactionIDs
-			t.removed.Add(p.removals)
+			p.removals = page.InactivatedNew
+			t.removed.AddList(p.removals)
 			if !send(p) || p.last {
 				return
 			}
 		}
 	}()
 	return out
+}
+
+// pageBudget bounds the transactions pages one sync holds in flight
+// (fetched, decoded or committing) across its accounts read side by side.
+// Each account's page loop reads one page ahead of its commits; without a
+// bound a sync of n accounts holds up to 2n pages at once, their encoded
+// statements included, and how often those moments come grows with the
+// length of the sync. With a budget, an account takes one place when it
+// starts (its own page, so no account waits for another's read-ahead to
+// begin), and a page read ahead of a commit needs a place of the budget
+// no account holds: with as many places as accounts read at once, a sync
+// of several accounts reads none ahead until an account is done, and a
+// sync of one account keeps its read-ahead. Every place is given back
+// once its page is committed or dropped, so no page waits on another
+// that itself waits.
+type pageBudget struct{ places chan struct{} }
+
+// newPageBudget returns a budget of n places (n < 1: 1).
+func newPageBudget(n int) *pageBudget {
+	return &pageBudget{places: make(chan struct{}, max(n, 1))}
+}
+
+// accountPages are the page places of one account's sync.
+type accountPages struct {
+	budget *pageBudget
+	// own holds the account's own page, whose place in the budget the
+	// account took when it started.
+	own chan struct{}
+}
+
+// account takes the budget place of an account that starts; done gives
+// it back.
+func (b *pageBudget) account(ctx context.Context) (*accountPages, error) {
+	select {
+	case b.places <- struct{}{}:
+		return &accountPages{budget: b, own: make(chan struct{}, 1)}, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// done gives back the account's place; its pages must all be released.
+func (a *accountPages) done() { <-a.budget.places }
+
+// take waits for a place for one page: the account's own, else one of
+// the budget. The release it returns gives it back (once). A nil
+// accountPages bounds nothing beyond the account's own pipeline.
+func (a *accountPages) take(ctx context.Context) (release func(), err error) {
+	if a == nil {
+		return func() {}, ctx.Err()
+	}
+	select {
+	case a.own <- struct{}{}:
+		return sync.OnceFunc(func() { <-a.own }), nil
+	default:
+	}
+	select {
+	case a.own <- struct{}{}:
+		return sync.OnceFunc(func() { <-a.own }), nil
+	case a.budget.places <- struct{}{}:
+		return sync.OnceFunc(func() { <-a.budget.places }), nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }

@@ -2,6 +2,14 @@ package jobs_test
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -51,4 +59,100 @@ func TestNextPageIsReadWhileOneCommitsButNoFurther(t *testing.T) {
 	require.NoError(t, <-done)
 	b.requireMatchesTruth(t, link, 1)
 	require.Greater(t, len(bank.asked()), 2)
+}
+
+// accountPagesBank is a proxy in front of the Consumer API that records
+// the offset of every transactions page asked for, per account.
+type accountPagesBank struct {
+	mu    sync.Mutex
+	pages map[string][]int
+}
+
+func (a *accountPagesBank) asked() map[string][]int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	out := map[string][]int{}
+	for k, v := range a.pages {
+		out[k] = slices.Clone(v)
+	}
+	return out
+}
+
+func (a *accountPagesBank) serve(t *testing.T, inst *consumerapi.Institution) {
+	t.Helper()
+	target, err := url.Parse(inst.BaseURL)
+	require.NoError(t, err)
+	proxy := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: target.Scheme, Host: target.Host})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if rest, ok := strings.CutSuffix(r.URL.Path, "/transactions"); ok {
+			account := rest[strings.LastIndex(rest, "/")+1:]
+			offset, _ := strconv.Atoi(r.URL.Query().Get("offset"))
+			a.mu.Lock()
+			if a.pages == nil {
+				a.pages = map[string][]int{}
+			}
+			a.pages[account] = append(a.pages[account], offset)
+			a.mu.Unlock()
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	if inst.Issuer == "" {
+		inst.Issuer = inst.BaseURL + "/oidc"
+	}
+	inst.BaseURL = srv.URL + target.Path
+}
+
+// TestPagesInFlightAreBoundedPerSync holds the app user's change-feed
+// lock while a link's accounts are read side by side: every account's
+// first page then waits to commit, and the sync's bound on pages in
+// flight (one per account read at once) leaves no place for a page read
+// ahead, where each account would otherwise hold a second page. Once the
+// lock is released the sync completes and matches the bank's ground
+// truth.
+func TestPagesInFlightAreBoundedPerSync(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	bank := &accountPagesBank{}
+	b := setup(t, setupOptions{inst: func(inst *consumerapi.Institution) { bank.serve(t, inst) }})
+	syncer := b.syncer(t, jobs.SyncConfig{PageSize: 20, PageOverlap: 5}, 4)
+	// Sandbox user 2 has several accounts, some with more than one page
+	// in their first window.
+	link := b.consent(t, 2)
+
+	conn, err := b.Pool.Acquire(ctx)
+	require.NoError(t, err)
+	defer conn.Release()
+	_, err = conn.Exec(ctx, `SELECT pg_advisory_lock(hashtextextended('pfmsync.change_feed:' || $1, 0))`, link.AppUserRef)
+	require.NoError(t, err)
+
+	done := make(chan error, 1)
+	go func() { done <- syncer.Sync(ctx, jobs.SyncArgs{LinkID: link.ID, Trigger: jobs.TriggerLink}, 1, 1) }()
+
+	// The accounts whose first page waits for the lock (as many as the
+	// test pool's connections allow) ask for nothing more.
+	require.Eventually(t, func() bool { return len(bank.asked()) >= 2 }, time.Minute, 10*time.Millisecond,
+		"accounts read side by side")
+	// Give a reader that ignored the bound ample time to read ahead.
+	time.Sleep(time.Second)
+	for account, offsets := range bank.asked() {
+		require.Equal(t, []int{0}, offsets, "account %s: one page committing, none read ahead", account)
+	}
+	select {
+	case err := <-done:
+		t.Fatalf("the sync ended while no page could commit: %v", err)
+	default:
+	}
+
+	_, err = conn.Exec(ctx, `SELECT pg_advisory_unlock(hashtextextended('pfmsync.change_feed:' || $1, 0))`, link.AppUserRef)
+	require.NoError(t, err)
+	require.NoError(t, <-done)
+	b.requireMatchesTruth(t, link, 2)
+	more := 0
+	for _, offsets := range bank.asked() {
+		if slices.Contains(offsets, 15) {
+			more++
+		}
+	}
+	require.Positive(t, more, "an account had a second page: without the bound it would have been read ahead")
 }

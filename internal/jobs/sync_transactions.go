@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/pfmsync/pfmsync/internal/consumerapi"
@@ -22,10 +21,13 @@ type accountTarget struct {
 	input store.AccountInput
 	// removed holds every inactivated id listed so far in this sync of
 	// the account: each is tombstoned once and never written again in
-	// the same sync. It is held as compact hashes (16 bytes an id), so a
+	// the same sync. It is held as compact hashes (12 bytes an id), so a
 	// long list repeated on every page neither is applied again nor keeps
 	// its strings.
 	removed *consumerapi.IDSet
+	// pages are the account's places among the sync's pages in flight
+	// (nil: no bound beyond the account's own two).
+	pages *accountPages
 	// obs collects what the link's sync noticed (nil: not collected).
 	obs *syncObservations
 	// closed: the account was already closed when first seen.
@@ -189,9 +191,7 @@ func (s *Syncer) syncTransactions(ctx context.Context, session *consumerapi.Sess
 // The next page is read while one commits (prefetchPages).
 func (s *Syncer) readPages(ctx context.Context, session *consumerapi.Session, t accountTarget, scope store.FeedScope,
 	q consumerapi.TransactionQuery, finish func(tx *store.Store, maxSeen *time.Time) error) (store.WriteCounts, error) {
-	var total store.WriteCounts
-	var maxSeen *time.Time
-	var prev pageFingerprint
+	var w pageWalk
 	if t.removed == nil {
 		t.removed = consumerapi.NewIDSet()
 	}
@@ -201,87 +201,109 @@ func (s *Syncer) readPages(ctx context.Context, session *consumerapi.Session, t 
 		// The reader owns t.removed while it runs: it has stopped once
 		// its channel is closed.
 		stop()
-		for range pages {
+		for p := range pages {
+			p.release()
 		}
 	}()
 	for page := range pages {
-		if page.err != nil {
-			return total, page.err
-		}
-		rejected := page.rejected
-		offset := page.offset
-		// Consecutive pages share PageOverlap rows, but a page is never
-		// the previous one again once offset moved past it: a bank that
-		// ignores offset would otherwise be read until the job times out.
-		if !page.empty {
-			if offset > 0 && page.fp == prev {
-				return total, fmt.Errorf("read transactions of account %s at offset %d: %w", t.stored.ID, offset, errRepeatedPage)
-			}
-			prev = page.fp
-		}
-		// The reader left out the transactions inactivated earlier in
-		// this sync (the tombstone stands), and removals holds only the
-		// listed ids no earlier page listed.
-		inputs := page.inputs
-		for _, in := range inputs {
-			if in.ProviderUpdatedAt != nil && (maxSeen == nil || in.ProviderUpdatedAt.After(*maxSeen)) {
-				u := *in.ProviderUpdatedAt
-				maxSeen = &u
-			}
-		}
-		last := page.last
-		now := s.now()
-		removals := page.removals
-		err := s.store.Transact(ctx, func(tx *store.Store) error {
-			up, err := tx.UpsertTransactions(ctx, scope, inputs)
-			if err != nil {
-				return err
-			}
-			// A first sync can meet tens of thousands of inactivated ids
-			// at once: they are applied in bounded statements, so the
-			// statement (and the connection buffer that keeps its size)
-			// does not grow with the account's history.
-			var rm store.WriteCounts
-			for chunk := range slices.Chunk(removals, removalBatch) {
-				c, err := tx.RemoveTransactions(ctx, scope, chunk, now)
-				if err != nil {
-					return err
-				}
-				rm.Add(c)
-			}
-			if rm.Removed > 0 {
-				if err := s.events.Emit(ctx, tx, events.Event{Type: events.TransactionsRemoved, AppUserRef: scope.AppUserRef, LinkID: scope.LinkID,
-					Data: events.TransactionsRemovedData{AccountID: scope.AccountID, Removed: rm.Removed}}); err != nil {
-					return err
-				}
-			}
-			if err := s.setAside(ctx, tx, t, scope, inputs, rejected, now); err != nil {
-				return err
-			}
-			if last {
-				if err := finish(tx, maxSeen); err != nil {
-					return err
-				}
-			}
-			total.Add(up)
-			total.Add(rm)
-			return nil
-		})
-		if err != nil {
-			// The sync of the account ends here: t.removed, which now
-			// names ids this transaction did not tombstone, is not used
-			// again.
-			return total, err
-		}
-		if last {
-			return total, nil
+		done, err := s.commitPage(ctx, t, scope, &w, page, finish)
+		page.release()
+		if err != nil || done {
+			return w.total, err
 		}
 	}
 	// The reader stopped without a last page: ctx ended.
 	if err := ctx.Err(); err != nil {
-		return total, err
+		return w.total, err
 	}
-	return total, fmt.Errorf("read transactions of account %s: the page reader stopped early", t.stored.ID)
+	return w.total, fmt.Errorf("read transactions of account %s: the page reader stopped early", t.stored.ID)
+}
+
+// pageWalk is what readPages carries from one page to the next.
+type pageWalk struct {
+	total store.WriteCounts
+	// maxSeen is the highest lastUpdated seen so far.
+	maxSeen *time.Time
+	// prev identifies the last page that had transactions.
+	prev pageFingerprint
+}
+
+// commitPage commits one page read by prefetchPages (readPages): its rows,
+// its new tombstones and, with the last page, finish. done reports the
+// last page committed.
+func (s *Syncer) commitPage(ctx context.Context, t accountTarget, scope store.FeedScope, w *pageWalk, page fetchedPage,
+	finish func(tx *store.Store, maxSeen *time.Time) error) (done bool, _ error) {
+	if page.err != nil {
+		return false, page.err
+	}
+	rejected := page.rejected
+	offset := page.offset
+	// Consecutive pages share PageOverlap rows, but a page is never
+	// the previous one again once offset moved past it: a bank that
+	// ignores offset would otherwise be read until the job times out.
+	if !page.empty {
+		if offset > 0 && page.fp == w.prev {
+			return false, fmt.Errorf("read transactions of account %s at offset %d: %w", t.stored.ID, offset, errRepeatedPage)
+		}
+		w.prev = page.fp
+	}
+	// The reader left out the transactions inactivated earlier in
+	// this sync (the tombstone stands), and removals holds only the
+	// listed ids no earlier page listed.
+	inputs := page.inputs
+	for _, in := range inputs {
+		if in.ProviderUpdatedAt != nil && (w.maxSeen == nil || in.ProviderUpdatedAt.After(*w.maxSeen)) {
+			u := *in.ProviderUpdatedAt
+			w.maxSeen = &u
+		}
+	}
+	last := page.last
+	now := s.now()
+	removals := page.removals
+	err := s.store.Transact(ctx, func(tx *store.Store) error {
+		up, err := tx.UpsertTransactions(ctx, scope, inputs)
+		if err != nil {
+			return err
+		}
+		// A first sync can meet tens of thousands of inactivated ids
+		// at once: they are applied in bounded statements, so the
+		// statement (and the connection buffer that keeps its size)
+		// does not grow with the account's history.
+		var rm store.WriteCounts
+		// The ids are held compactly; each statement's strings are
+		// made for it alone.
+		for chunk := range removals.Chunks(removalBatch) {
+			c, err := tx.RemoveTransactions(ctx, scope, chunk, now)
+			if err != nil {
+				return err
+			}
+			rm.Add(c)
+		}
+		if rm.Removed > 0 {
+			if err := s.events.Emit(ctx, tx, events.Event{Type: events.TransactionsRemoved, AppUserRef: scope.AppUserRef, LinkID: scope.LinkID,
+				Data: events.TransactionsRemovedData{AccountID: scope.AccountID, Removed: rm.Removed}}); err != nil {
+				return err
+			}
+		}
+		if err := s.setAside(ctx, tx, t, scope, inputs, rejected, now); err != nil {
+			return err
+		}
+		if last {
+			if err := finish(tx, w.maxSeen); err != nil {
+				return err
+			}
+		}
+		w.total.Add(up)
+		w.total.Add(rm)
+		return nil
+	})
+	if err != nil {
+		// The sync of the account ends here: t.removed, which now
+		// names ids this transaction did not tombstone, is not used
+		// again.
+		return false, err
+	}
+	return last, nil
 }
 
 func later(a, b time.Time) time.Time {

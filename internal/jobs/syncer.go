@@ -484,6 +484,11 @@ func (s *Syncer) syncLink(ctx context.Context, link pfm.Link, inst *institutionS
 // one in its own transactions; what the bank sees per second stays bounded
 // by the institution's request budget and its pauses.
 //
+// The accounts share one bound on the pages in flight (pageBudget): as
+// many pages as accounts read at once (at least pagesPerSyncAtLeast),
+// rather than two for every account; an account reads a page ahead of its
+// commit only with a place no other account holds.
+//
 // An account the bank refuses (403) does not stop the others; it is
 // reported as forbidden. Any other error stops the accounts not finished
 // and is returned (the first one seen); what the others committed stands,
@@ -500,6 +505,7 @@ func (s *Syncer) syncAccounts(ctx context.Context, session *consumerapi.Session,
 		started   int
 	)
 	sem := make(chan struct{}, s.cfg.AccountConcurrency)
+	pages := newPageBudget(max(min(len(targets), s.cfg.AccountConcurrency), pagesPerSyncAtLeast))
 	// syncOne syncs t with run and observations of its own, merged into
 	// the link's when it ends.
 	syncOne := func(t accountTarget) {
@@ -507,7 +513,13 @@ func (s *Syncer) syncAccounts(ctx context.Context, session *consumerapi.Session,
 		defer func() { <-sem }()
 		var own store.SyncRun
 		t.obs = &syncObservations{shrunkCount: obs.shrunkCount}
-		counts, err := s.syncTransactions(ctx, session, link, t)
+		var counts store.WriteCounts
+		place, err := pages.account(ctx)
+		if err == nil {
+			t.pages = place
+			counts, err = s.syncTransactions(ctx, session, link, t)
+			place.done()
+		}
 		if err == nil && t.input.ProviderID != "" && !t.closed {
 			err = s.repairAccount(ctx, session, link, t, &own, t.obs, logger)
 		}
@@ -549,6 +561,10 @@ func (s *Syncer) syncAccounts(ctx context.Context, session *consumerapi.Session,
 	}
 	return forbidden, firstErr
 }
+
+// pagesPerSyncAtLeast is the fewest pages a sync holds in flight: one
+// account alone still reads one page ahead of its commit.
+const pagesPerSyncAtLeast = 2
 
 // emitAccountsChanged tells the app about accounts new to the link or
 // inactivated by the bank since the last sync.
