@@ -167,20 +167,7 @@ func TestChangeFeedCommitsInSequenceOrderPerUser(t *testing.T) {
 
 	// A slow writer holds the user's feed; a second writer waits for it, so
 	// the sequence numbers become visible in order.
-	holding := make(chan struct{})
-	release := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		_ = s.Transact(ctx, func(tx *store.Store) error {
-			if _, err := tx.UpsertTransactions(ctx, scope, []store.TransactionInput{txn("slow", "1.00", day, false)}); err != nil {
-				return err
-			}
-			close(holding)
-			<-release
-			return nil
-		})
-	})
-	<-holding
+	release := holdFeedWrite(t, s, scope, txn("slow", "1.00", day, false))
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -194,12 +181,40 @@ func TestChangeFeedCommitsInSequenceOrderPerUser(t *testing.T) {
 		t.Fatal("a second writer of the same user's feed did not wait")
 	case <-time.After(300 * time.Millisecond):
 	}
-	close(release)
-	wg.Wait()
+	release()
 	<-done
 	var first string
 	require.NoError(t, s.Pool().QueryRow(ctx, `SELECT provider_transaction_id FROM transaction_changes ORDER BY seq LIMIT 1`).Scan(&first))
 	require.Equal(t, "slow", first)
+}
+
+// holdFeedWrite writes in as a change-feed writer of scope and keeps its
+// transaction open (holding what a feed writer holds) until the returned
+// release is called; release commits and waits for it. The test's end
+// releases it too, so a failed check never leaves it open.
+func holdFeedWrite(t *testing.T, s *store.Store, scope store.FeedScope, in ...store.TransactionInput) (release func()) {
+	t.Helper()
+	ctx := context.Background()
+	holding, hold := make(chan error, 1), make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		_ = s.Transact(ctx, func(tx *store.Store) error {
+			_, err := tx.UpsertTransactions(ctx, scope, in)
+			holding <- err
+			if err != nil {
+				return err
+			}
+			<-hold
+			return nil
+		})
+	})
+	require.NoError(t, <-holding)
+	release = sync.OnceFunc(func() {
+		close(hold)
+		wg.Wait()
+	})
+	t.Cleanup(release)
+	return release
 }
 
 // TestAccountsOfAUserWriteSideBySide checks that a second writer of the
@@ -215,25 +230,9 @@ func TestAccountsOfAUserWriteSideBySide(t *testing.T) {
 	b := accountFixture(t, s, link.ID, "acc-b", "Deposit")
 	day := time.Date(2026, 1, 10, 0, 0, 0, 0, time.UTC)
 
-	holding := make(chan struct{})
-	release := make(chan struct{})
-	// A failed check still lets both writers end.
-	releaseOnce := sync.OnceFunc(func() { close(release) })
-	defer releaseOnce()
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		_ = s.Transact(ctx, func(tx *store.Store) error {
-			scope := store.FeedScope{AppUserRef: link.AppUserRef, LinkID: link.ID, AccountID: a.ID}
-			if _, err := tx.UpsertTransactions(ctx, scope, []store.TransactionInput{txn("a1", "1.00", day, false)}); err != nil {
-				return err
-			}
-			close(holding)
-			<-release
-			return nil
-		})
-	})
-	<-holding
+	release := holdFeedWrite(t, s, store.FeedScope{AppUserRef: link.AppUserRef, LinkID: link.ID, AccountID: a.ID}, txn("a1", "1.00", day, false))
 	var second store.WriteCounts
+	var wg sync.WaitGroup
 	wg.Go(func() {
 		_ = s.Transact(ctx, func(tx *store.Store) error {
 			scope := store.FeedScope{AppUserRef: link.AppUserRef, LinkID: link.ID, AccountID: b.ID}
@@ -260,7 +259,7 @@ func TestAccountsOfAUserWriteSideBySide(t *testing.T) {
 	}
 	require.Eventually(t, func() bool { return waitingOn() != "" }, 30*time.Second, 10*time.Millisecond)
 	require.Equal(t, "order", waitingOn())
-	releaseOnce()
+	release()
 	wg.Wait()
 	require.Equal(t, store.WriteCounts{Added: 2}, second)
 	rows, err := s.Pool().Query(ctx, `SELECT provider_transaction_id FROM transaction_changes ORDER BY seq`)
