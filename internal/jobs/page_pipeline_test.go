@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
 	"github.com/pfmsync/pfmsync/internal/consumerapi"
@@ -34,12 +35,7 @@ func TestNextPageIsReadWhileOneCommitsButNoFurther(t *testing.T) {
 	syncer := b.syncer(t, jobs.SyncConfig{PageSize: 20, PageOverlap: 5, AccountConcurrency: 1}, 4)
 	link := b.consent(t, 1)
 
-	conn, err := b.Pool.Acquire(ctx)
-	require.NoError(t, err)
-	defer conn.Release()
-	_, err = conn.Exec(ctx, `SELECT pg_advisory_lock(hashtextextended('pfmsync.change_feed:' || $1, 0))`, link.AppUserRef)
-	require.NoError(t, err)
-
+	unlock := stopFeedWriters(t, b.Pool, link.AppUserRef)
 	done := make(chan error, 1)
 	go func() { done <- syncer.Sync(ctx, jobs.SyncArgs{LinkID: link.ID, Trigger: jobs.TriggerLink}, 1, 1) }()
 
@@ -54,8 +50,7 @@ func TestNextPageIsReadWhileOneCommitsButNoFurther(t *testing.T) {
 	default:
 	}
 
-	_, err = conn.Exec(ctx, `SELECT pg_advisory_unlock(hashtextextended('pfmsync.change_feed:' || $1, 0))`, link.AppUserRef)
-	require.NoError(t, err)
+	unlock()
 	require.NoError(t, <-done)
 	b.requireMatchesTruth(t, link, 1)
 	require.Greater(t, len(bank.asked()), 2)
@@ -120,12 +115,7 @@ func TestPagesInFlightAreBoundedPerSync(t *testing.T) {
 	// in their first window.
 	link := b.consent(t, 2)
 
-	conn, err := b.Pool.Acquire(ctx)
-	require.NoError(t, err)
-	defer conn.Release()
-	_, err = conn.Exec(ctx, `SELECT pg_advisory_lock(hashtextextended('pfmsync.change_feed:' || $1, 0))`, link.AppUserRef)
-	require.NoError(t, err)
-
+	unlock := stopFeedWriters(t, b.Pool, link.AppUserRef)
 	done := make(chan error, 1)
 	go func() { done <- syncer.Sync(ctx, jobs.SyncArgs{LinkID: link.ID, Trigger: jobs.TriggerLink}, 1, 1) }()
 
@@ -144,8 +134,7 @@ func TestPagesInFlightAreBoundedPerSync(t *testing.T) {
 	default:
 	}
 
-	_, err = conn.Exec(ctx, `SELECT pg_advisory_unlock(hashtextextended('pfmsync.change_feed:' || $1, 0))`, link.AppUserRef)
-	require.NoError(t, err)
+	unlock()
 	require.NoError(t, <-done)
 	b.requireMatchesTruth(t, link, 2)
 	more := 0
@@ -155,4 +144,23 @@ func TestPagesInFlightAreBoundedPerSync(t *testing.T) {
 		}
 	}
 	require.Positive(t, more, "an account had a second page: without the bound it would have been read ahead")
+}
+
+// stopFeedWriters holds the app user's change-feed scope lock exclusive,
+// as erasure does, so that no page of the user's syncs can commit, until
+// the returned unlock is called (or the test ends).
+func stopFeedWriters(t *testing.T, pool *pgxpool.Pool, appUserRef string) (unlock func()) {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pool.Acquire(ctx)
+	require.NoError(t, err)
+	_, err = conn.Exec(ctx, `SELECT pg_advisory_lock(hashtextextended('pfmsync.change_feed:' || $1, 0))`, appUserRef)
+	require.NoError(t, err)
+	unlock = sync.OnceFunc(func() {
+		_, err := conn.Exec(ctx, `SELECT pg_advisory_unlock(hashtextextended('pfmsync.change_feed:' || $1, 0))`, appUserRef)
+		require.NoError(t, err)
+		conn.Release()
+	})
+	t.Cleanup(unlock)
+	return unlock
 }
