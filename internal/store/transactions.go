@@ -161,14 +161,16 @@ func (s *Store) UpsertTransactions(ctx context.Context, scope FeedScope, in []Tr
 		running                                 = make([]*string, n)
 		sequences                               = make([]*int64, n)
 		updated                                 = make([]*time.Time, n)
-		raws                                    = make([]string, n)
+		// The raw JSON goes as it was read: a string of it would be one
+		// more copy of the page's largest column while the page commits.
+		raws = make([][]byte, n)
 	)
 	for i, t := range in {
 		ids[i], amounts[i], signed[i], currencies[i] = t.ProviderID, t.Amount, t.SignedAmount, t.Currency
 		posted[i], pending[i] = t.PostedAt, t.Pending
 		statuses[i], types[i], subtypes[i], memos[i], descs[i] = t.PendingStatus, t.Type, t.Subtype, t.Memo, t.Description
 		merchants[i], categories[i], checks[i] = t.MerchantName, t.Category, t.CheckNumber
-		running[i], sequences[i], updated[i], raws[i] = t.RunningBalance, t.Sequence, t.ProviderUpdatedAt, string(t.Raw)
+		running[i], sequences[i], updated[i], raws[i] = t.RunningBalance, t.Sequence, t.ProviderUpdatedAt, t.Raw
 		if currencies[i] == "" {
 			currencies[i] = "USD"
 		}
