@@ -3,9 +3,6 @@ package jobs_test
 import (
 	"context"
 	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -75,27 +72,17 @@ func (a *accountPagesBank) asked() map[string][]int {
 
 func (a *accountPagesBank) serve(t *testing.T, inst *consumerapi.Institution) {
 	t.Helper()
-	target, err := url.Parse(inst.BaseURL)
-	require.NoError(t, err)
-	proxy := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: target.Scheme, Host: target.Host})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if rest, ok := strings.CutSuffix(r.URL.Path, "/transactions"); ok {
-			account := rest[strings.LastIndex(rest, "/")+1:]
-			offset, _ := strconv.Atoi(r.URL.Query().Get("offset"))
-			a.mu.Lock()
-			if a.pages == nil {
-				a.pages = map[string][]int{}
-			}
-			a.pages[account] = append(a.pages[account], offset)
-			a.mu.Unlock()
+	proxyTransactions(t, inst, func(r *http.Request) {
+		rest := strings.TrimSuffix(r.URL.Path, "/transactions")
+		account := rest[strings.LastIndex(rest, "/")+1:]
+		offset, _ := strconv.Atoi(r.URL.Query().Get("offset"))
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		if a.pages == nil {
+			a.pages = map[string][]int{}
 		}
-		proxy.ServeHTTP(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	if inst.Issuer == "" {
-		inst.Issuer = inst.BaseURL + "/oidc"
-	}
-	inst.BaseURL = srv.URL + target.Path
+		a.pages[account] = append(a.pages[account], offset)
+	})
 }
 
 // TestPagesInFlightAreBoundedPerSync holds the app user's change-feed

@@ -48,20 +48,31 @@ func (o *offsetBank) reset() {
 // points inst at it (the OpenID provider stays the sandbox's).
 func (o *offsetBank) serve(t *testing.T, inst *consumerapi.Institution) {
 	t.Helper()
+	proxyTransactions(t, inst, func(r *http.Request) {
+		q := r.URL.Query()
+		offset, _ := strconv.Atoi(q.Get("offset"))
+		o.mu.Lock()
+		o.offsets = append(o.offsets, offset)
+		o.mu.Unlock()
+		if o.ignoreOffset.Load() {
+			q.Del("offset")
+			r.URL.RawQuery = q.Encode()
+		}
+	})
+}
+
+// proxyTransactions puts a reverse proxy in front of inst's Consumer API
+// and points inst at it (the OpenID provider stays the sandbox's);
+// onTransactions sees, and may change, every transactions request before
+// it is passed on.
+func proxyTransactions(t *testing.T, inst *consumerapi.Institution, onTransactions func(r *http.Request)) {
+	t.Helper()
 	target, err := url.Parse(inst.BaseURL)
 	require.NoError(t, err)
 	proxy := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: target.Scheme, Host: target.Host})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasSuffix(r.URL.Path, "/transactions") {
-			q := r.URL.Query()
-			offset, _ := strconv.Atoi(q.Get("offset"))
-			o.mu.Lock()
-			o.offsets = append(o.offsets, offset)
-			o.mu.Unlock()
-			if o.ignoreOffset.Load() {
-				q.Del("offset")
-				r.URL.RawQuery = q.Encode()
-			}
+			onTransactions(r)
 		}
 		proxy.ServeHTTP(w, r)
 	}))
