@@ -69,27 +69,26 @@ func (s *Syncer) setAside(ctx context.Context, tx *store.Store, t accountTarget,
 // more, so a record garbled in transit is not quarantined (a bank that
 // always serves it bad serves it bad again).
 func (s *Syncer) fetchPage(ctx context.Context, session *consumerapi.Session, accountID string, q consumerapi.TransactionQuery) (*consumerapi.TransactionPage, []consumerapi.RejectedTransaction, error) {
-	return s.fetchPageAfter(ctx, session, accountID, q, nil)
-}
-
-// fetchPageAfter is fetchPage for the page after prev (see
-// consumerapi.Session.TransactionsAfter: a repeated inactivated list is
-// not decoded again).
-func (s *Syncer) fetchPageAfter(ctx context.Context, session *consumerapi.Session, accountID string, q consumerapi.TransactionQuery, prev *consumerapi.TransactionPage) (*consumerapi.TransactionPage, []consumerapi.RejectedTransaction, error) {
-	page, rejected, err := session.TransactionsTolerantAfter(ctx, accountID, q, prev)
-	if err != nil || len(rejected) == 0 {
-		return page, rejected, err
-	}
-	return session.TransactionsTolerantAfter(ctx, accountID, q, prev)
+	return readAgainIfRejected(func() (*consumerapi.TransactionPage, []consumerapi.RejectedTransaction, error) {
+		return session.TransactionsTolerant(ctx, accountID, q)
+	})
 }
 
 // fetchPageExcept is fetchPage for a sync that has read the inactivated
 // ids in known already (see consumerapi.Session.TransactionsTolerantExcept:
 // the page lists only the others).
 func (s *Syncer) fetchPageExcept(ctx context.Context, session *consumerapi.Session, accountID string, q consumerapi.TransactionQuery, known *consumerapi.IDSet) (*consumerapi.TransactionPage, []consumerapi.RejectedTransaction, error) {
-	page, rejected, err := session.TransactionsTolerantExcept(ctx, accountID, q, known)
+	return readAgainIfRejected(func() (*consumerapi.TransactionPage, []consumerapi.RejectedTransaction, error) {
+		return session.TransactionsTolerantExcept(ctx, accountID, q, known)
+	})
+}
+
+// readAgainIfRejected reads a page with read, and once more when the page
+// had a rejected record.
+func readAgainIfRejected(read func() (*consumerapi.TransactionPage, []consumerapi.RejectedTransaction, error)) (*consumerapi.TransactionPage, []consumerapi.RejectedTransaction, error) {
+	page, rejected, err := read()
 	if err != nil || len(rejected) == 0 {
 		return page, rejected, err
 	}
-	return session.TransactionsTolerantExcept(ctx, accountID, q, known)
+	return read()
 }
