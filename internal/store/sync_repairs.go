@@ -19,25 +19,7 @@ const (
 // provider ids like RemoveTransactions, recording why. It must run inside
 // Transact.
 func (s *Store) TombstoneTransactions(ctx context.Context, scope FeedScope, providerIDs []string, at time.Time, reason string) (WriteCounts, error) {
-	if len(providerIDs) == 0 {
-		return WriteCounts{}, nil
-	}
-	if err := s.lockFeedScope(ctx, scope); err != nil {
-		return WriteCounts{}, err
-	}
-	tag, err := s.db.Exec(ctx, `
-		WITH written AS (
-			UPDATE transactions t SET removed_at = $3, removal_reason = $6, updated_at = now()
-			WHERE t.id = ANY (`+liveTransactionIDsSQL+`)
-			RETURNING t.id, t.provider_transaction_id
-		), `+feedOrderCTE("$4")+`
-		INSERT INTO transaction_changes (app_user_ref, link_id, account_id, transaction_id, provider_transaction_id, change)
-		SELECT $4, $5, $1, w.id, w.provider_transaction_id, 'removed' FROM written w, ordered ORDER BY w.id`,
-		scope.AccountID, providerIDs, at, scope.AppUserRef, scope.LinkID, reason)
-	if err != nil {
-		return WriteCounts{}, translate(err, "tombstone transactions of account %s", scope.AccountID)
-	}
-	return WriteCounts{Removed: int(tag.RowsAffected())}, nil
+	return s.tombstone(ctx, scope, providerIDs, at, &reason)
 }
 
 // StalePendingIDs returns the provider ids of the account's live pending

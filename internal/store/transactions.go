@@ -81,22 +81,13 @@ func (s *Store) lockFeed(ctx context.Context, appUserRef string) error {
 	return translate(err, "lock change feed")
 }
 
-// lockFeedScope begins a feed write of one account: it takes the feed's
-// scope lock shared, checks, once for the whole write, that the account
-// belongs to the link the changes name and the link to the app user, and
-// holds the link against deletion until the transaction ends (the change
-// feed has no per-row foreign key to links).
-func (s *Store) lockFeedScope(ctx context.Context, scope FeedScope) error {
-	if s.tx == nil {
-		return errFeedNeedsTx
-	}
-	_, err := s.db.Exec(ctx, feedScopeSQL, scope.AppUserRef, scope.LinkID, scope.AccountID)
-	return translate(err, "lock change feed of account %s", scope.AccountID)
-}
-
-// queueFeedScope queues lockFeedScope's statement ahead of a change-feed
-// write in the same batch: one round trip for both. A failed check aborts
-// the batch before the write runs.
+// queueFeedScope queues, ahead of a change-feed write of one account in
+// the same batch (one round trip for both), the start of that write: it
+// takes the feed's scope lock shared, checks once for the whole write that
+// the account belongs to the link the changes name and the link to the app
+// user, and holds the link against deletion until the transaction ends
+// (the change feed has no per-row foreign key to links). A failed check
+// aborts the batch before the write runs.
 func (s *Store) queueFeedScope(b *pgx.Batch, scope FeedScope) {
 	b.Queue(feedScopeSQL, scope.AppUserRef, scope.LinkID, scope.AccountID)
 }
@@ -236,6 +227,12 @@ func dedupeTransactions(in []TransactionInput) []TransactionInput {
 // provider ids (never deleting them) and appends a removed change for each
 // that was live. Ids never seen are ignored. It must run inside Transact.
 func (s *Store) RemoveTransactions(ctx context.Context, scope FeedScope, providerIDs []string, at time.Time) (WriteCounts, error) {
+	return s.tombstone(ctx, scope, providerIDs, at, nil)
+}
+
+// tombstone is RemoveTransactions recording why (nil: the row's reason
+// stays as it is).
+func (s *Store) tombstone(ctx context.Context, scope FeedScope, providerIDs []string, at time.Time, reason *string) (WriteCounts, error) {
 	if len(providerIDs) == 0 {
 		return WriteCounts{}, nil
 	}
@@ -247,7 +244,7 @@ func (s *Store) RemoveTransactions(ctx context.Context, scope FeedScope, provide
 	var removed int
 	batch.Queue(`
 		WITH written AS (
-			UPDATE transactions t SET removed_at = $3, updated_at = now()
+			UPDATE transactions t SET removed_at = $3, removal_reason = coalesce($6, t.removal_reason), updated_at = now()
 			WHERE t.id = ANY (`+liveTransactionIDsSQL+`)
 			RETURNING t.id, t.provider_transaction_id
 		), `+feedOrderCTE("$4")+`, fed AS (
@@ -256,10 +253,10 @@ func (s *Store) RemoveTransactions(ctx context.Context, scope FeedScope, provide
 			RETURNING 1
 		)
 		SELECT count(*) FROM fed`,
-		scope.AccountID, providerIDs, at, scope.AppUserRef, scope.LinkID,
+		scope.AccountID, providerIDs, at, scope.AppUserRef, scope.LinkID, reason,
 	).QueryRow(func(row pgx.Row) error { return row.Scan(&removed) })
 	if err := s.db.SendBatch(ctx, batch).Close(); err != nil {
-		return WriteCounts{}, translate(err, "remove transactions of account %s", scope.AccountID)
+		return WriteCounts{}, translate(err, "tombstone transactions of account %s", scope.AccountID)
 	}
 	return WriteCounts{Removed: removed}, nil
 }
