@@ -15,6 +15,16 @@ import (
 	"github.com/pfmsync/pfmsync/internal/store"
 )
 
+// queryColumn runs a query returning one column and returns its values.
+func queryColumn[T any](t *testing.T, s *store.Store, sql string, args ...any) []T {
+	t.Helper()
+	rows, err := s.Pool().Query(context.Background(), sql, args...)
+	require.NoError(t, err)
+	out, err := pgx.CollectRows(rows, pgx.RowTo[T])
+	require.NoError(t, err)
+	return out
+}
+
 // linkFixture creates an institution and a link for app user ref.
 func linkFixture(t *testing.T, s *store.Store, ref string) pfm.Link {
 	t.Helper()
@@ -119,14 +129,7 @@ func TestUpsertTransactions(t *testing.T) {
 	require.Equal(t, store.WriteCounts{Modified: 1}, c)
 
 	// The feed lists every change in order.
-	feed, err := s.Pool().Query(ctx, `SELECT provider_transaction_id || ':' || change FROM transaction_changes ORDER BY seq`)
-	require.NoError(t, err)
-	var got []string
-	for feed.Next() {
-		var e string
-		require.NoError(t, feed.Scan(&e))
-		got = append(got, e)
-	}
+	got := queryColumn[string](t, s, `SELECT provider_transaction_id || ':' || change FROM transaction_changes ORDER BY seq`)
 	require.ElementsMatch(t, []string{"t1:added", "t2:added"}, got[:2])
 	require.Equal(t, []string{"t1:modified", "t2:removed", "t2:modified"}, got[2:])
 
@@ -140,19 +143,11 @@ func TestUpsertTransactions(t *testing.T) {
 	require.Equal(t, store.WriteCounts{Added: 1, Modified: 1}, c)
 	require.NoError(t, s.Pool().QueryRow(ctx, `SELECT count(*) FROM transactions`).Scan(&rows))
 	require.Equal(t, 3, rows)
-	var tail []string
-	feed, err = s.Pool().Query(ctx, `SELECT provider_transaction_id || ':' || change FROM transaction_changes ORDER BY seq OFFSET 5`)
-	require.NoError(t, err)
-	for feed.Next() {
-		var e string
-		require.NoError(t, feed.Scan(&e))
-		tail = append(tail, e)
-	}
-	require.NoError(t, feed.Err())
+	tail := queryColumn[string](t, s, `SELECT provider_transaction_id || ':' || change FROM transaction_changes ORDER BY seq OFFSET 5`)
 	require.Equal(t, []string{"t1:modified", "t4:added"}, tail, "feed rows follow transaction ids")
 
 	// Feed writes need a transaction.
-	_, err = s.UpsertTransactions(ctx, scope, []store.TransactionInput{txn("t3", "1.00", day, false)})
+	_, err := s.UpsertTransactions(ctx, scope, []store.TransactionInput{txn("t3", "1.00", day, false)})
 	require.Error(t, err)
 }
 
@@ -262,10 +257,7 @@ func TestAccountsOfAUserWriteSideBySide(t *testing.T) {
 	release()
 	wg.Wait()
 	require.Equal(t, store.WriteCounts{Added: 2}, second)
-	rows, err := s.Pool().Query(ctx, `SELECT provider_transaction_id FROM transaction_changes ORDER BY seq`)
-	require.NoError(t, err)
-	order, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	require.NoError(t, err)
+	order := queryColumn[string](t, s, `SELECT provider_transaction_id FROM transaction_changes ORDER BY seq`)
 	require.Equal(t, []string{"a1", "b1", "b2"}, order, "the feed is in commit order")
 }
 
@@ -314,11 +306,7 @@ func TestChangeFeedCursorNeverSkipsUnderConcurrentAccounts(t *testing.T) {
 	seen := map[int64]int{}
 	var cursor int64
 	read := func() {
-		rows, err := s.Pool().Query(ctx, `SELECT seq FROM reporting.transaction_changes_since($1, $2, 10000)`, link.AppUserRef, cursor)
-		require.NoError(t, err)
-		seqs, err := pgx.CollectRows(rows, pgx.RowTo[int64])
-		require.NoError(t, err)
-		for _, q := range seqs {
+		for _, q := range queryColumn[int64](t, s, `SELECT seq FROM reporting.transaction_changes_since($1, $2, 10000)`, link.AppUserRef, cursor) {
 			seen[q]++
 			cursor = q
 		}
@@ -332,10 +320,7 @@ func TestChangeFeedCursorNeverSkipsUnderConcurrentAccounts(t *testing.T) {
 		read()
 	}
 	read()
-	rows, err := s.Pool().Query(ctx, `SELECT seq FROM transaction_changes WHERE app_user_ref = $1 ORDER BY seq`, link.AppUserRef)
-	require.NoError(t, err)
-	all, err := pgx.CollectRows(rows, pgx.RowTo[int64])
-	require.NoError(t, err)
+	all := queryColumn[int64](t, s, `SELECT seq FROM transaction_changes WHERE app_user_ref = $1 ORDER BY seq`, link.AppUserRef)
 	require.NotEmpty(t, all)
 	for _, q := range all {
 		require.Equal(t, 1, seen[q], "change %d read once by the cursor", q)
@@ -458,15 +443,7 @@ func TestChangeFeedScope(t *testing.T) {
 		}))
 	}
 	require.NoError(t, s.DeleteLink(ctx, link.ID))
-	var left []string
-	rows, err := s.Pool().Query(ctx, `SELECT link_id::text FROM transaction_changes ORDER BY seq`)
-	require.NoError(t, err)
-	for rows.Next() {
-		var l string
-		require.NoError(t, rows.Scan(&l))
-		left = append(left, l)
-	}
-	require.NoError(t, rows.Err())
+	left := queryColumn[string](t, s, `SELECT link_id::text FROM transaction_changes ORDER BY seq`)
 	require.Equal(t, []string{other.ID, other.ID}, left)
 }
 
@@ -492,14 +469,7 @@ func TestAccountsAndBalances(t *testing.T) {
 	}))
 	require.NoError(t, s.SaveBalanceSnapshots(ctx, []store.BalanceSnapshot{{AccountID: acct.ID, Balance: "9.00", AsOf: noon.Add(time.Hour)}}))
 	require.NoError(t, s.SaveBalanceSnapshots(ctx, []store.BalanceSnapshot{{AccountID: acct.ID, Balance: "20.00", AsOf: noon.Add(24 * time.Hour)}}))
-	rows, err := s.Pool().Query(ctx, `SELECT day::text || '=' || balance::text FROM balance_snapshots ORDER BY day`)
-	require.NoError(t, err)
-	var got []string
-	for rows.Next() {
-		var v string
-		require.NoError(t, rows.Scan(&v))
-		got = append(got, v)
-	}
+	got := queryColumn[string](t, s, `SELECT day::text || '=' || balance::text FROM balance_snapshots ORDER BY day`)
 	require.Equal(t, []string{"2026-01-15=12.00", "2026-01-16=20.00"}, got, "the latest observation of a day wins")
 }
 
