@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/pfmsync/pfmsync/internal/sandbox/bank"
@@ -25,10 +26,38 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 		http.Error(w, "encode response", http.StatusInternalServerError)
 		return
 	}
+	writeBody(w, status, body)
+}
+
+// writeBody writes a JSON response body.
+func writeBody(w http.ResponseWriter, status int, body []byte) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
+}
+
+// bodyBuffers recycles the buffers transaction pages are encoded into; a
+// 500-row page is about half a megabyte.
+var bodyBuffers = sync.Pool{New: func() any { return new([]byte) }}
+
+// maxPooledBody is the largest buffer kept for reuse; unpaginated reads of
+// large accounts make bigger ones, which are left to the collector.
+const maxPooledBody = 4 << 20
+
+// writeAppended writes the JSON body appendBody appends to an empty
+// buffer. When appendBody fails nothing is written and its error returned.
+func writeAppended(w http.ResponseWriter, status int, appendBody func([]byte) ([]byte, error)) error {
+	buf := bodyBuffers.Get().(*[]byte)
+	body, err := appendBody((*buf)[:0])
+	if err == nil {
+		writeBody(w, status, body)
+	}
+	if cap(body) <= maxPooledBody {
+		*buf = body[:0]
+	}
+	bodyBuffers.Put(buf)
+	return err
 }
 
 func writeAPIError(w http.ResponseWriter, status int, format string, args ...any) {
@@ -158,21 +187,12 @@ func (s *Server) getTransactions(w http.ResponseWriter, r *http.Request) {
 		writeAPIError(w, http.StatusInternalServerError, "internal error")
 		return
 	}
-	resp := transactionsResponse{
-		Transactions:              page.Transactions,
-		InactivatedTransactionIDs: page.InactivatedTransactionIDs,
-		Offset:                    page.Offset,
-		Limit:                     page.Limit,
-		Account:                   accountKind{AccountType: page.AccountType, AccountSubType: page.AccountSubType},
+	s.stats.transactions(len(page.Transactions))
+	// The page encodes itself as transactionsResponse would, absent lists
+	// as empty arrays, without encoding/json's reflection and re-validation.
+	if err := writeAppended(w, http.StatusOK, page.AppendJSON); err != nil {
+		http.Error(w, "encode response", http.StatusInternalServerError)
 	}
-	if resp.Transactions == nil {
-		resp.Transactions = []bank.Transaction{}
-	}
-	if resp.InactivatedTransactionIDs == nil {
-		resp.InactivatedTransactionIDs = []string{}
-	}
-	s.stats.transactions(len(resp.Transactions))
-	writeJSON(w, http.StatusOK, resp)
 }
 
 // parseTransactionsQuery reads and checks the documented query parameters.

@@ -137,21 +137,16 @@ func (s *Server) getTransactionsAs(w http.ResponseWriter, r *http.Request, q ban
 		rows = rows[start:min(start+limit, len(rows))]
 	}
 
-	body := struct {
-		Transactions              []json.RawMessage `json:"transactions"`
-		InactivatedTransactionIDs []string          `json:"inactivatedTransactionIds"`
-		Offset                    int               `json:"offset"`
-		Limit                     int               `json:"limit"`
-		Account                   accountKind       `json:"account"`
-	}{
-		Transactions:              make([]json.RawMessage, len(rows)),
+	page := bank.Page{
+		Transactions:              rows,
 		InactivatedTransactionIDs: ids,
 		Offset:                    q.Offset,
 		Limit:                     limit,
-		Account:                   accountKind{AccountType: full.AccountType, AccountSubType: full.AccountSubType},
+		AccountType:               full.AccountType,
+		AccountSubType:            full.AccountSubType,
 	}
 	if !paginate {
-		body.Offset, body.Limit = 0, len(rows)
+		page.Offset, page.Limit = 0, len(rows)
 	}
 	bad := -1
 	if m := bh.MalformedRecord; m != nil && len(rows) > 0 {
@@ -164,27 +159,28 @@ func (s *Server) getTransactionsAs(w http.ResponseWriter, r *http.Request, q ban
 			bad = min(max(bad, 0), len(rows)-1)
 		}
 	}
-	for i, t := range rows {
-		raw, err := s.wireTxn(t, bh, i == bad)
-		if err != nil {
-			writeAPIError(w, http.StatusInternalServerError, "internal error")
-			return
-		}
-		body.Transactions[i] = raw
-	}
 	s.stats.transactions(len(rows))
-	writeJSON(w, http.StatusOK, body)
+	err = writeAppended(w, http.StatusOK, func(b []byte) ([]byte, error) {
+		return page.AppendJSONWith(b, func(b []byte, i int) ([]byte, error) {
+			return appendWireTxn(b, rows[i], bh, i == bad)
+		})
+	})
+	if err != nil {
+		writeAPIError(w, http.StatusInternalServerError, "internal error")
+	}
 }
 
-// wireTxn encodes one transaction with the behaviour's record-level changes.
-func (s *Server) wireTxn(t bank.Transaction, bh Behaviour, malformed bool) (json.RawMessage, error) {
-	raw, err := json.Marshal(t)
-	if err != nil {
-		return nil, fmt.Errorf("encode transaction: %w", err)
-	}
+// appendWireTxn appends one transaction with the behaviour's record-level
+// changes. Records it leaves alone are appended directly; altered ones go
+// through a map of their fields.
+func appendWireTxn(b []byte, t bank.Transaction, bh Behaviour, malformed bool) ([]byte, error) {
 	pendingDate := bh.PendingDatePosted != "" && t.PendingStatus == bank.StatusInstitutionPending
 	if !pendingDate && !malformed {
-		return raw, nil
+		return t.AppendJSON(b)
+	}
+	raw, err := t.AppendJSON(nil)
+	if err != nil {
+		return nil, fmt.Errorf("encode transaction: %w", err)
 	}
 	var fields map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &fields); err != nil {
@@ -211,7 +207,7 @@ func (s *Server) wireTxn(t bank.Transaction, bh Behaviour, malformed bool) (json
 	if err != nil {
 		return nil, fmt.Errorf("encode transaction: %w", err)
 	}
-	return out, nil
+	return append(b, out...), nil
 }
 
 // Category names outside the documented list, and the categories they take

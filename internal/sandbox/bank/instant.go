@@ -19,14 +19,58 @@ type Instant struct{ time.Time }
 func instantFromMillis(ms int64) Instant { return Instant{time.UnixMilli(ms).UTC()} }
 
 // String formats t in the wire layout.
-func (t Instant) String() string { return t.UTC().Format(instantLayout) }
+func (t Instant) String() string {
+	var buf [len(instantLayout)]byte
+	return string(t.appendText(buf[:0]))
+}
+
+// appendText appends t in the wire layout. Years 0 to 9999 (every instant
+// the sandbox serves) are formatted digit by digit, as
+// [time.Time.AppendFormat] would; other years by AppendFormat itself.
+func (t Instant) appendText(b []byte) []byte {
+	u := t.UTC()
+	year, month, day := u.Date()
+	if year < 0 || year > 9999 {
+		return u.AppendFormat(b, instantLayout)
+	}
+	hour, minute, second := u.Clock()
+	b = appendPadded(b, year, 4)
+	b = append(b, '-')
+	b = appendPadded(b, int(month), 2)
+	b = append(b, '-')
+	b = appendPadded(b, day, 2)
+	b = append(b, 'T')
+	b = appendPadded(b, hour, 2)
+	b = append(b, ':')
+	b = appendPadded(b, minute, 2)
+	b = append(b, ':')
+	b = appendPadded(b, second, 2)
+	b = append(b, '.')
+	b = appendPadded(b, u.Nanosecond()/int(time.Millisecond), 3)
+	return append(b, 'Z')
+}
+
+// appendPadded appends v (0 <= v < 10^width) as width decimal digits.
+func appendPadded(b []byte, v, width int) []byte {
+	n := len(b) + width
+	b = append(b, "0000"[:width]...)
+	for i := n - 1; i >= n-width; i-- {
+		b[i] = byte('0' + v%10)
+		v /= 10
+	}
+	return b
+}
+
+// AppendJSON appends t as a JSON string in the wire layout.
+func (t Instant) AppendJSON(b []byte) []byte {
+	b = append(b, '"')
+	b = t.appendText(b)
+	return append(b, '"')
+}
 
 // MarshalJSON encodes t as a JSON string in the wire layout.
 func (t Instant) MarshalJSON() ([]byte, error) {
-	b := make([]byte, 0, len(instantLayout)+2)
-	b = append(b, '"')
-	b = t.UTC().AppendFormat(b, instantLayout)
-	return append(b, '"'), nil
+	return t.AppendJSON(make([]byte, 0, len(instantLayout)+2)), nil
 }
 
 // UnmarshalJSON accepts any RFC 3339 instant.

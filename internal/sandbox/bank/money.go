@@ -46,12 +46,16 @@ func (m Money) appendTo(b []byte) []byte {
 	return append(b, digits[:n]...)
 }
 
-// MarshalJSON encodes m as a JSON string holding [Money.String].
-func (m Money) MarshalJSON() ([]byte, error) {
-	b := make([]byte, 0, 24)
+// AppendJSON appends m as a JSON string holding [Money.String].
+func (m Money) AppendJSON(b []byte) []byte {
 	b = append(b, '"')
 	b = m.appendTo(b)
-	return append(b, '"'), nil
+	return append(b, '"')
+}
+
+// MarshalJSON encodes m as a JSON string holding [Money.String].
+func (m Money) MarshalJSON() ([]byte, error) {
+	return m.AppendJSON(make([]byte, 0, 24)), nil
 }
 
 // UnmarshalJSON accepts a JSON string or number holding a decimal amount.

@@ -1,7 +1,6 @@
 package bank
 
 import (
-	"encoding/json"
 	"errors"
 	"sort"
 	"time"
@@ -51,39 +50,6 @@ type Page struct {
 	Offset, Limit int
 	// AccountType and AccountSubType describe the account.
 	AccountType, AccountSubType string
-}
-
-// pageJSON is the wire form of a Page.
-type pageJSON struct {
-	Transactions              []Transaction `json:"transactions"`
-	InactivatedTransactionIDs []string      `json:"inactivatedTransactionIds"`
-	Offset                    int           `json:"offset"`
-	Limit                     int           `json:"limit"`
-	Account                   struct {
-		AccountType    string `json:"accountType"`
-		AccountSubType string `json:"accountSubType"`
-	} `json:"account"`
-}
-
-// MarshalJSON encodes p as the transactions endpoint's response body:
-// {"transactions":[...],"inactivatedTransactionIds":[...],"offset":n,
-// "limit":n,"account":{"accountType":...,"accountSubType":...}}.
-func (p Page) MarshalJSON() ([]byte, error) {
-	w := pageJSON{
-		Transactions:              p.Transactions,
-		InactivatedTransactionIDs: p.InactivatedTransactionIDs,
-		Offset:                    p.Offset,
-		Limit:                     p.Limit,
-	}
-	if w.Transactions == nil {
-		w.Transactions = []Transaction{}
-	}
-	if w.InactivatedTransactionIDs == nil {
-		w.InactivatedTransactionIDs = []string{}
-	}
-	w.Account.AccountType = p.AccountType
-	w.Account.AccountSubType = p.AccountSubType
-	return json.Marshal(w)
 }
 
 // validate checks q and returns the effective pagination.
