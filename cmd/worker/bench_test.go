@@ -170,7 +170,7 @@ func copyStoredTransactions(tb testing.TB, env *synctest.Env) time.Duration {
 	require.NoError(tb, err)
 	all, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) ([]any, error) { return r.Values() })
 	require.NoError(tb, err)
-	_, err = env.Pool.Exec(ctx, `TRUNCATE transactions, transaction_changes`)
+	_, err = env.Pool.Exec(ctx, `TRUNCATE transactions, transaction_change_pages`)
 	require.NoError(tb, err)
 	start := time.Now()
 	n, err := env.Pool.CopyFrom(ctx, pgx.Identifier{"transactions"}, cols, pgx.CopyFromRows(all))

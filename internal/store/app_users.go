@@ -33,9 +33,9 @@ var erasureSteps = []erasureStep{
 	// Jobs naming one of the links (sync jobs, and any later per-link job).
 	{"river_job", `DELETE FROM river_job WHERE args->>'link_id' = ANY(@ids::text[]) OR args->>'app_user_ref' = @ref`},
 	// The feed's only index on the user is its primary key (app_user_ref,
-	// seq): name every app user whose rows may go, so no row is found by a
-	// scan of the whole feed.
-	{"transaction_changes", `DELETE FROM transaction_changes
+	// last_seq): name every app user whose pages may go, so no page is
+	// found by a scan of the whole feed.
+	{"transaction_change_pages", `DELETE FROM transaction_change_pages
 		WHERE app_user_ref = ANY(ARRAY(SELECT @ref::text UNION SELECT app_user_ref FROM links WHERE id = ANY(@ids::uuid[])))
 			AND (app_user_ref = @ref OR link_id = ANY(@ids::uuid[]))`},
 	{"transaction_change_horizons", `DELETE FROM transaction_change_horizons WHERE app_user_ref = @ref`},

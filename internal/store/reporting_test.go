@@ -556,9 +556,10 @@ func TestReporting(t *testing.T) {
 		} {
 			var seq int64
 			require.NoError(t, f.pool.QueryRow(ctx, `
-				INSERT INTO transaction_changes (app_user_ref, link_id, account_id, transaction_id, provider_transaction_id, change)
-				SELECT $1, $2, t.account_id, t.id, t.provider_transaction_id, $4 FROM transactions t WHERE t.id = $3
-				RETURNING seq`, c.user, c.link, f.txns[c.key], c.kind).Scan(&seq))
+				INSERT INTO transaction_change_pages (app_user_ref, link_id, account_id, first_seq, last_seq, entries, seqs, transaction_ids, changes)
+				SELECT $1, $2, t.account_id, s.seq, s.seq, 1, ARRAY[s.seq], ARRAY[t.id], ARRAY[left($4, 1)::"char"]
+				FROM transactions t, (SELECT nextval('transaction_change_seq') AS seq) s WHERE t.id = $3
+				RETURNING last_seq`, c.user, c.link, f.txns[c.key], c.kind).Scan(&seq))
 			seqs = append(seqs, seq)
 		}
 		const page = `

@@ -37,7 +37,7 @@ func (s *Store) bumpHorizonsToHead(ctx context.Context, linkIDs []string) error 
 		}
 		_, err := s.db.Exec(ctx, `
 			INSERT INTO transaction_change_horizons (app_user_ref, horizon_seq)
-			VALUES ($1, nextval(pg_get_serial_sequence('transaction_changes', 'seq')))
+			VALUES ($1, nextval('transaction_change_seq'))
 			ON CONFLICT (app_user_ref) DO UPDATE SET horizon_seq = EXCLUDED.horizon_seq, updated_at = now()`, u)
 		if err != nil {
 			return translate(err, "move the change feed horizon")
@@ -92,26 +92,32 @@ func (s *Store) PurgeRevokedLinks(ctx context.Context, t time.Time, limit int) (
 	return n, err
 }
 
-// DeleteTransactionChangesBefore deletes up to limit change-feed entries
-// recorded before t (lowest seq first) and returns how many. Each affected
-// app user's horizon moves to the highest seq deleted, so a cursor older
-// than that fails in reporting.transaction_changes_since instead of
-// silently skipping. Call it repeatedly to prune in bounded batches.
+// DeleteTransactionChangesBefore deletes the oldest change-feed pages
+// recorded before t, about limit changes (whole pages: at least one, at
+// most one page beyond limit), and returns how many changes went. Each
+// affected app user's horizon moves to the highest seq deleted, so a
+// cursor older than that fails in reporting.transaction_changes_since
+// instead of silently skipping. Call it repeatedly to prune in bounded
+// batches.
 func (s *Store) DeleteTransactionChangesBefore(ctx context.Context, t time.Time, limit int) (int64, error) {
 	var n int64
 	err := s.Transact(ctx, func(tx *Store) error {
 		return tx.db.QueryRow(ctx, `
-			WITH d AS (
-				DELETE FROM transaction_changes WHERE (app_user_ref, seq) IN (
-					SELECT app_user_ref, seq FROM transaction_changes WHERE changed_at < $1 ORDER BY changed_at, seq LIMIT $2)
-				RETURNING app_user_ref, seq
+			WITH oldest AS (
+				SELECT p.app_user_ref, p.last_seq, sum(p.entries) OVER (ORDER BY p.changed_at, p.app_user_ref, p.last_seq) - p.entries AS before
+				FROM (SELECT app_user_ref, last_seq, entries, changed_at FROM transaction_change_pages
+					WHERE changed_at < $1 ORDER BY changed_at, app_user_ref, last_seq LIMIT $2) p
+			), d AS (
+				DELETE FROM transaction_change_pages WHERE (app_user_ref, last_seq) IN (
+					SELECT app_user_ref, last_seq FROM oldest WHERE before < $2)
+				RETURNING app_user_ref, last_seq, entries
 			), h AS (
 				INSERT INTO transaction_change_horizons (app_user_ref, horizon_seq)
-				SELECT app_user_ref, max(seq) FROM d GROUP BY app_user_ref
+				SELECT app_user_ref, max(last_seq) FROM d GROUP BY app_user_ref
 				ON CONFLICT (app_user_ref) DO UPDATE
 					SET horizon_seq = greatest(transaction_change_horizons.horizon_seq, EXCLUDED.horizon_seq), updated_at = now()
 			)
-			SELECT count(*) FROM d`, t, limit).Scan(&n)
+			SELECT coalesce(sum(entries), 0) FROM d`, t, limit).Scan(&n)
 	})
 	if err != nil {
 		return 0, translate(err, "delete change feed entries before %s", t.Format(time.RFC3339))

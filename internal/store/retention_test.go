@@ -65,7 +65,7 @@ func TestChangeFeedRetentionMovesTheHorizon(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, all, 5)
 	// u1's first three entries are old; u2's are recent.
-	_, err = s.Pool().Exec(ctx, `UPDATE transaction_changes SET changed_at = now() - interval '40 days' WHERE seq = ANY($1)`, all[:3])
+	_, err = s.Pool().Exec(ctx, `UPDATE transaction_change_pages SET changed_at = now() - interval '40 days' WHERE last_seq = ANY($1)`, all[:3])
 	require.NoError(t, err)
 
 	n, err := s.DeleteTransactionChangesBefore(ctx, time.Now().Add(-30*24*time.Hour), 2)

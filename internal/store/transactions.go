@@ -127,6 +127,27 @@ func feedOrderCTE(appUserParam string) string {
 		)`
 }
 
+// feedPageInsert is the CTE "fed" of a feed statement whose written rows
+// are the CTE "written" (id) and whose order lock is the CTE "ordered"
+// (feedOrderCTE): it appends the written rows to the change feed as one
+// page of the account (transaction_change_pages), change being each row's
+// kind as an expression over w: 'a' (added), 'm' (modified) or 'r'
+// (removed). Each change draws its seq under the order lock, in row id
+// order; a write that changed nothing appends no page. The parameters
+// name the statement's parameters for the app user, the link and the
+// account.
+func feedPageInsert(appUserParam, linkParam, accountParam, change string) string {
+	return `fed AS (
+			INSERT INTO transaction_change_pages (app_user_ref, link_id, account_id, first_seq, last_seq, entries,
+				seqs, transaction_ids, changes)
+			SELECT ` + appUserParam + `, ` + linkParam + `, ` + accountParam + `, min(c.seq), max(c.seq), count(*),
+				array_agg(c.seq ORDER BY c.seq), array_agg(c.id ORDER BY c.seq), array_agg(c.change ORDER BY c.seq)
+			FROM (SELECT nextval('transaction_change_seq') AS seq, w.id, w.change
+				FROM (SELECT w.id, (` + change + `)::"char" AS change FROM written w, ordered ORDER BY w.id) w) c
+			HAVING count(*) > 0
+		)`
+}
+
 var errFeedNeedsTx = errors.New("change feed writes need a transaction")
 
 // UpsertTransactions writes transactions of one account and appends an
@@ -190,14 +211,9 @@ func (s *Store) UpsertTransactions(ctx context.Context, scope FeedScope, in []Tr
 			WHERE transactions.raw IS DISTINCT FROM EXCLUDED.raw
 			   OR transactions.signed_amount IS DISTINCT FROM EXCLUDED.signed_amount
 			   OR transactions.removed_at IS NOT NULL
-			RETURNING id, provider_transaction_id, (xmax = 0) AS inserted
-		), `+feedOrderCTE("$20")+`, fed AS (
-			INSERT INTO transaction_changes (app_user_ref, link_id, account_id, transaction_id, provider_transaction_id, change)
-			SELECT $20, $21, $1, w.id, w.provider_transaction_id, CASE WHEN w.inserted THEN 'added' ELSE 'modified' END
-			FROM written w, ordered ORDER BY w.id
-			RETURNING change
-		)
-		SELECT count(*) FILTER (WHERE change = 'added'), count(*) FILTER (WHERE change = 'modified') FROM fed`,
+			RETURNING id, (xmax = 0) AS inserted
+		), `+feedOrderCTE("$20")+`, `+feedPageInsert("$20", "$21", "$1", "CASE WHEN w.inserted THEN 'a' ELSE 'm' END")+`
+		SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM written`,
 		scope.AccountID, ids, amounts, signed, currencies, posted, pending, statuses, types, subtypes, memos, descs,
 		merchants, categories, checks, running, sequences, updated, raws, scope.AppUserRef, scope.LinkID,
 	).QueryRow(func(row pgx.Row) error { return row.Scan(&c.Added, &c.Modified) })
@@ -246,13 +262,9 @@ func (s *Store) tombstone(ctx context.Context, scope FeedScope, providerIDs []st
 		WITH written AS (
 			UPDATE transactions t SET removed_at = $3, removal_reason = coalesce($6, t.removal_reason), updated_at = now()
 			WHERE t.id = ANY (`+liveTransactionIDsSQL+`)
-			RETURNING t.id, t.provider_transaction_id
-		), `+feedOrderCTE("$4")+`, fed AS (
-			INSERT INTO transaction_changes (app_user_ref, link_id, account_id, transaction_id, provider_transaction_id, change)
-			SELECT $4, $5, $1, w.id, w.provider_transaction_id, 'removed' FROM written w, ordered ORDER BY w.id
-			RETURNING 1
-		)
-		SELECT count(*) FROM fed`,
+			RETURNING t.id
+		), `+feedOrderCTE("$4")+`, `+feedPageInsert("$4", "$5", "$1", "'r'")+`
+		SELECT count(*) FROM written`,
 		scope.AccountID, providerIDs, at, scope.AppUserRef, scope.LinkID, reason,
 	).QueryRow(func(row pgx.Row) error { return row.Scan(&removed) })
 	if err := s.db.SendBatch(ctx, batch).Close(); err != nil {

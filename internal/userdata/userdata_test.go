@@ -122,14 +122,14 @@ func TestEraseAppUserLeavesNothing(t *testing.T) {
 	aNeedles, bNeedles := b.needles(t, b.a), b.needles(t, b.b)
 	before := b.mentions(t, aNeedles)
 	for _, rel := range []string{"public.links", "public.link_tokens", "public.accounts", "public.transactions", "public.balance_snapshots",
-		"public.sync_state", "public.sync_runs", "public.transaction_changes", "public.consent_requests", "public.river_job",
+		"public.sync_state", "public.sync_runs", "public.transaction_changes", "public.transaction_change_pages", "public.consent_requests", "public.river_job",
 		"public.transaction_change_horizons", "public.events", "public.event_horizons", "reporting.events", "reporting.event_horizons",
 		"reporting.transactions", "reporting.accounts", "reporting.link_status"} {
 		require.Positive(t, before[rel], "the fixture has %s rows of the user", rel)
 	}
 	others := b.mentions(t, bNeedles)
 	txns := b.count(t, `SELECT count(*) FROM transactions t JOIN accounts a ON a.id = t.account_id WHERE a.link_id = $1`, b.a.ID)
-	changes := b.count(t, `SELECT count(*) FROM transaction_changes WHERE link_id = $1`, b.a.ID)
+	changePages := b.count(t, `SELECT count(*) FROM transaction_change_pages WHERE link_id = $1`, b.a.ID)
 	row, err := b.Store.LinkToken(ctx, b.a.ID)
 	require.NoError(t, err)
 	refresh, err := linktoken.Open(ctx, b.Sealer, row)
@@ -148,7 +148,7 @@ func TestEraseAppUserLeavesNothing(t *testing.T) {
 	require.EqualValues(t, 1, deleted["links"])
 	require.EqualValues(t, 1, deleted["link_tokens"])
 	require.Equal(t, txns, deleted["transactions"])
-	require.Equal(t, changes, deleted["transaction_changes"])
+	require.Equal(t, changePages, deleted["transaction_change_pages"])
 	require.EqualValues(t, 1, deleted["river_job"])
 	require.EqualValues(t, 1, deleted["consent_requests"])
 	require.EqualValues(t, 1, deleted["sync_runs"])

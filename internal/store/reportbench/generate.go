@@ -367,18 +367,32 @@ func generate(ctx context.Context, pool *pgxpool.Pool, scale Scale, logger *slog
 		logger.Info("copied transactions", "users", min(from+batch, len(all)), "rows", total)
 	}
 
-	// The change feed: every transaction added once, tombstones removed.
-	if _, err := pool.Exec(ctx, `INSERT INTO transaction_changes (app_user_ref, link_id, account_id, transaction_id, provider_transaction_id, change, changed_at)
-		SELECT l.app_user_ref, a.link_id, t.account_id, t.id, t.provider_transaction_id, 'added', t.first_seen_at
-		FROM transactions t JOIN accounts a ON a.id = t.account_id JOIN links l ON l.id = a.link_id
-		ORDER BY t.id`); err != nil {
-		return total, fmt.Errorf("fill the change feed: %w", err)
-	}
-	if _, err := pool.Exec(ctx, `INSERT INTO transaction_changes (app_user_ref, link_id, account_id, transaction_id, provider_transaction_id, change, changed_at)
-		SELECT l.app_user_ref, a.link_id, t.account_id, t.id, t.provider_transaction_id, 'removed', t.removed_at
-		FROM transactions t JOIN accounts a ON a.id = t.account_id JOIN links l ON l.id = a.link_id
-		WHERE t.removed_at IS NOT NULL ORDER BY t.id`); err != nil {
-		return total, fmt.Errorf("fill the change feed: %w", err)
+	// The change feed: every transaction added once, then tombstones
+	// removed, as pages of up to 500 changes of one account, with seqs
+	// drawn in app user, account and row order so that an app user's
+	// pages never interleave (as the sync's order lock keeps them).
+	for _, step := range []struct{ change, where, at string }{
+		{"a", "true", "t.first_seen_at"},
+		{"r", "t.removed_at IS NOT NULL", "t.removed_at"},
+	} {
+		if _, err := pool.Exec(ctx, `
+			INSERT INTO transaction_change_pages (app_user_ref, link_id, account_id, first_seq, last_seq, entries,
+				seqs, transaction_ids, changes, changed_at)
+			SELECT app_user_ref, link_id, account_id, min(seq), max(seq), count(*),
+				array_agg(seq ORDER BY seq), array_agg(id ORDER BY seq), array_agg($1::"char" ORDER BY seq), max(at)
+			FROM (
+				SELECT c.*, nextval('transaction_change_seq') AS seq
+				FROM (
+					SELECT l.app_user_ref, a.link_id, t.account_id, t.id, `+step.at+` AS at,
+						(row_number() OVER (PARTITION BY t.account_id ORDER BY t.id) - 1) / 500 AS page
+					FROM transactions t JOIN accounts a ON a.id = t.account_id JOIN links l ON l.id = a.link_id
+					WHERE `+step.where+`
+					ORDER BY l.app_user_ref, t.account_id, t.id
+				) c
+			) c
+			GROUP BY app_user_ref, link_id, account_id, page`, step.change); err != nil {
+			return total, fmt.Errorf("fill the change feed: %w", err)
+		}
 	}
 	logger.Info("change feed filled")
 	return total, nil
