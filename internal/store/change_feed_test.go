@@ -196,3 +196,29 @@ func TestChangeFeedPagesMigrationKeepsEveryChange(t *testing.T) {
 	require.NoError(t, pool.QueryRow(ctx, `SELECT nextval(pg_get_serial_sequence('transaction_changes', 'seq')) > $1`, after[5]).Scan(&identity))
 	require.True(t, identity, "the restored feed numbers on above every change")
 }
+
+// A page's raw JSON reaches the statement as one JSON array; a record
+// that is not exactly one JSON value fails the whole write and stores
+// nothing, rather than shifting another record's JSON onto a row.
+func TestUpsertRefusesARecordThatIsNotOneJSONValue(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, _ := setup(t)
+	link := linkFixture(t, s, "u1")
+	scope := store.FeedScope{AppUserRef: "u1", LinkID: link.ID, AccountID: accountFixture(t, s, link.ID, "acc-a", "Deposit").ID}
+	day := time.Date(2026, 1, 10, 0, 0, 0, 0, time.UTC)
+	for _, bad := range []string{`{"id": "t-1"}, {"id": "t-9"}`, ``, `{"id": "t-1"`, `1], [2`} {
+		first, second := txn("t-1", "-1.00", day, false), txn("t-2", "-2.00", day, false)
+		first.Raw = []byte(bad)
+		err := s.Transact(ctx, func(tx *store.Store) error {
+			_, err := tx.UpsertTransactions(ctx, scope, []store.TransactionInput{first, second})
+			return err
+		})
+		require.Error(t, err, "raw %q", bad)
+		require.Empty(t, queryColumn[string](t, s, `SELECT provider_transaction_id FROM transactions`), "raw %q", bad)
+	}
+	writePage(t, s, scope, "t", 0, 3, "-1.00")
+	require.Equal(t, []string{`{"id": "t-000", "amount": "-1.00", "pending": false}`, `{"id": "t-001", "amount": "-1.00", "pending": false}`,
+		`{"id": "t-002", "amount": "-1.00", "pending": false}`},
+		queryColumn[string](t, s, `SELECT raw::text FROM transactions ORDER BY provider_transaction_id`), "each row keeps its own record")
+}

@@ -173,20 +173,37 @@ func (s *Store) UpsertTransactions(ctx context.Context, scope FeedScope, in []Tr
 		running                                 = make([]*string, n)
 		sequences                               = make([]*int64, n)
 		updated                                 = make([]*time.Time, n)
-		// The raw JSON goes as it was read: a string of it would be one
-		// more copy of the page's largest column while the page commits.
-		raws = make([][]byte, n)
 	)
+	// The raw JSON goes as one JSON array of the page's records, in row
+	// order, built at its final size: as an array parameter, each record
+	// was appended to the statement's parameter buffer in turn, which
+	// grew by doubling to twice the page's size, the largest allocation
+	// of a sync.
+	size := 2 + n
+	for _, t := range in {
+		size += len(t.Raw)
+	}
+	raw := make([]byte, 0, size)
+	raw = append(raw, '[')
 	for i, t := range in {
 		ids[i], amounts[i], signed[i], currencies[i] = t.ProviderID, t.Amount, t.SignedAmount, t.Currency
 		posted[i], pending[i] = t.PostedAt, t.Pending
 		statuses[i], types[i], subtypes[i], memos[i], descs[i] = t.PendingStatus, t.Type, t.Subtype, t.Memo, t.Description
 		merchants[i], categories[i], checks[i] = t.MerchantName, t.Category, t.CheckNumber
-		running[i], sequences[i], updated[i], raws[i] = t.RunningBalance, t.Sequence, t.ProviderUpdatedAt, t.Raw
+		running[i], sequences[i], updated[i] = t.RunningBalance, t.Sequence, t.ProviderUpdatedAt
 		if currencies[i] == "" {
 			currencies[i] = "USD"
 		}
+		if i > 0 {
+			raw = append(raw, ',')
+		}
+		// Each record must be one JSON value. One that held two would shift
+		// the array's elements, and is refused: the extra element's row has
+		// no provider id (NOT NULL). One without JSON leaves the array
+		// malformed or short (a row without raw JSON), and is refused too.
+		raw = append(raw, t.Raw...)
 	}
+	raw = append(raw, ']')
 	// The feed lock and the upsert go in one round trip.
 	batch := &pgx.Batch{}
 	s.queueFeedScope(batch, scope)
@@ -196,9 +213,10 @@ func (s *Store) UpsertTransactions(ctx context.Context, scope FeedScope, in []Tr
 			INSERT INTO transactions (account_id, provider_transaction_id, amount, signed_amount, currency,
 				posted_at, pending, pending_status, type, subtype, memo, description, merchant_name, category,
 				check_number, running_balance, sequence, provider_updated_at, raw)
-			SELECT $1, t.* FROM unnest($2::text[], $3::numeric[], $4::numeric[], $5::text[], $6::timestamptz[],
-				$7::bool[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[],
-				$15::text[], $16::numeric[], $17::bigint[], $18::timestamptz[], $19::jsonb[]) AS t
+			SELECT $1, t.* FROM ROWS FROM (unnest($2::text[]), unnest($3::numeric[]), unnest($4::numeric[]), unnest($5::text[]),
+				unnest($6::timestamptz[]), unnest($7::bool[]), unnest($8::text[]), unnest($9::text[]), unnest($10::text[]),
+				unnest($11::text[]), unnest($12::text[]), unnest($13::text[]), unnest($14::text[]), unnest($15::text[]),
+				unnest($16::numeric[]), unnest($17::bigint[]), unnest($18::timestamptz[]), jsonb_array_elements($19::jsonb)) AS t
 			ON CONFLICT (account_id, provider_transaction_id) DO UPDATE SET
 				amount = EXCLUDED.amount, signed_amount = EXCLUDED.signed_amount, currency = EXCLUDED.currency,
 				posted_at = EXCLUDED.posted_at, pending = EXCLUDED.pending, pending_status = EXCLUDED.pending_status,
@@ -215,7 +233,7 @@ func (s *Store) UpsertTransactions(ctx context.Context, scope FeedScope, in []Tr
 		), `+feedOrderCTE("$20")+`, `+feedPageInsert("$20", "$21", "$1", "CASE WHEN w.inserted THEN 'a' ELSE 'm' END")+`
 		SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM written`,
 		scope.AccountID, ids, amounts, signed, currencies, posted, pending, statuses, types, subtypes, memos, descs,
-		merchants, categories, checks, running, sequences, updated, raws, scope.AppUserRef, scope.LinkID,
+		merchants, categories, checks, running, sequences, updated, raw, scope.AppUserRef, scope.LinkID,
 	).QueryRow(func(row pgx.Row) error { return row.Scan(&c.Added, &c.Modified) })
 	if err := s.db.SendBatch(ctx, batch).Close(); err != nil {
 		return WriteCounts{}, translate(err, "upsert transactions for account %s", scope.AccountID)
