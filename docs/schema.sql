@@ -1194,36 +1194,40 @@ BEGIN
     END IF;
     SELECT max(p.last_seq) INTO last_page
     FROM (
-        SELECT p.last_seq,
-            sum(p.entries) OVER w - p.entries AS before,
-            first_value(p.entries) OVER w AS first_entries
+        SELECT p.last_seq, sum(p.after) OVER (ORDER BY p.last_seq ROWS UNBOUNDED PRECEDING) - p.after AS before
         FROM (
-            SELECT p.last_seq, p.entries FROM public.transaction_change_pages p
+            SELECT p.last_seq,
+                CASE WHEN p.first_seq > cursor_seq THEN p.entries
+                     ELSE (SELECT count(*) FROM unnest(p.seqs) AS s(seq) WHERE s.seq > cursor_seq)::integer END AS after
+            FROM public.transaction_change_pages p
             WHERE p.app_user_ref = transaction_changes_since.app_user_ref AND p.last_seq > cursor_seq
-            ORDER BY p.last_seq LIMIT page_rows + 1
+            ORDER BY p.last_seq LIMIT page_rows
         ) p
-        WINDOW w AS (ORDER BY p.last_seq ROWS UNBOUNDED PRECEDING)
     ) p
-    WHERE p.before < page_rows + p.first_entries;
+    WHERE p.before < page_rows;
     IF last_page IS NULL THEN
         RETURN;
     END IF;
     RETURN QUERY
-    SELECT u.seq, p.app_user_ref, p.link_id, p.account_id, u.transaction_id, x.provider_transaction_id,
-        CASE u.change WHEN 'a' THEN 'added' WHEN 'm' THEN 'modified' ELSE 'removed' END,
-        p.changed_at,
+    SELECT c.seq, c.app_user_ref, c.link_id, c.account_id, c.transaction_id, x.provider_transaction_id,
+        CASE c.change WHEN 'a' THEN 'added' WHEN 'm' THEN 'modified' ELSE 'removed' END,
+        c.changed_at,
         (t.transaction_id IS NOT NULL),
         t.posted_at, t.posted_date, t.pending, t.amount, t.raw_amount, t.currency, t.description, t.merchant,
         t.category, t.type, t.memo, t.is_transfer, t.flow
-    FROM public.transaction_change_pages p
-    CROSS JOIN LATERAL unnest(p.seqs, p.transaction_ids, p.changes) AS u(seq, transaction_id, change)
-    LEFT JOIN public.transactions x ON x.id = u.transaction_id
-    LEFT JOIN reporting.transactions t ON t.transaction_id = u.transaction_id AND u.change <> 'r'
-    WHERE p.app_user_ref = transaction_changes_since.app_user_ref
-      AND p.last_seq > cursor_seq AND p.last_seq <= last_page
-      AND u.seq > cursor_seq
-    ORDER BY u.seq
-    LIMIT page_rows;
+    FROM (
+        SELECT u.seq, p.app_user_ref, p.link_id, p.account_id, u.transaction_id, u.change, p.changed_at
+        FROM public.transaction_change_pages p
+        CROSS JOIN LATERAL unnest(p.seqs, p.transaction_ids, p.changes) AS u(seq, transaction_id, change)
+        WHERE p.app_user_ref = transaction_changes_since.app_user_ref
+          AND p.last_seq > cursor_seq AND p.last_seq <= last_page
+          AND u.seq > cursor_seq
+        ORDER BY u.seq
+        LIMIT page_rows
+    ) c
+    LEFT JOIN public.transactions x ON x.id = c.transaction_id
+    LEFT JOIN reporting.transactions t ON t.transaction_id = c.transaction_id AND c.change <> 'r'
+    ORDER BY c.seq;
 END
 $$;
 
@@ -3121,7 +3125,7 @@ ALTER TABLE ONLY public.transaction_change_horizons
 --
 
 ALTER TABLE ONLY public.transaction_change_pages
-    ADD CONSTRAINT transaction_change_pages_pkey PRIMARY KEY (app_user_ref, last_seq) INCLUDE (entries);
+    ADD CONSTRAINT transaction_change_pages_pkey PRIMARY KEY (app_user_ref, last_seq) INCLUDE (first_seq, entries);
 
 --
 -- Name: transaction_transfer_verdicts transaction_transfer_verdicts_pkey; Type: CONSTRAINT; Schema: public; Owner: -

@@ -1,4 +1,6 @@
--- Back to one row per change, keeping every change and its seq.
+-- Back to one row per change, keeping every change and its seq. Writers
+-- wait for the copy, then fail against the dropped storage.
+LOCK TABLE transaction_change_pages IN EXCLUSIVE MODE;
 DROP FUNCTION reporting.transaction_changes_since(text, bigint, integer);
 DROP VIEW reporting.transaction_changes;
 DROP TRIGGER links_delete_transaction_changes ON links;

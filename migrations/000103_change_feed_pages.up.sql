@@ -13,6 +13,11 @@
 -- its link or app user, whose feed pages go with it, so the view reads
 -- them from transactions.
 
+-- Writers still running the code before this migration wait here, and then
+-- fail against the view, instead of committing a change after the copy
+-- below has read the table (and losing it with the table).
+LOCK TABLE transaction_changes IN EXCLUSIVE MODE;
+
 CREATE SEQUENCE transaction_change_seq AS bigint;
 SELECT setval('transaction_change_seq', nextval(pg_get_serial_sequence('transaction_changes', 'seq')));
 COMMENT ON SEQUENCE transaction_change_seq IS 'Change feed seqs (one per change), drawn under the app user''s feed order lock.';
@@ -28,7 +33,7 @@ CREATE TABLE transaction_change_pages (
     seqs            bigint[] NOT NULL,
     transaction_ids bigint[] NOT NULL,
     changes         "char"[] NOT NULL,
-    CONSTRAINT transaction_change_pages_pkey PRIMARY KEY (app_user_ref, last_seq) INCLUDE (entries),
+    CONSTRAINT transaction_change_pages_pkey PRIMARY KEY (app_user_ref, last_seq) INCLUDE (first_seq, entries),
     CONSTRAINT transaction_change_pages_entries_check CHECK (
         entries > 0 AND first_seq <= last_seq
         AND cardinality(seqs) = entries AND cardinality(transaction_ids) = entries AND cardinality(changes) = entries),
@@ -92,10 +97,12 @@ GRANT SELECT ON reporting.transaction_changes TO pfm_reader;
 
 -- A page of the feed unnests only the stored pages that can hold it:
 -- those after the cursor, in seq order, until they hold max_rows changes
--- besides the first one's (whose changes may start at or before the
--- cursor). It reads the storage table, which the reader role cannot, so
--- it runs as its owner, with a fixed search path and every name
--- qualified. Its rows are those of reporting.transaction_changes.
+-- after the cursor (only the first can also hold changes at or before
+-- it; those are counted exactly). It joins the transactions to the
+-- max_rows changes kept, not to every change of those pages. It reads the
+-- storage table, which the reader role cannot, so it runs as its owner,
+-- with a fixed search path and every name qualified. Its rows are those
+-- of reporting.transaction_changes.
 CREATE FUNCTION reporting.transaction_changes_since(app_user_ref text, after_seq bigint DEFAULT 0, max_rows integer DEFAULT 500)
 RETURNS SETOF reporting.transaction_changes
 LANGUAGE plpgsql STABLE SECURITY DEFINER
@@ -119,36 +126,40 @@ BEGIN
     END IF;
     SELECT max(p.last_seq) INTO last_page
     FROM (
-        SELECT p.last_seq,
-            sum(p.entries) OVER w - p.entries AS before,
-            first_value(p.entries) OVER w AS first_entries
+        SELECT p.last_seq, sum(p.after) OVER (ORDER BY p.last_seq ROWS UNBOUNDED PRECEDING) - p.after AS before
         FROM (
-            SELECT p.last_seq, p.entries FROM public.transaction_change_pages p
+            SELECT p.last_seq,
+                CASE WHEN p.first_seq > cursor_seq THEN p.entries
+                     ELSE (SELECT count(*) FROM unnest(p.seqs) AS s(seq) WHERE s.seq > cursor_seq)::integer END AS after
+            FROM public.transaction_change_pages p
             WHERE p.app_user_ref = transaction_changes_since.app_user_ref AND p.last_seq > cursor_seq
-            ORDER BY p.last_seq LIMIT page_rows + 1
+            ORDER BY p.last_seq LIMIT page_rows
         ) p
-        WINDOW w AS (ORDER BY p.last_seq ROWS UNBOUNDED PRECEDING)
     ) p
-    WHERE p.before < page_rows + p.first_entries;
+    WHERE p.before < page_rows;
     IF last_page IS NULL THEN
         RETURN;
     END IF;
     RETURN QUERY
-    SELECT u.seq, p.app_user_ref, p.link_id, p.account_id, u.transaction_id, x.provider_transaction_id,
-        CASE u.change WHEN 'a' THEN 'added' WHEN 'm' THEN 'modified' ELSE 'removed' END,
-        p.changed_at,
+    SELECT c.seq, c.app_user_ref, c.link_id, c.account_id, c.transaction_id, x.provider_transaction_id,
+        CASE c.change WHEN 'a' THEN 'added' WHEN 'm' THEN 'modified' ELSE 'removed' END,
+        c.changed_at,
         (t.transaction_id IS NOT NULL),
         t.posted_at, t.posted_date, t.pending, t.amount, t.raw_amount, t.currency, t.description, t.merchant,
         t.category, t.type, t.memo, t.is_transfer, t.flow
-    FROM public.transaction_change_pages p
-    CROSS JOIN LATERAL unnest(p.seqs, p.transaction_ids, p.changes) AS u(seq, transaction_id, change)
-    LEFT JOIN public.transactions x ON x.id = u.transaction_id
-    LEFT JOIN reporting.transactions t ON t.transaction_id = u.transaction_id AND u.change <> 'r'
-    WHERE p.app_user_ref = transaction_changes_since.app_user_ref
-      AND p.last_seq > cursor_seq AND p.last_seq <= last_page
-      AND u.seq > cursor_seq
-    ORDER BY u.seq
-    LIMIT page_rows;
+    FROM (
+        SELECT u.seq, p.app_user_ref, p.link_id, p.account_id, u.transaction_id, u.change, p.changed_at
+        FROM public.transaction_change_pages p
+        CROSS JOIN LATERAL unnest(p.seqs, p.transaction_ids, p.changes) AS u(seq, transaction_id, change)
+        WHERE p.app_user_ref = transaction_changes_since.app_user_ref
+          AND p.last_seq > cursor_seq AND p.last_seq <= last_page
+          AND u.seq > cursor_seq
+        ORDER BY u.seq
+        LIMIT page_rows
+    ) c
+    LEFT JOIN public.transactions x ON x.id = c.transaction_id
+    LEFT JOIN reporting.transactions t ON t.transaction_id = c.transaction_id AND c.change <> 'r'
+    ORDER BY c.seq;
 END
 $$;
 COMMENT ON FUNCTION reporting.transaction_changes_since(text, bigint, integer) IS 'One page of the change feed of one app user: the changes after the cursor after_seq, in seq order, at most max_rows (default 500, between 1 and 10000). Store the last seq returned as the next cursor; an empty page means up to date. A cursor below the app user''s horizon (reporting.transaction_change_horizons) fails with SQLSTATE PF001: reload and resume from reporting.transaction_changes_head.';
