@@ -222,3 +222,50 @@ func TestUpsertRefusesARecordThatIsNotOneJSONValue(t *testing.T) {
 		`{"id": "t-002", "amount": "-1.00", "pending": false}`},
 		queryColumn[string](t, s, `SELECT raw::text FROM transactions ORDER BY provider_transaction_id`), "each row keeps its own record")
 }
+
+// A page of the feed looks up the transactions of the changes it returns,
+// not of every change in the stored pages it reads: from a cursor inside
+// a 3,000-change page, five changes cost a handful of lookups.
+func TestChangeFeedPageJoinsOnlyWhatItReturns(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, bundle := setup(t)
+	link := linkFixture(t, s, "u1")
+	scope := store.FeedScope{AppUserRef: "u1", LinkID: link.ID, AccountID: accountFixture(t, s, link.ID, "acc-a", "Deposit").ID}
+	// Distinct amounts and days: the transfer flag of reporting.transactions
+	// looks up transactions of the same amount around the same day.
+	for _, prefix := range []string{"a", "b"} {
+		var in []store.TransactionInput
+		for i := range 3000 {
+			day := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, i%700)
+			in = append(in, txn(fmt.Sprintf("%s-%04d", prefix, i), fmt.Sprintf("-%d.%02d", 1+i, i%100), day, false))
+		}
+		require.NoError(t, s.Transact(ctx, func(tx *store.Store) error {
+			_, err := tx.UpsertTransactions(ctx, scope, in)
+			return err
+		}))
+	}
+	seqs := queryColumn[int64](t, s, `SELECT seq FROM transaction_changes ORDER BY seq`)
+	require.Len(t, seqs, 6000)
+
+	tx, err := bundle.pool.Begin(ctx)
+	require.NoError(t, err)
+	defer func() { require.NoError(t, tx.Rollback(ctx)) }()
+	fetched := func() int64 {
+		var n int64
+		require.NoError(t, tx.QueryRow(ctx, `SELECT coalesce(sum(idx_tup_fetch), 0) FROM pg_stat_xact_user_tables WHERE relname = 'transactions'`).Scan(&n))
+		return n
+	}
+	before := fetched()
+	rows, err := tx.Query(ctx, `SELECT seq FROM reporting.transaction_changes_since('u1', $1, 5)`, seqs[999])
+	require.NoError(t, err)
+	var got []int64
+	for rows.Next() {
+		var seq int64
+		require.NoError(t, rows.Scan(&seq))
+		got = append(got, seq)
+	}
+	require.NoError(t, rows.Err())
+	require.Equal(t, seqs[1000:1005], got)
+	require.LessOrEqual(t, fetched()-before, int64(50), "transactions rows fetched for a 5-change page")
+}
