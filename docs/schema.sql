@@ -199,6 +199,20 @@ CREATE FUNCTION public.river_job_state_in_bitmask(bitmask bit, state public.rive
 $$;
 
 --
+-- Name: transaction_change_kind("char"); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.transaction_change_kind(code "char") RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$ SELECT CASE code WHEN 'a' THEN 'added' WHEN 'm' THEN 'modified' ELSE 'removed' END $$;
+
+--
+-- Name: FUNCTION transaction_change_kind(code "char"); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON FUNCTION public.transaction_change_kind(code "char") IS 'A stored change''s kind (transaction_change_pages.changes) as the change feed names it: added, modified or removed.';
+
+--
 -- Name: transaction_changes_delete_for_links(); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -912,11 +926,7 @@ CREATE VIEW public.transaction_changes AS
     p.account_id,
     u.transaction_id,
     t.provider_transaction_id,
-        CASE u.change
-            WHEN 'a'::"char" THEN 'added'::text
-            WHEN 'm'::"char" THEN 'modified'::text
-            ELSE 'removed'::text
-        END AS change,
+    public.transaction_change_kind(u.change) AS change,
     p.changed_at
    FROM ((public.transaction_change_pages p
      CROSS JOIN LATERAL UNNEST(p.seqs, p.transaction_ids, p.changes) u(seq, transaction_id, change))
@@ -1210,7 +1220,7 @@ BEGIN
     END IF;
     RETURN QUERY
     SELECT c.seq, c.app_user_ref, c.link_id, c.account_id, c.transaction_id, x.provider_transaction_id,
-        CASE c.change WHEN 'a' THEN 'added' WHEN 'm' THEN 'modified' ELSE 'removed' END,
+        public.transaction_change_kind(c.change),
         c.changed_at,
         (t.transaction_id IS NOT NULL),
         t.posted_at, t.posted_date, t.pending, t.amount, t.raw_amount, t.currency, t.description, t.merchant,

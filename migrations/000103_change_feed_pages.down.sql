@@ -28,6 +28,7 @@ SELECT setval(pg_get_serial_sequence('transaction_changes', 'seq'), nextval('tra
 
 DROP VIEW transaction_changes_pages_unnested;
 DROP TABLE transaction_change_pages;
+DROP FUNCTION transaction_change_kind("char");
 DROP SEQUENCE transaction_change_seq;
 
 CREATE OR REPLACE FUNCTION transaction_changes_delete_for_links() RETURNS trigger

@@ -46,6 +46,13 @@ COMMENT ON COLUMN transaction_change_pages.last_seq IS 'The page''s highest seq 
 COMMENT ON COLUMN transaction_change_pages.entries IS 'How many changes the page holds (the length of each array).';
 COMMENT ON COLUMN transaction_change_pages.changes IS 'Each change: a (added), m (modified) or r (removed).';
 
+-- The one home of a stored change's kind: a, m or r as the feed's readers
+-- name it.
+CREATE FUNCTION transaction_change_kind(code "char") RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT CASE code WHEN 'a' THEN 'added' WHEN 'm' THEN 'modified' ELSE 'removed' END $$;
+COMMENT ON FUNCTION transaction_change_kind("char") IS 'A stored change''s kind (transaction_change_pages.changes) as the change feed names it: added, modified or removed.';
+
 -- Existing changes move over one page per change, keeping their seqs.
 INSERT INTO transaction_change_pages (app_user_ref, last_seq, first_seq, entries, link_id, account_id, changed_at,
     seqs, transaction_ids, changes)
@@ -60,7 +67,7 @@ DROP TABLE transaction_changes;
 
 CREATE VIEW transaction_changes AS
 SELECT u.seq, p.app_user_ref, p.link_id, p.account_id, u.transaction_id, t.provider_transaction_id,
-    CASE u.change WHEN 'a' THEN 'added' WHEN 'm' THEN 'modified' ELSE 'removed' END AS change,
+    transaction_change_kind(u.change) AS change,
     p.changed_at
 FROM transaction_change_pages p
 CROSS JOIN LATERAL unnest(p.seqs, p.transaction_ids, p.changes) AS u(seq, transaction_id, change)
@@ -142,7 +149,7 @@ BEGIN
     END IF;
     RETURN QUERY
     SELECT c.seq, c.app_user_ref, c.link_id, c.account_id, c.transaction_id, x.provider_transaction_id,
-        CASE c.change WHEN 'a' THEN 'added' WHEN 'm' THEN 'modified' ELSE 'removed' END,
+        public.transaction_change_kind(c.change),
         c.changed_at,
         (t.transaction_id IS NOT NULL),
         t.posted_at, t.posted_date, t.pending, t.amount, t.raw_amount, t.currency, t.description, t.merchant,
