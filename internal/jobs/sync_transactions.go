@@ -236,32 +236,27 @@ func (s *Syncer) commitPage(ctx context.Context, t accountTarget, scope store.Fe
 	if page.err != nil {
 		return false, page.err
 	}
-	rejected := page.rejected
-	offset := page.offset
 	// Consecutive pages share PageOverlap rows, but a page is never
 	// the previous one again once offset moved past it: a bank that
 	// ignores offset would otherwise be read until the job times out.
 	if !page.empty {
-		if offset > 0 && page.fp == w.prev {
-			return false, fmt.Errorf("read transactions of account %s at offset %d: %w", t.stored.ID, offset, errRepeatedPage)
+		if page.offset > 0 && page.fp == w.prev {
+			return false, fmt.Errorf("read transactions of account %s at offset %d: %w", t.stored.ID, page.offset, errRepeatedPage)
 		}
 		w.prev = page.fp
 	}
 	// The reader left out the transactions inactivated earlier in
 	// this sync (the tombstone stands), and removals holds only the
 	// listed ids no earlier page listed.
-	inputs := page.inputs
-	for _, in := range inputs {
+	for _, in := range page.inputs {
 		if in.ProviderUpdatedAt != nil && (w.maxSeen == nil || in.ProviderUpdatedAt.After(*w.maxSeen)) {
 			u := *in.ProviderUpdatedAt
 			w.maxSeen = &u
 		}
 	}
-	last := page.last
 	now := s.now()
-	removals := page.removals
 	err := s.store.Transact(ctx, func(tx *store.Store) error {
-		up, err := tx.UpsertTransactions(ctx, scope, inputs)
+		up, err := tx.UpsertTransactions(ctx, scope, page.inputs)
 		if err != nil {
 			return err
 		}
@@ -272,7 +267,7 @@ func (s *Syncer) commitPage(ctx context.Context, t accountTarget, scope store.Fe
 		var rm store.WriteCounts
 		// The ids are held compactly; each statement's strings are
 		// made for it alone.
-		for chunk := range removals.Chunks(removalBatch) {
+		for chunk := range page.removals.Chunks(removalBatch) {
 			c, err := tx.RemoveTransactions(ctx, scope, chunk, now)
 			if err != nil {
 				return err
@@ -285,10 +280,10 @@ func (s *Syncer) commitPage(ctx context.Context, t accountTarget, scope store.Fe
 				return err
 			}
 		}
-		if err := s.setAside(ctx, tx, t, scope, inputs, rejected, now); err != nil {
+		if err := s.setAside(ctx, tx, t, scope, page.inputs, page.rejected, now); err != nil {
 			return err
 		}
-		if last {
+		if page.last {
 			if err := finish(tx, w.maxSeen); err != nil {
 				return err
 			}
@@ -303,7 +298,7 @@ func (s *Syncer) commitPage(ctx context.Context, t accountTarget, scope store.Fe
 		// again.
 		return false, err
 	}
-	return last, nil
+	return page.last, nil
 }
 
 func later(a, b time.Time) time.Time {
