@@ -6,9 +6,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
+	"github.com/pfmsync/pfmsync/internal/pfm"
 	"github.com/pfmsync/pfmsync/internal/store"
 	"github.com/pfmsync/pfmsync/internal/testdb"
 )
@@ -43,21 +45,45 @@ func feedAsReader(t *testing.T, pool *pgxpool.Pool, ref string, after int64, max
 	return out
 }
 
+// scopeFixture creates an account of link and returns the feed scope of
+// its writes.
+func scopeFixture(t *testing.T, s *store.Store, link pfm.Link, providerID string) store.FeedScope {
+	t.Helper()
+	return store.FeedScope{AppUserRef: link.AppUserRef, LinkID: link.ID, AccountID: accountFixture(t, s, link.ID, providerID, "Deposit").ID}
+}
+
+// upsert writes in to scope's account in one transaction (one feed page).
+func upsert(t *testing.T, s *store.Store, scope store.FeedScope, in ...store.TransactionInput) error {
+	t.Helper()
+	ctx := context.Background()
+	return s.Transact(ctx, func(tx *store.Store) error {
+		_, err := tx.UpsertTransactions(ctx, scope, in)
+		return err
+	})
+}
+
 // writePage writes the transactions named by prefix and the indexes in
 // [from, to) to the account in one transaction (one feed page), with the
 // given amount.
 func writePage(t *testing.T, s *store.Store, scope store.FeedScope, prefix string, from, to int, amount string) {
 	t.Helper()
-	ctx := context.Background()
 	day := time.Date(2026, 1, 10, 0, 0, 0, 0, time.UTC)
 	var in []store.TransactionInput
 	for i := from; i < to; i++ {
 		in = append(in, txn(fmt.Sprintf("%s-%03d", prefix, i), amount, day, false))
 	}
-	require.NoError(t, s.Transact(ctx, func(tx *store.Store) error {
-		_, err := tx.UpsertTransactions(ctx, scope, in)
-		return err
-	}))
+	require.NoError(t, upsert(t, s, scope, in...))
+}
+
+// transactionRowsRead returns how many rows of transactions tx has read
+// so far, by scans and by index fetches.
+func transactionRowsRead(t *testing.T, tx pgx.Tx) int64 {
+	t.Helper()
+	var n int64
+	require.NoError(t, tx.QueryRow(context.Background(), `
+		SELECT coalesce(sum(seq_tup_read), 0) + coalesce(sum(idx_tup_fetch), 0)
+		FROM pg_stat_xact_user_tables WHERE relname = 'transactions'`).Scan(&n))
+	return n
 }
 
 // The feed is stored a page at a time but read a change at a time: every
@@ -72,9 +98,7 @@ func TestChangeFeedPagesReadAsChanges(t *testing.T) {
 	s, bundle := setup(t)
 	link := linkFixture(t, s, "u1")
 	other := linkFixture(t, s, "u2")
-	a := store.FeedScope{AppUserRef: "u1", LinkID: link.ID, AccountID: accountFixture(t, s, link.ID, "acc-a", "Deposit").ID}
-	b := store.FeedScope{AppUserRef: "u1", LinkID: link.ID, AccountID: accountFixture(t, s, link.ID, "acc-b", "Deposit").ID}
-	o := store.FeedScope{AppUserRef: "u2", LinkID: other.ID, AccountID: accountFixture(t, s, other.ID, "acc-o", "Deposit").ID}
+	a, b, o := scopeFixture(t, s, link, "acc-a"), scopeFixture(t, s, link, "acc-b"), scopeFixture(t, s, other, "acc-o")
 
 	writePage(t, s, a, "a", 0, 7, "-1.00")
 	writePage(t, s, o, "o", 0, 20, "-1.00")
@@ -163,7 +187,7 @@ func TestChangeFeedPagesMigrationKeepsEveryChange(t *testing.T) {
 
 	s := store.New(pool, nil)
 	link := linkFixture(t, s, "u1")
-	scope := store.FeedScope{AppUserRef: "u1", LinkID: link.ID, AccountID: accountFixture(t, s, link.ID, "acc-a", "Deposit").ID}
+	scope := scopeFixture(t, s, link, "acc-a")
 	day := time.Date(2026, 1, 10, 0, 0, 0, 0, time.UTC)
 	// The 000102 schema's feed, written as its writer did.
 	for i, change := range []string{"added", "added", "modified", "removed"} {
@@ -202,19 +226,14 @@ func TestChangeFeedPagesMigrationKeepsEveryChange(t *testing.T) {
 // nothing, rather than shifting another record's JSON onto a row.
 func TestUpsertRefusesARecordThatIsNotOneJSONValue(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
 	s, _ := setup(t)
 	link := linkFixture(t, s, "u1")
-	scope := store.FeedScope{AppUserRef: "u1", LinkID: link.ID, AccountID: accountFixture(t, s, link.ID, "acc-a", "Deposit").ID}
+	scope := scopeFixture(t, s, link, "acc-a")
 	day := time.Date(2026, 1, 10, 0, 0, 0, 0, time.UTC)
 	for _, bad := range []string{`{"id": "t-1"}, {"id": "t-9"}`, ``, `{"id": "t-1"`, `1], [2`} {
 		first, second := txn("t-1", "-1.00", day, false), txn("t-2", "-2.00", day, false)
 		first.Raw = []byte(bad)
-		err := s.Transact(ctx, func(tx *store.Store) error {
-			_, err := tx.UpsertTransactions(ctx, scope, []store.TransactionInput{first, second})
-			return err
-		})
-		require.Error(t, err, "raw %q", bad)
+		require.Error(t, upsert(t, s, scope, first, second), "raw %q", bad)
 		require.Empty(t, queryColumn[string](t, s, `SELECT provider_transaction_id FROM transactions`), "raw %q", bad)
 	}
 	writePage(t, s, scope, "t", 0, 3, "-1.00")
@@ -231,7 +250,7 @@ func TestChangeFeedPageJoinsOnlyWhatItReturns(t *testing.T) {
 	ctx := context.Background()
 	s, bundle := setup(t)
 	link := linkFixture(t, s, "u1")
-	scope := store.FeedScope{AppUserRef: "u1", LinkID: link.ID, AccountID: accountFixture(t, s, link.ID, "acc-a", "Deposit").ID}
+	scope := scopeFixture(t, s, link, "acc-a")
 	// Distinct amounts and days: the transfer flag of reporting.transactions
 	// looks up transactions of the same amount around the same day.
 	for _, prefix := range []string{"a", "b"} {
@@ -240,10 +259,7 @@ func TestChangeFeedPageJoinsOnlyWhatItReturns(t *testing.T) {
 			day := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, i%700)
 			in = append(in, txn(fmt.Sprintf("%s-%04d", prefix, i), fmt.Sprintf("-%d.%02d", 1+i, i%100), day, false))
 		}
-		require.NoError(t, s.Transact(ctx, func(tx *store.Store) error {
-			_, err := tx.UpsertTransactions(ctx, scope, in)
-			return err
-		}))
+		require.NoError(t, upsert(t, s, scope, in...))
 	}
 	seqs := queryColumn[int64](t, s, `SELECT seq FROM transaction_changes ORDER BY seq`)
 	require.Len(t, seqs, 6000)
@@ -251,12 +267,7 @@ func TestChangeFeedPageJoinsOnlyWhatItReturns(t *testing.T) {
 	tx, err := bundle.pool.Begin(ctx)
 	require.NoError(t, err)
 	defer func() { require.NoError(t, tx.Rollback(ctx)) }()
-	fetched := func() int64 {
-		var n int64
-		require.NoError(t, tx.QueryRow(ctx, `SELECT coalesce(sum(idx_tup_fetch), 0) FROM pg_stat_xact_user_tables WHERE relname = 'transactions'`).Scan(&n))
-		return n
-	}
-	before := fetched()
+	before := transactionRowsRead(t, tx)
 	rows, err := tx.Query(ctx, `SELECT seq FROM reporting.transaction_changes_since('u1', $1, 5)`, seqs[999])
 	require.NoError(t, err)
 	var got []int64
@@ -267,5 +278,5 @@ func TestChangeFeedPageJoinsOnlyWhatItReturns(t *testing.T) {
 	}
 	require.NoError(t, rows.Err())
 	require.Equal(t, seqs[1000:1005], got)
-	require.LessOrEqual(t, fetched()-before, int64(50), "transactions rows fetched for a 5-change page")
+	require.LessOrEqual(t, transactionRowsRead(t, tx)-before, int64(50), "transactions rows read for a 5-change page")
 }

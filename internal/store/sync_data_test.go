@@ -221,18 +221,16 @@ func TestAccountsOfAUserWriteSideBySide(t *testing.T) {
 	ctx := context.Background()
 	s, _ := setup(t)
 	link := linkFixture(t, s, "u1")
-	a := accountFixture(t, s, link.ID, "acc-a", "Deposit")
-	b := accountFixture(t, s, link.ID, "acc-b", "Deposit")
+	a, b := scopeFixture(t, s, link, "acc-a"), scopeFixture(t, s, link, "acc-b")
 	day := time.Date(2026, 1, 10, 0, 0, 0, 0, time.UTC)
 
-	release := holdFeedWrite(t, s, store.FeedScope{AppUserRef: link.AppUserRef, LinkID: link.ID, AccountID: a.ID}, txn("a1", "1.00", day, false))
+	release := holdFeedWrite(t, s, a, txn("a1", "1.00", day, false))
 	var second store.WriteCounts
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		_ = s.Transact(ctx, func(tx *store.Store) error {
-			scope := store.FeedScope{AppUserRef: link.AppUserRef, LinkID: link.ID, AccountID: b.ID}
 			var err error
-			second, err = tx.UpsertTransactions(ctx, scope, []store.TransactionInput{txn("b1", "2.00", day, false), txn("b2", "3.00", day, false)})
+			second, err = tx.UpsertTransactions(ctx, b, []store.TransactionInput{txn("b1", "2.00", day, false), txn("b2", "3.00", day, false)})
 			return err
 		})
 	})
@@ -274,8 +272,7 @@ func TestChangeFeedCursorNeverSkipsUnderConcurrentAccounts(t *testing.T) {
 	const accounts, writes = 4, 25
 	var wg sync.WaitGroup
 	for i := range accounts {
-		acct := accountFixture(t, s, link.ID, fmt.Sprintf("acc-%d", i), "Deposit")
-		scope := store.FeedScope{AppUserRef: link.AppUserRef, LinkID: link.ID, AccountID: acct.ID}
+		scope := scopeFixture(t, s, link, fmt.Sprintf("acc-%d", i))
 		wg.Go(func() {
 			for w := range writes {
 				err := s.Transact(ctx, func(tx *store.Store) error {
@@ -340,9 +337,8 @@ func TestTombstonesProbeTheKeyPerID(t *testing.T) {
 	ctx := context.Background()
 	s, _ := setup(t)
 	link := linkFixture(t, s, "u1")
-	a := accountFixture(t, s, link.ID, "acc-a", "Deposit")
-	b := accountFixture(t, s, link.ID, "acc-b", "Deposit")
-	for _, acct := range []string{a.ID, b.ID} {
+	a, b := scopeFixture(t, s, link, "acc-a"), scopeFixture(t, s, link, "acc-b")
+	for _, acct := range []string{a.AccountID, b.AccountID} {
 		_, err := s.Pool().Exec(ctx, `
 			INSERT INTO transactions (account_id, provider_transaction_id, amount, signed_amount, posted_at, pending, type, category, raw)
 			SELECT $1, 'tx-' || g, -1.50, -1.50, timestamptz '2026-01-01' + g * interval '10 minutes', false, 'POS', 'groceries', '{}'
@@ -358,13 +354,12 @@ func TestTombstonesProbeTheKeyPerID(t *testing.T) {
 	for i := 1; i <= 10; i++ {
 		ids = append(ids, fmt.Sprintf("tx-%d", i), fmt.Sprintf("tx-%d", i)) // duplicates count once
 	}
-	scope := store.FeedScope{AppUserRef: link.AppUserRef, LinkID: link.ID, AccountID: a.ID}
 	for _, remove := range []func(tx *store.Store, ids []string) (store.WriteCounts, error){
 		func(tx *store.Store, ids []string) (store.WriteCounts, error) {
-			return tx.RemoveTransactions(ctx, scope, ids, time.Now())
+			return tx.RemoveTransactions(ctx, a, ids, time.Now())
 		},
 		func(tx *store.Store, ids []string) (store.WriteCounts, error) {
-			return tx.TombstoneTransactions(ctx, scope, ids, time.Now(), store.RemovalReconciled)
+			return tx.TombstoneTransactions(ctx, a, ids, time.Now(), store.RemovalReconciled)
 		},
 	} {
 		var c store.WriteCounts
@@ -374,11 +369,7 @@ func TestTombstonesProbeTheKeyPerID(t *testing.T) {
 			if c, err = remove(tx, ids); err != nil {
 				return err
 			}
-			if err := tx.Tx().QueryRow(ctx, `
-				SELECT coalesce(seq_tup_read, 0) + coalesce(idx_tup_fetch, 0)
-				FROM pg_stat_xact_user_tables WHERE relname = 'transactions'`).Scan(&rowsRead); err != nil {
-				return err
-			}
+			rowsRead = transactionRowsRead(t, tx.Tx())
 			return errRollback // each variant starts from the same rows
 		}), errRollback)
 		require.Equal(t, store.WriteCounts{Removed: 10}, c)
