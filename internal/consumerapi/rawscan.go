@@ -2,41 +2,11 @@ package consumerapi
 
 import "bytes"
 
-// topLevelArray returns the raw elements of the array stored under key in
-// the top-level object of body, which must already be valid JSON. ok is
-// false when the key is absent, null, not an array, or when key matching
-// could be ambiguous (a key with escapes, or a key equal to key but for
-// case, which encoding/json would also match); callers then fall back to
-// decoding elements as json.RawMessage.
-func topLevelArray(body []byte, key string) (elems [][]byte, ok bool) {
-	raw, ok := topLevelValue(body, key)
-	if !ok || len(raw) == 0 || raw[0] != '[' {
-		return nil, false
-	}
-	for i := 1; ; {
-		i = skipSpace(raw, i)
-		if i >= len(raw) {
-			return nil, false
-		}
-		switch raw[i] {
-		case ']':
-			return elems, true
-		case ',':
-			i++
-			continue
-		}
-		start := i
-		if i = skipValue(raw, i); i < 0 {
-			return nil, false
-		}
-		elems = append(elems, raw[start:i])
-	}
-}
-
 // topLevelValue returns the raw value stored under key in the top-level
 // object of body, which must already be valid JSON; raw is nil when the
-// key is absent. ok is false when matching could be ambiguous (as for
-// topLevelArray): callers then decode the value with encoding/json.
+// key is absent. ok is false when matching could be ambiguous (a key
+// with escapes, or a key equal to key but for case, which encoding/json
+// would also match): callers then decode the value with encoding/json.
 func topLevelValue(body []byte, key string) (raw []byte, ok bool) {
 	i := skipSpace(body, 0)
 	if i >= len(body) || body[i] != '{' {

@@ -343,11 +343,10 @@ type decodedPage struct {
 // null or missing means no transactions; a transaction that is not an
 // object or has no id makes the whole page malformed (no silent loss).
 //
-// The body is decoded in one pass; each transaction's raw JSON and the
-// inactivated-id list are then sliced out of the body by a light scanner
-// (topLevelArray, topLevelValue), and the list is decoded only when it is
-// not prev's. When that scanner declines (unusual key spellings), the page
-// is decoded again element by element through json.RawMessage.
+// The body is decoded in one pass (unmarshalV1), which also finds each
+// transaction's raw JSON and the inactivated-id list in the body
+// (spanned); the list is decoded only when it is not prev's. A body that
+// pass refuses is decoded again by encoding/json, for its error.
 func decodeTransactionPage(body []byte) (decodedPage, error) {
 	return decodeTransactionPageAfter(body, nil)
 }
@@ -361,54 +360,52 @@ func decodeTransactionPageAfter(body []byte, prev *TransactionPage) (decodedPage
 	if p, ok := decodeWithoutRepeatedList(body, prev); ok {
 		return p, nil
 	}
-	// The inactivated list is left out: it is sliced out of the body
-	// below and decoded only when it differs from prev's.
+	// One pass decodes the records and finds each one's raw JSON and the
+	// inactivated list's, which is decoded only when it differs from
+	// prev's.
 	var wire struct {
-		Transactions []transactionFields  `json:"transactions"`
-		Offset       *int                 `json:"offset"`
-		Limit        *int                 `json:"limit"`
-		Account      *TransactionsAccount `json:"account"`
+		Transactions []spanned[transactionFields] `json:"transactions"`
+		Inactivated  spanned[skipped]             `json:"inactivatedTransactionIds"`
+		Offset       *int                         `json:"offset"`
+		Limit        *int                         `json:"limit"`
+		Account      *TransactionsAccount         `json:"account"`
 	}
-	if err := json.Unmarshal(body, &wire); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			return decodedPage{}, fmt.Errorf("%w: %w", ErrMalformedBody, err)
+	if unmarshalV1(body, &wire) != nil {
+		// encoding/json says why, in the error types callers classify.
+		var check struct {
+			Transactions []transactionFields `json:"transactions"`
 		}
-		return decodedPage{}, err
+		if err := json.Unmarshal(body, &check); err != nil {
+			var te *json.UnmarshalTypeError
+			if errors.As(err, &te) {
+				return decodedPage{}, fmt.Errorf("%w: %w", ErrMalformedBody, err)
+			}
+			return decodedPage{}, err
+		}
+		return decodeTransactionPageSlow(body, prev)
 	}
 	page := &TransactionPage{
 		Transactions: make([]Transaction, len(wire.Transactions)),
 		Account:      wire.Account,
 	}
-	inactivated, ok := topLevelValue(body, "inactivatedTransactionIds")
-	if !ok {
-		return decodeTransactionPageSlow(body, prev)
-	}
-	if err := decodeInactivated(page, inactivated, prev); err != nil {
+	if err := decodeInactivated(page, wire.Inactivated.raw(body, 0), prev); err != nil {
 		return decodedPage{}, err
-	}
-	raws, ok := topLevelArray(body, "transactions")
-	if !ok || len(raws) != len(wire.Transactions) {
-		return decodeTransactionPageSlow(body, prev)
 	}
 	// One copy of the transactions array backs every Raw.
 	var backing []byte
-	if len(raws) > 0 {
-		first, last := raws[0], raws[len(raws)-1]
-		off := func(b []byte) int { return cap(body) - cap(b) }
-		backing = append([]byte(nil), body[off(first):off(last)+len(last)]...)
-		base := off(first)
-		for i, r := range raws {
-			o := off(r) - base
-			raws[i] = backing[o : o+len(r) : o+len(r)]
-		}
+	var base int64
+	if n := len(wire.Transactions); n > 0 {
+		base = wire.Transactions[0].start
+		backing = append([]byte(nil), body[base:wire.Transactions[n-1].end]...)
 	}
 	for i := range wire.Transactions {
-		if err := requireObject(raws[i]); err != nil {
+		w := &wire.Transactions[i]
+		raw := w.raw(backing, base)
+		if err := requireObject(raw); err != nil {
 			return decodedPage{}, fmt.Errorf("%w: transaction %d: %w", ErrMalformedBody, i, err)
 		}
-		page.Transactions[i] = Transaction(wire.Transactions[i])
-		page.Transactions[i].Raw = raws[i]
+		page.Transactions[i] = Transaction(w.value)
+		page.Transactions[i].Raw = raw
 		if page.Transactions[i].ID == "" {
 			return decodedPage{}, fmt.Errorf("%w: transaction %d has no id", ErrMalformedBody, i)
 		}
