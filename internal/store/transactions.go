@@ -216,7 +216,7 @@ func (s *Store) UpsertTransactions(ctx context.Context, scope FeedScope, in []Tr
 			SELECT $1, t.* FROM ROWS FROM (unnest($2::text[]), unnest($3::numeric[]), unnest($4::numeric[]), unnest($5::text[]),
 				unnest($6::timestamptz[]), unnest($7::bool[]), unnest($8::text[]), unnest($9::text[]), unnest($10::text[]),
 				unnest($11::text[]), unnest($12::text[]), unnest($13::text[]), unnest($14::text[]), unnest($15::text[]),
-				unnest($16::numeric[]), unnest($17::bigint[]), unnest($18::timestamptz[]), jsonb_array_elements($19::jsonb)) AS t
+				unnest($16::numeric[]), unnest($17::bigint[]), unnest($18::timestamptz[]), jsonb_array_elements($21::jsonb)) AS t
 			ON CONFLICT (account_id, provider_transaction_id) DO UPDATE SET
 				amount = EXCLUDED.amount, signed_amount = EXCLUDED.signed_amount, currency = EXCLUDED.currency,
 				posted_at = EXCLUDED.posted_at, pending = EXCLUDED.pending, pending_status = EXCLUDED.pending_status,
@@ -230,10 +230,15 @@ func (s *Store) UpsertTransactions(ctx context.Context, scope FeedScope, in []Tr
 			   OR transactions.signed_amount IS DISTINCT FROM EXCLUDED.signed_amount
 			   OR transactions.removed_at IS NOT NULL
 			RETURNING id, (xmax = 0) AS inserted
-		), `+feedOrderCTE("$20")+`, `+feedPageInsert("$20", "$21", "$1", "CASE WHEN w.inserted THEN 'a' ELSE 'm' END")+`
+		), `+feedOrderCTE("$19")+`, `+feedPageInsert("$19", "$20", "$1", "CASE WHEN w.inserted THEN 'a' ELSE 'm' END")+`
 		SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM written`,
 		scope.AccountID, ids, amounts, signed, currencies, posted, pending, statuses, types, subtypes, memos, descs,
-		merchants, categories, checks, running, sequences, updated, raw, scope.AppUserRef, scope.LinkID,
+		merchants, categories, checks, running, sequences, updated, scope.AppUserRef, scope.LinkID,
+		// The raw JSON, the largest parameter, goes last: pgx appends the
+		// parameters to one buffer and keeps each one's slice of it until
+		// the statement is sent, so a buffer outgrown by a parameter after
+		// the raw JSON stayed held beside the larger one that replaced it.
+		raw,
 	).QueryRow(func(row pgx.Row) error { return row.Scan(&c.Added, &c.Modified) })
 	if err := s.db.SendBatch(ctx, batch).Close(); err != nil {
 		return WriteCounts{}, translate(err, "upsert transactions for account %s", scope.AccountID)
