@@ -3,6 +3,8 @@ package store_test
 import (
 	"context"
 	"fmt"
+	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -279,4 +281,37 @@ func TestChangeFeedPageJoinsOnlyWhatItReturns(t *testing.T) {
 	require.NoError(t, rows.Err())
 	require.Equal(t, seqs[1000:1005], got)
 	require.LessOrEqual(t, transactionRowsRead(t, tx)-before, int64(50), "transactions rows read for a 5-change page")
+}
+
+// A page's write leaves no copy of the page behind: pgx keeps the last
+// statement's encoded parameters on its connection until the connection
+// builds another, and the pooled connections that wrote pages held one
+// each, the page's raw JSON and all, for as long as they sat idle. Not
+// parallel: it reads the process's heap.
+func TestPageWriteLeavesNoPageHeldByThePool(t *testing.T) {
+	s, _ := setup(t)
+	link := linkFixture(t, s, "u1")
+	scope := scopeFixture(t, s, link, "acc-a")
+	day := time.Date(2026, 1, 10, 0, 0, 0, 0, time.UTC)
+	filler := strings.Repeat("x", 8<<10)
+	in := make([]store.TransactionInput, 500)
+	rawBytes := 0
+	for i := range in {
+		in[i] = txn(fmt.Sprintf("t-%03d", i), "-1.00", day, false)
+		in[i].Raw = fmt.Appendf(nil, `{"id": "t-%03d", "memo": "%s"}`, i, filler)
+		rawBytes += len(in[i].Raw)
+	}
+	before := liveHeap()
+	require.NoError(t, upsert(t, s, scope, in...))
+	held := liveHeap() - before
+	runtime.KeepAlive(in)
+	require.Less(t, held, int64(rawBytes/4), "the pool holds %d bytes after writing a page of %d bytes of raw JSON", held, rawBytes)
+}
+
+// liveHeap returns the bytes of live heap objects after a collection.
+func liveHeap() int64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return int64(m.HeapAlloc)
 }

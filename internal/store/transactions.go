@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -96,6 +98,30 @@ const (
 	feedLockSQL  = `SELECT pg_advisory_xact_lock(hashtextextended('pfmsync.change_feed:' || $1, 0))`
 	feedScopeSQL = `SELECT pg_advisory_xact_lock_shared(hashtextextended('pfmsync.change_feed:' || $1, 0)), change_feed_check_scope($1, $2, $3)`
 )
+
+// releaseParams returns a statement with n parameters that returns no
+// row, and its arguments, to queue after a statement of at most n
+// parameters whose encoded values must not outlive it. pgx keeps a
+// connection's last statement parameters until the connection builds
+// another statement, and even then the slots of its parameter list keep
+// pointing at the old values until as many are written over. After a
+// page's upsert those values are the whole page encoded (about its raw
+// JSON's size): every pooled connection that last wrote a page held one,
+// and more connections take turns writing pages the longer a sync runs.
+func releaseParams(n int) (string, []any) {
+	var b strings.Builder
+	b.WriteString("SELECT WHERE ROW(")
+	args := make([]any, n)
+	for i := range args {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "$%d::int2", i+1)
+		args[i] = int16(0)
+	}
+	b.WriteString(") IS NULL")
+	return b.String(), args
+}
 
 // liveTransactionIDsSQL is an array of the row ids of the live
 // transactions of account $1 among provider ids $2, each row locked (FOR
@@ -208,6 +234,13 @@ func (s *Store) UpsertTransactions(ctx context.Context, scope FeedScope, in []Tr
 	batch := &pgx.Batch{}
 	s.queueFeedScope(batch, scope)
 	var c WriteCounts
+	args := []any{scope.AccountID, ids, amounts, signed, currencies, posted, pending, statuses, types, subtypes, memos, descs,
+		merchants, categories, checks, running, sequences, updated, scope.AppUserRef, scope.LinkID,
+		// The raw JSON, the largest parameter, goes last: pgx appends the
+		// parameters to one buffer and keeps each one's slice of it until
+		// the statement is sent, so a buffer outgrown by a parameter after
+		// the raw JSON stayed held beside the larger one that replaced it.
+		raw}
 	batch.Queue(`
 		WITH written AS (
 			INSERT INTO transactions (account_id, provider_transaction_id, amount, signed_amount, currency,
@@ -231,15 +264,10 @@ func (s *Store) UpsertTransactions(ctx context.Context, scope FeedScope, in []Tr
 			   OR transactions.removed_at IS NOT NULL
 			RETURNING id, (xmax = 0) AS inserted
 		), `+feedOrderCTE("$19")+`, `+feedPageInsert("$19", "$20", "$1", "CASE WHEN w.inserted THEN 'a' ELSE 'm' END")+`
-		SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM written`,
-		scope.AccountID, ids, amounts, signed, currencies, posted, pending, statuses, types, subtypes, memos, descs,
-		merchants, categories, checks, running, sequences, updated, scope.AppUserRef, scope.LinkID,
-		// The raw JSON, the largest parameter, goes last: pgx appends the
-		// parameters to one buffer and keeps each one's slice of it until
-		// the statement is sent, so a buffer outgrown by a parameter after
-		// the raw JSON stayed held beside the larger one that replaced it.
-		raw,
+		SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM written`, args...,
 	).QueryRow(func(row pgx.Row) error { return row.Scan(&c.Added, &c.Modified) })
+	sink, zeros := releaseParams(len(args))
+	batch.Queue(sink, zeros...)
 	if err := s.db.SendBatch(ctx, batch).Close(); err != nil {
 		return WriteCounts{}, translate(err, "upsert transactions for account %s", scope.AccountID)
 	}
