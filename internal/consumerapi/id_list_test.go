@@ -63,6 +63,48 @@ func TestIDListYieldsItsIDsInChunks(t *testing.T) {
 	require.False(t, s.Contains("tx-3"))
 }
 
+// TestIDListHoldsUUIDsIn16Bytes appends canonical UUIDs, which take 16
+// bytes each, then ids that are not (upper case, braces, one digit short,
+// a hyphen moved, not an id at all): from the first such id the list
+// keeps every id's text, and every id reads back as it was appended.
+func TestIDListHoldsUUIDsIn16Bytes(t *testing.T) {
+	uuids := []string{
+		"00000000-0000-0000-0000-000000000000", "ffffffff-ffff-ffff-ffff-ffffffffffff",
+		"0b6e0cba-5a34-4d3a-8d6f-2a1b7c9e4f01", "0b6e0cba-5a34-4d3a-8d6f-2a1b7c9e4f01",
+	}
+	var l IDList
+	for _, id := range uuids {
+		require.True(t, l.appendID([]byte(id)))
+	}
+	require.Len(t, l.uuids, 16*len(uuids), "16 bytes an id")
+	require.Empty(t, l.data)
+	require.Equal(t, uuids, l.Strings())
+	s := NewIDSet()
+	s.AddList(&l)
+	require.Equal(t, 3, s.Len())
+	for _, id := range uuids {
+		require.True(t, s.Contains(id), id)
+	}
+
+	for _, other := range []string{
+		"0B6E0CBA-5A34-4D3A-8D6F-2A1B7C9E4F01", "{0b6e0cba-5a34-4d3a-8d6f-2a1b7c9e4f0}", "0b6e0cba-5a34-4d3a-8d6f-2a1b7c9e4f0",
+		"0b6e0cba5-a34-4d3a-8d6f-2a1b7c9e4f01", "0b6e0cba-5a34-4d3a-8d6f-2a1b7c9e4f0g", "tx-1",
+	} {
+		var m IDList
+		ids := append(slices.Clone(uuids), other, uuids[2])
+		for _, id := range ids {
+			require.True(t, m.appendID([]byte(id)))
+		}
+		require.Nil(t, m.uuids, other)
+		require.Equal(t, ids, m.Strings(), other)
+		var chunks []string
+		for c := range m.Chunks(4) {
+			chunks = append(chunks, c...)
+		}
+		require.Equal(t, ids, chunks, other)
+	}
+}
+
 // TestKnownSetReadKeepsNewIDsCompactly reads a page whose list is partly
 // known: only the new ids are kept, in list order with duplicates, as one
 // buffer, and a repeated read of the same list after adding them keeps

@@ -105,8 +105,10 @@ func (s *IDSet) AddList(l *IDList) {
 		return
 	}
 	add := make([]idSum, l.Len())
+	var buf []byte
 	for i := range add {
-		add[i] = s.sumBytes(l.bytesAt(i))
+		buf = l.appendIDAt(buf[:0], i)
+		add[i] = s.sumBytes(buf)
 	}
 	s.merge(add)
 }
