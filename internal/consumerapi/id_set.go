@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"hash/maphash"
 	"slices"
+	"sort"
 )
 
 // IDSet is a set of transaction ids held compactly: 12 bytes per id (a
@@ -104,6 +105,10 @@ func (s *IDSet) AddList(l *IDList) {
 	if l.Len() == 0 {
 		return
 	}
+	if s.Len() == 0 {
+		s.fill(l)
+		return
+	}
 	add := make([]idSum, l.Len())
 	var buf []byte
 	for i := range add {
@@ -111,6 +116,52 @@ func (s *IDSet) AddList(l *IDList) {
 		add[i] = s.sumBytes(buf)
 	}
 	s.merge(add)
+}
+
+// fill makes the empty set s hold the ids of l, hashing them straight
+// into the set's own slices and sorting those in place. A sync's first
+// page can list tens of thousands of ids, all new: merging them would
+// also hold their sums in a separate slice of 16-byte pairs while the
+// merged slices are built.
+func (s *IDSet) fill(l *IDList) {
+	n := l.Len()
+	hi, lo := make([]uint64, n), make([]uint32, n)
+	var buf []byte
+	for i := range n {
+		buf = l.appendIDAt(buf[:0], i)
+		h := s.sumBytes(buf)
+		hi[i], lo[i] = h.a, h.b
+	}
+	sort.Sort(sumPairs{hi, lo})
+	k := 0
+	for i := range n {
+		if k > 0 && hi[k-1] == hi[i] && lo[k-1] == lo[i] {
+			continue
+		}
+		hi[k], lo[k] = hi[i], lo[i]
+		k++
+	}
+	if k < n {
+		// Duplicates: the set's memory stays its contents.
+		hi, lo = append(make([]uint64, 0, k), hi[:k]...), append(make([]uint32, 0, k), lo[:k]...)
+	}
+	s.hiSums, s.loSums = hi, lo
+	s.reindex()
+}
+
+// sumPairs sorts two parallel slices of hash parts by (hi, lo).
+type sumPairs struct {
+	hi []uint64
+	lo []uint32
+}
+
+func (p sumPairs) Len() int { return len(p.hi) }
+func (p sumPairs) Less(i, j int) bool {
+	return p.hi[i] < p.hi[j] || (p.hi[i] == p.hi[j] && p.lo[i] < p.lo[j])
+}
+func (p sumPairs) Swap(i, j int) {
+	p.hi[i], p.hi[j] = p.hi[j], p.hi[i]
+	p.lo[i], p.lo[j] = p.lo[j], p.lo[i]
 }
 
 // merge adds the sums in add (in any order, duplicates allowed).

@@ -145,3 +145,38 @@ func TestStreamedKnownListAllocatesNoIDs(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, []string{"inactivated-changed!"}, third.InactivatedNew.Strings())
 }
+
+// TestIDSetFilledFromAListMatchesMerged fills an empty set from a first
+// list (ids hashed in place, with duplicates), then merges a second that
+// overlaps it: the set holds exactly the distinct ids of both, in the
+// order lookups rely on, at 12 bytes an id.
+func TestIDSetFilledFromAListMatchesMerged(t *testing.T) {
+	list := func(from, to int) *IDList {
+		var l IDList
+		for i := from; i < to; i++ {
+			require.True(t, l.appendID(fmt.Appendf(nil, "%08x-0000-4000-8000-%012x", i%20000, i%20000)))
+		}
+		return &l
+	}
+	s := NewIDSet()
+	s.AddList(list(0, 30000)) // 20,000 distinct, 10,000 repeated
+	require.Equal(t, 20000, s.Len())
+	require.Equal(t, 12*s.Len(), 8*cap(s.hiSums)+4*cap(s.loSums), "12 bytes an id")
+	s.AddList(list(15000, 25000)) // all held (past 20,000 the ids wrap to the first ones)
+	require.Equal(t, 20000, s.Len())
+	for i := 1; i < s.Len(); i++ {
+		require.True(t, s.hiSums[i-1] < s.hiSums[i] || (s.hiSums[i-1] == s.hiSums[i] && s.loSums[i-1] < s.loSums[i]), "sorted at %d", i)
+	}
+	for i := range 20000 {
+		require.True(t, s.Contains(fmt.Sprintf("%08x-0000-4000-8000-%012x", i, i)), i)
+	}
+	require.False(t, s.Contains(fmt.Sprintf("%08x-0000-4000-8000-%012x", 20000, 20000)))
+
+	grown := NewIDSet()
+	grown.AddList(list(0, 100))
+	grown.AddList(list(20100, 20200)) // ids 100..199 after the wrap
+	require.Equal(t, 200, grown.Len())
+	for i := range 200 {
+		require.True(t, grown.Contains(fmt.Sprintf("%08x-0000-4000-8000-%012x", i, i)), i)
+	}
+}
