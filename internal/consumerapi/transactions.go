@@ -373,7 +373,10 @@ func decodeTransactionPageAfter(body []byte, prev *TransactionPage) (decodedPage
 	if unmarshalV1(body, &wire) != nil {
 		// encoding/json says why, in the error types callers classify.
 		var check struct {
-			Transactions []transactionFields `json:"transactions"`
+			Transactions []transactionFields  `json:"transactions"`
+			Offset       *int                 `json:"offset"`
+			Limit        *int                 `json:"limit"`
+			Account      *TransactionsAccount `json:"account"`
 		}
 		if err := json.Unmarshal(body, &check); err != nil {
 			var te *json.UnmarshalTypeError
