@@ -48,6 +48,11 @@ func (l *IDList) Len() int {
 // list's buffer would outgrow its 32-bit offsets.
 func (l *IDList) appendID(id []byte) bool {
 	if !l.text {
+		// Bounded as the text form would be, which the list may yet
+		// have to take.
+		if uint64(l.Len()+1)*uuidTextLen+uint64(len(id)) > maxIDListBytes {
+			return false
+		}
 		if u, ok := parseCanonicalUUID(id); ok {
 			l.uuids = append(l.uuids, u[:]...)
 			return true
