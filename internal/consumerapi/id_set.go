@@ -92,39 +92,20 @@ func (s *IDSet) Add(ids []string) {
 	if len(ids) == 0 {
 		return
 	}
-	add := make([]idSum, len(ids))
+	hi, lo := make([]uint64, len(ids)), make([]uint32, len(ids))
 	for i, id := range ids {
-		add[i] = idSum{maphash.String(s.hi, id), uint32(maphash.String(s.lo, id))}
+		hi[i], lo[i] = maphash.String(s.hi, id), uint32(maphash.String(s.lo, id))
 	}
-	s.merge(add)
+	s.merge(hi, lo)
 }
 
 // AddList puts the ids of l in the set, as Add does, without making them
 // strings.
 func (s *IDSet) AddList(l *IDList) {
-	if l.Len() == 0 {
-		return
-	}
-	if s.Len() == 0 {
-		s.fill(l)
-		return
-	}
-	add := make([]idSum, l.Len())
-	var buf []byte
-	for i := range add {
-		buf = l.appendIDAt(buf[:0], i)
-		add[i] = s.sumBytes(buf)
-	}
-	s.merge(add)
-}
-
-// fill makes the empty set s hold the ids of l, hashing them straight
-// into the set's own slices and sorting those in place. A sync's first
-// page can list tens of thousands of ids, all new: merging them would
-// also hold their sums in a separate slice of 16-byte pairs while the
-// merged slices are built.
-func (s *IDSet) fill(l *IDList) {
 	n := l.Len()
+	if n == 0 {
+		return
+	}
 	hi, lo := make([]uint64, n), make([]uint32, n)
 	var buf []byte
 	for i := range n {
@@ -132,53 +113,43 @@ func (s *IDSet) fill(l *IDList) {
 		h := s.sumBytes(buf)
 		hi[i], lo[i] = h.a, h.b
 	}
+	s.merge(hi, lo)
+}
+
+// merge adds the sums hi and lo (parallel slices, in any order,
+// duplicates allowed), which it may reorder and keep. An empty set takes
+// them as its own once sorted: a sync's first page can list tens of
+// thousands of ids, all new, and a merge would hold them twice. Either
+// way the set's slices are of the exact size: its memory is its
+// contents, not the spare capacity of repeated appends.
+func (s *IDSet) merge(hi []uint64, lo []uint32) {
 	sort.Sort(sumPairs{hi, lo})
-	k := 0
-	for i := range n {
-		if k > 0 && hi[k-1] == hi[i] && lo[k-1] == lo[i] {
-			continue
+	if s.Len() == 0 {
+		k := 0
+		for i := range hi {
+			if k > 0 && hi[k-1] == hi[i] && lo[k-1] == lo[i] {
+				continue
+			}
+			hi[k], lo[k] = hi[i], lo[i]
+			k++
 		}
-		hi[k], lo[k] = hi[i], lo[i]
-		k++
+		if k < len(hi) {
+			hi, lo = append(make([]uint64, 0, k), hi[:k]...), append(make([]uint32, 0, k), lo[:k]...)
+		}
+		s.hiSums, s.loSums = hi, lo
+		s.reindex()
+		return
 	}
-	if k < n {
-		// Duplicates: the set's memory stays its contents.
-		hi, lo = append(make([]uint64, 0, k), hi[:k]...), append(make([]uint32, 0, k), lo[:k]...)
-	}
-	s.hiSums, s.loSums = hi, lo
-	s.reindex()
-}
-
-// sumPairs sorts two parallel slices of hash parts by (hi, lo).
-type sumPairs struct {
-	hi []uint64
-	lo []uint32
-}
-
-func (p sumPairs) Len() int { return len(p.hi) }
-func (p sumPairs) Less(i, j int) bool {
-	return p.hi[i] < p.hi[j] || (p.hi[i] == p.hi[j] && p.lo[i] < p.lo[j])
-}
-func (p sumPairs) Swap(i, j int) {
-	p.hi[i], p.hi[j] = p.hi[j], p.hi[i]
-	p.lo[i], p.lo[j] = p.lo[j], p.lo[i]
-}
-
-// merge adds the sums in add (in any order, duplicates allowed).
-func (s *IDSet) merge(add []idSum) {
-	slices.SortFunc(add, compareSums)
-	// Merge into slices of the exact size: the set's memory is its
-	// contents, not the spare capacity of repeated appends.
-	n := len(s.hiSums) + len(add)
+	n := len(s.hiSums) + len(hi)
 	hiSums, loSums := make([]uint64, 0, n), make([]uint32, 0, n)
 	i, j := 0, 0
-	for i < len(s.hiSums) || j < len(add) {
+	for i < len(s.hiSums) || j < len(hi) {
 		var next idSum
 		switch {
-		case j == len(add) || (i < len(s.hiSums) && compareSums(idSum{s.hiSums[i], s.loSums[i]}, add[j]) <= 0):
+		case j == len(hi) || (i < len(s.hiSums) && compareSums(idSum{s.hiSums[i], s.loSums[i]}, idSum{hi[j], lo[j]}) <= 0):
 			next, i = idSum{s.hiSums[i], s.loSums[i]}, i+1
 		default:
-			next, j = add[j], j+1
+			next, j = idSum{hi[j], lo[j]}, j+1
 		}
 		if k := len(hiSums); k == 0 || hiSums[k-1] != next.a || loSums[k-1] != next.b {
 			hiSums, loSums = append(hiSums, next.a), append(loSums, next.b)
@@ -186,6 +157,22 @@ func (s *IDSet) merge(add []idSum) {
 	}
 	s.hiSums, s.loSums = slices.Clip(hiSums), slices.Clip(loSums)
 	s.reindex()
+}
+
+// sumPairs sorts two parallel slices of hash parts in the set's order
+// (compareSums).
+type sumPairs struct {
+	hi []uint64
+	lo []uint32
+}
+
+func (p sumPairs) Len() int { return len(p.hi) }
+func (p sumPairs) Less(i, j int) bool {
+	return compareSums(idSum{p.hi[i], p.lo[i]}, idSum{p.hi[j], p.lo[j]}) < 0
+}
+func (p sumPairs) Swap(i, j int) {
+	p.hi[i], p.hi[j] = p.hi[j], p.hi[i]
+	p.lo[i], p.lo[j] = p.lo[j], p.lo[i]
 }
 
 // reindex rebuilds the bucket index: about four sums per bucket.

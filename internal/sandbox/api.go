@@ -145,20 +145,6 @@ func (s *Server) getAccount(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, a)
 }
 
-// transactionsResponse is GET /users/{userId}/accounts/{accountId}/transactions.
-type transactionsResponse struct {
-	Transactions              []bank.Transaction `json:"transactions"`
-	InactivatedTransactionIDs []string           `json:"inactivatedTransactionIds"`
-	Offset                    int                `json:"offset"`
-	Limit                     int                `json:"limit"`
-	Account                   accountKind        `json:"account"`
-}
-
-type accountKind struct {
-	AccountType    string `json:"accountType"`
-	AccountSubType string `json:"accountSubType"`
-}
-
 // maxLimit is the documented page size cap.
 const maxLimit = 500
 
@@ -188,8 +174,8 @@ func (s *Server) getTransactions(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.stats.transactions(len(page.Transactions))
-	// The page encodes itself as transactionsResponse would, absent lists
-	// as empty arrays, without encoding/json's reflection and re-validation.
+	// The page encodes itself (bank.Page.AppendJSON), absent lists as empty
+	// arrays, without encoding/json's reflection and re-validation.
 	if err := writeAppended(w, http.StatusOK, page.AppendJSON); err != nil {
 		http.Error(w, "encode response", http.StatusInternalServerError)
 	}

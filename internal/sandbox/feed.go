@@ -56,12 +56,13 @@ func (s *Server) getTransactionsAs(w http.ResponseWriter, r *http.Request, q ban
 		limit = capTo
 	}
 	if ext, ok := s.externalAccount(user, acct, now, bh); ok {
-		resp := transactionsResponse{Transactions: []bank.Transaction{}, InactivatedTransactionIDs: []string{},
-			Account: accountKind{AccountType: ext.AccountType, AccountSubType: ext.AccountSubType}}
+		page := bank.Page{AccountType: ext.AccountType, AccountSubType: ext.AccountSubType}
 		if q.Paginate {
-			resp.Offset, resp.Limit = q.Offset, limit
+			page.Offset, page.Limit = q.Offset, limit
 		}
-		writeJSON(w, http.StatusOK, resp)
+		if err := writeAppended(w, http.StatusOK, page.AppendJSON); err != nil {
+			http.Error(w, "encode response", http.StatusInternalServerError)
+		}
 		return
 	}
 	full, err := s.bank.Transactions(user, acct, now, bank.Query{Since: q.Since, Until: q.Until})

@@ -59,6 +59,21 @@ func (f *bodyFixture) each(t *testing.T, fn func(user, account, path string, bod
 	}
 }
 
+// transactionsResponse is the transactions endpoint's body as a struct
+// for encoding/json: what bank.Page.AppendJSON must match byte for byte.
+type transactionsResponse struct {
+	Transactions              []bank.Transaction `json:"transactions"`
+	InactivatedTransactionIDs []string           `json:"inactivatedTransactionIds"`
+	Offset                    int                `json:"offset"`
+	Limit                     int                `json:"limit"`
+	Account                   accountKind        `json:"account"`
+}
+
+type accountKind struct {
+	AccountType    string `json:"accountType"`
+	AccountSubType string `json:"accountSubType"`
+}
+
 // TestTransactionsBodyMatchesEncodingJSON checks that the default
 // transactions endpoint serves, byte for byte, json.Marshal of the response
 // struct built from the bank's page, before and after the clock reveals

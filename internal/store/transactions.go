@@ -123,6 +123,10 @@ func releaseParams(n int) (string, []any) {
 	return b.String(), args
 }
 
+// upsertRelease is releaseParams for UpsertTransactions' 21 parameters,
+// built once (pgx only reads a statement's arguments).
+var upsertReleaseSQL, upsertReleaseArgs = releaseParams(21)
+
 // liveTransactionIDsSQL is an array of the row ids of the live
 // transactions of account $1 among provider ids $2, each row locked (FOR
 // UPDATE) so that it is still live when the statement updates it by
@@ -266,7 +270,10 @@ func (s *Store) UpsertTransactions(ctx context.Context, scope FeedScope, in []Tr
 		), `+feedOrderCTE("$19")+`, `+feedPageInsert("$19", "$20", "$1", "CASE WHEN w.inserted THEN 'a' ELSE 'm' END")+`
 		SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM written`, args...,
 	).QueryRow(func(row pgx.Row) error { return row.Scan(&c.Added, &c.Modified) })
-	sink, zeros := releaseParams(len(args))
+	sink, zeros := upsertReleaseSQL, upsertReleaseArgs
+	if len(zeros) < len(args) {
+		sink, zeros = releaseParams(len(args))
+	}
 	batch.Queue(sink, zeros...)
 	if err := s.db.SendBatch(ctx, batch).Close(); err != nil {
 		return WriteCounts{}, translate(err, "upsert transactions for account %s", scope.AccountID)
