@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 
 	"github.com/pfmsync/pfmsync/internal/consumerapi"
 	"github.com/pfmsync/pfmsync/internal/store"
@@ -11,6 +12,9 @@ import (
 // fetchedPage is one transactions page read, decoded and mapped ahead of
 // its commit.
 type fetchedPage struct {
+	// pass is the index of the page's query among those prefetchPages
+	// reads; offset is the page's offset in it.
+	pass   int
 	offset int
 	// fp identifies the page by its transaction ids (zero when empty).
 	fp    pageFingerprint
@@ -26,23 +30,28 @@ type fetchedPage struct {
 	// tombstone with the page, in statements of removalBatch ids (none
 	// when the page repeats a list already read).
 	removals *consumerapi.IDList
-	// release gives back the page's place among the sync's pages in
-	// flight (pageBudget) once it has been committed or dropped.
+	// release gives back the page's share of its place among the sync's
+	// pages in flight (pageBudget) once it has been committed or dropped.
 	release func()
-	// last marks the final page.
+	// last marks the final page of its query.
 	last bool
 	err  error
 }
 
-// prefetchPages reads q's pages in order on its own goroutine, one page
-// ahead of the caller: while the caller commits page N, page N+1 is
-// fetched, decoded and mapped. The channel is unbuffered, so at most two
-// pages of the account are held at once (the one committing and the one
-// read ahead), and each page first takes a place among the sync's pages
-// in flight (t.pages, see pageBudget), which the caller gives back (the
-// page's release) once it has committed or dropped it. The goroutine
-// stops after the last page, after an error (sent as the final item), or
-// when ctx ends; the caller cancels ctx when it stops reading.
+// prefetchPages reads the pages of the queries qs in order, one query
+// after the other, on its own goroutine, one page ahead of the caller:
+// while the caller commits page N, page N+1 is fetched, decoded and
+// mapped, also when it is the first page of the next query (a first
+// sync's backfill windows follow each other without waiting for a
+// commit). The bank still has one request of the account in flight at a
+// time. The channel is unbuffered, so at most two pages of the account
+// are held at once (the one committing and the one read ahead). Each page
+// holds a place among the sync's pages in flight (t.pages, see
+// pageBudget), which the caller gives back (the page's release) once it
+// has committed or dropped it; a light page (lightPage) that follows a
+// light page shares its place with the page read after it. The goroutine stops after the last page of
+// the last query, after an error (sent as the final item), or when ctx
+// ends; the caller cancels ctx when it stops reading.
 //
 // t.removed is the reader's while it runs: each page's inactivated ids are
 // looked up in it as the body streams in, the page's transactions listed
@@ -51,10 +60,21 @@ type fetchedPage struct {
 // ends the sync of the account). The caller must not touch t.removed
 // until the channel is closed.
 func (s *Syncer) prefetchPages(ctx context.Context, session *consumerapi.Session, t accountTarget,
-	q consumerapi.TransactionQuery) <-chan fetchedPage {
+	qs []consumerapi.TransactionQuery) <-chan fetchedPage {
 	out := make(chan fetchedPage)
 	go func() {
 		defer close(out)
+		// carried is the place of the page sent last, when that page and
+		// the one before it are light: the next page is read in it
+		// instead of waiting for one. lightBefore: the page before was
+		// light (the first page has none before it).
+		var carried *pagePlace
+		lightBefore := true
+		defer func() {
+			if carried != nil {
+				carried.release()
+			}
+		}()
 		send := func(p fetchedPage) bool {
 			select {
 			case out <- p:
@@ -64,60 +84,101 @@ func (s *Syncer) prefetchPages(ctx context.Context, session *consumerapi.Session
 				return false
 			}
 		}
-		for offset, step := 0, 0; ; offset += step {
-			release, err := t.pages.take(ctx)
-			if err != nil {
-				return // ctx ended: the caller sees it
-			}
-			q.Offset, q.Limit = offset, s.cfg.PageSize
-			page, rejected, err := s.fetchPageExcept(ctx, session, t.stored.ProviderID, q, t.removed)
-			if err != nil {
-				send(fetchedPage{offset: offset, err: err, release: release})
-				return
-			}
-			// The page's records: those decoded and those the bank sent
-			// unreadable (set aside, never lost).
-			records := len(page.Transactions) + len(rejected)
-			p := fetchedPage{offset: offset, empty: len(page.Transactions) == 0, rejected: rejected, release: release}
-			if !p.empty {
-				p.fp = fingerprint(page)
-			}
-			accountType := t.accountType()
-			if page.Account != nil && page.Account.AccountType != "" {
-				accountType = string(page.Account.AccountType)
-			}
-			p.inputs = make([]store.TransactionInput, 0, len(page.Transactions))
-			for _, tx := range page.Transactions {
-				in, err := transactionInput(tx, accountType)
+		for pass, q := range qs {
+			final := pass == len(qs)-1
+			for offset, step := 0, 0; ; offset += step {
+				place := carried
+				carried = nil
+				if place == nil {
+					var err error
+					if place, err = t.pages.take(ctx); err != nil {
+						return // ctx ended: the caller sees it
+					}
+				}
+				release := sync.OnceFunc(place.release)
+				q.Offset, q.Limit = offset, s.cfg.PageSize
+				page, rejected, err := s.fetchPageExcept(ctx, session, t.stored.ProviderID, q, t.removed)
 				if err != nil {
-					// One bad record never blocks the account: set aside.
-					p.rejected = append(p.rejected, unmappable(tx, err))
-					continue
+					send(fetchedPage{pass: pass, offset: offset, err: err, release: release})
+					return
 				}
-				if t.removed.Contains(in.ProviderID) {
-					// Inactivated earlier in this sync: the tombstone stands.
-					continue
+				p := s.mapPage(t, page, rejected)
+				p.pass, p.offset, p.release = pass, offset, release
+				// A bank may cap the page size below what was asked: pages
+				// are then stepped by the limit it used, or rows would be
+				// skipped.
+				limit := s.cfg.PageSize
+				if page.Limit > 0 && page.Limit < limit {
+					limit = page.Limit
 				}
-				p.inputs = append(p.inputs, in)
-			}
-			// A bank may cap the page size below what was asked: pages are
-			// then stepped by the limit it used, or rows would be skipped.
-			limit := s.cfg.PageSize
-			if page.Limit > 0 && page.Limit < limit {
-				limit = page.Limit
-			}
-			step = max(limit-s.cfg.PageOverlap, limit/2, 1)
-			p.last = records < limit
-			// Only the ids no earlier page listed are kept; the next
-			// page's copy of the list finds them all in t.removed.
-			p.removals = page.InactivatedNew
-			t.removed.AddList(p.removals)
-			if !send(p) || p.last {
-				return
+				step = max(limit-s.cfg.PageOverlap, limit/2, 1)
+				records := len(page.Transactions) + len(rejected)
+				p.last = records < limit
+				light := lightPage(records, s.cfg.PageSize)
+				if !(p.last && final) && light && lightBefore {
+					carried = place.share()
+				}
+				lightBefore = light
+				if !send(p) {
+					return
+				}
+				if p.last {
+					break
+				}
 			}
 		}
 	}()
 	return out
+}
+
+// mapPage maps a page read for t for the store: its transactions but
+// those inactivated earlier in this sync, the records set aside, and the
+// inactivated ids no earlier page listed (added to t.removed).
+func (s *Syncer) mapPage(t accountTarget, page *consumerapi.TransactionPage, rejected []consumerapi.RejectedTransaction) fetchedPage {
+	// The page's records: those decoded and those the bank sent
+	// unreadable (set aside, never lost).
+	p := fetchedPage{empty: len(page.Transactions) == 0, rejected: rejected}
+	if !p.empty {
+		p.fp = fingerprint(page)
+	}
+	accountType := t.accountType()
+	if page.Account != nil && page.Account.AccountType != "" {
+		accountType = string(page.Account.AccountType)
+	}
+	p.inputs = make([]store.TransactionInput, 0, len(page.Transactions))
+	for _, tx := range page.Transactions {
+		in, err := transactionInput(tx, accountType)
+		if err != nil {
+			// One bad record never blocks the account: set aside.
+			p.rejected = append(p.rejected, unmappable(tx, err))
+			continue
+		}
+		if t.removed.Contains(in.ProviderID) {
+			// Inactivated earlier in this sync: the tombstone stands.
+			continue
+		}
+		p.inputs = append(p.inputs, in)
+	}
+	// Only the ids no earlier page listed are kept; the next page's copy
+	// of the list finds them all in t.removed.
+	p.removals = page.InactivatedNew
+	t.removed.AddList(p.removals)
+	return p
+}
+
+// lightPage reports whether a page of records records, asked for pageSize,
+// is light: at most a quarter of a full page. A light page that follows a
+// light page (or is the account's first) shares its place among the
+// sync's pages in flight with the page read after it, so an account reads
+// ahead of its commit without a place of its own: a place then holds at
+// most one page that is not light. An account in a sparse stretch of its
+// history (a household account's month is often a few dozen
+// transactions, and most backfill windows of a short history are empty)
+// then reads its next window while one commits; a dense account, whose
+// windows end in a partial page before a full one, keeps one page per
+// place.
+func lightPage(records, pageSize int) bool {
+	return records*4 <= pageSize
 }
 
 // pageBudget bounds the transactions pages one sync holds in flight
@@ -130,9 +191,11 @@ func (s *Syncer) prefetchPages(ctx context.Context, session *consumerapi.Session
 // begin), and a page read ahead of a commit needs a place of the budget
 // no account holds: with as many places as accounts read at once, a sync
 // of several accounts reads none ahead until an account is done, and a
-// sync of one account keeps its read-ahead. Every place is given back
-// once its page is committed or dropped, so no page waits on another
-// that itself waits.
+// sync of one account keeps its read-ahead. A light page (lightPage)
+// shares its place with the page read after it, so a place holds at most
+// one page that is not light. Every place is given back once its pages
+// are committed or dropped, so no page waits on another that itself
+// waits.
 type pageBudget struct{ places chan struct{} }
 
 // newPageBudget returns a budget of n places (n < 1: 1).
@@ -162,23 +225,52 @@ func (b *pageBudget) account(ctx context.Context) (*accountPages, error) {
 // done gives back the account's place; its pages must all be released.
 func (a *accountPages) done() { <-a.budget.places }
 
+// pagePlace is a place among a sync's pages in flight, held by the pages
+// that share it (a light page and the page read after it): it is given
+// back when the last of them releases it.
+type pagePlace struct {
+	holders atomic.Int32
+	free    func()
+}
+
+func newPagePlace(free func()) *pagePlace {
+	p := &pagePlace{free: free}
+	p.holders.Store(1)
+	return p
+}
+
+// share adds a holder; the caller must hold the place (it is not yet given
+// back).
+func (p *pagePlace) share() *pagePlace {
+	p.holders.Add(1)
+	return p
+}
+
+// release drops one holder's share, and gives the place back with the
+// last one. Each holder releases once.
+func (p *pagePlace) release() {
+	if p.holders.Add(-1) == 0 {
+		p.free()
+	}
+}
+
 // take waits for a place for one page: the account's own, else one of
-// the budget. The release it returns gives it back (once). A nil
-// accountPages bounds nothing beyond the account's own pipeline.
-func (a *accountPages) take(ctx context.Context) (release func(), err error) {
+// the budget. A nil accountPages bounds nothing beyond the account's own
+// pipeline.
+func (a *accountPages) take(ctx context.Context) (*pagePlace, error) {
 	if a == nil {
-		return func() {}, ctx.Err()
+		return newPagePlace(func() {}), ctx.Err()
 	}
 	select {
 	case a.own <- struct{}{}:
-		return sync.OnceFunc(func() { <-a.own }), nil
+		return newPagePlace(func() { <-a.own }), nil
 	default:
 	}
 	select {
 	case a.own <- struct{}{}:
-		return sync.OnceFunc(func() { <-a.own }), nil
+		return newPagePlace(func() { <-a.own }), nil
 	case a.budget.places <- struct{}{}:
-		return sync.OnceFunc(func() { <-a.budget.places }), nil
+		return newPagePlace(func() { <-a.budget.places }), nil
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}

@@ -2,9 +2,10 @@ package jobs_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
+	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -41,48 +42,12 @@ func TestNextPageIsReadWhileOneCommitsButNoFurther(t *testing.T) {
 	// Give a reader that ignored the bound ample time to ask for more.
 	time.Sleep(time.Second)
 	require.Equal(t, []int{0, 15}, bank.asked(), "one page committing, one read ahead, nothing more")
-	select {
-	case err := <-done:
-		t.Fatalf("the sync ended while its first page could not commit: %v", err)
-	default:
-	}
+	requireStillSyncing(t, done)
 
 	unlock()
 	require.NoError(t, <-done)
 	b.requireMatchesTruth(t, link, 1)
 	require.Greater(t, len(bank.asked()), 2)
-}
-
-// accountPagesBank is a proxy in front of the Consumer API that records
-// the offset of every transactions page asked for, per account.
-type accountPagesBank struct {
-	mu    sync.Mutex
-	pages map[string][]int
-}
-
-func (a *accountPagesBank) asked() map[string][]int {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	out := map[string][]int{}
-	for k, v := range a.pages {
-		out[k] = slices.Clone(v)
-	}
-	return out
-}
-
-func (a *accountPagesBank) serve(t *testing.T, inst *consumerapi.Institution) {
-	t.Helper()
-	proxyTransactions(t, inst, func(r *http.Request) {
-		rest := strings.TrimSuffix(r.URL.Path, "/transactions")
-		account := rest[strings.LastIndex(rest, "/")+1:]
-		offset, _ := strconv.Atoi(r.URL.Query().Get("offset"))
-		a.mu.Lock()
-		defer a.mu.Unlock()
-		if a.pages == nil {
-			a.pages = map[string][]int{}
-		}
-		a.pages[account] = append(a.pages[account], offset)
-	})
 }
 
 // TestPagesInFlightAreBoundedPerSync holds the app user's change-feed
@@ -95,7 +60,7 @@ func (a *accountPagesBank) serve(t *testing.T, inst *consumerapi.Institution) {
 func TestPagesInFlightAreBoundedPerSync(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	bank := &accountPagesBank{}
+	bank := &windowsBank{}
 	b := setup(t, setupOptions{inst: func(inst *consumerapi.Institution) { bank.serve(t, inst) }})
 	syncer := b.syncer(t, jobs.SyncConfig{PageSize: 20, PageOverlap: 5}, 4)
 	// Sandbox user 2 has several accounts, some with more than one page
@@ -112,25 +77,34 @@ func TestPagesInFlightAreBoundedPerSync(t *testing.T) {
 		"accounts read side by side")
 	// Give a reader that ignored the bound ample time to read ahead.
 	time.Sleep(time.Second)
-	for account, offsets := range bank.asked() {
-		require.Equal(t, []int{0}, offsets, "account %s: one page committing, none read ahead", account)
+	for account, pages := range bank.asked() {
+		require.Len(t, pages, 1, "account %s: one page committing, none read ahead", account)
+		require.Equal(t, "0", pages[0].Get("offset"))
+		require.Greater(t, pages[0].records*4, 20, "account %s: the page committing is not light", account)
 	}
-	select {
-	case err := <-done:
-		t.Fatalf("the sync ended while no page could commit: %v", err)
-	default:
-	}
+	requireStillSyncing(t, done)
 
 	unlock()
 	require.NoError(t, <-done)
 	b.requireMatchesTruth(t, link, 2)
 	more := 0
-	for _, offsets := range bank.asked() {
-		if slices.Contains(offsets, 15) {
+	for _, pages := range bank.asked() {
+		if slices.ContainsFunc(pages, func(p askedPage) bool { return p.Get("offset") == "15" }) {
 			more++
 		}
 	}
 	require.Positive(t, more, "an account had a second page: without the bound it would have been read ahead")
+}
+
+// requireStillSyncing fails the test when the sync has ended while its
+// pages could not commit.
+func requireStillSyncing(t *testing.T, done <-chan error) {
+	t.Helper()
+	select {
+	case err := <-done:
+		t.Fatalf("the sync ended while its pages could not commit: %v", err)
+	default:
+	}
 }
 
 // stopFeedWriters holds the app user's change-feed scope lock exclusive,
@@ -150,4 +124,103 @@ func stopFeedWriters(t *testing.T, pool *pgxpool.Pool, appUserRef string) (unloc
 	})
 	t.Cleanup(unlock)
 	return unlock
+}
+
+// TestLightPagesAreReadAheadAcrossWindows holds the app user's change-feed
+// lock while a link's accounts start their first sync with pages large
+// enough that a backfill window fits in a light page (at most a quarter
+// of a page): every account's first window then waits to commit, and
+// each account reads the next window's first page meanwhile (in the
+// place the light page shares), and nothing further. Once the lock is
+// released the sync completes and matches the bank's ground truth.
+func TestLightPagesAreReadAheadAcrossWindows(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	bank := &windowsBank{}
+	b := setup(t, setupOptions{inst: func(inst *consumerapi.Institution) { bank.serve(t, inst) }})
+	const pageSize = 500
+	syncer := b.syncer(t, jobs.SyncConfig{PageSize: pageSize, PageOverlap: 5}, 4)
+	// Sandbox user 2 has several accounts.
+	link := b.consent(t, 2)
+
+	unlock := stopFeedWriters(t, b.Pool, link.AppUserRef)
+	done := make(chan error, 1)
+	go func() { done <- syncer.Sync(ctx, jobs.SyncArgs{LinkID: link.ID, Trigger: jobs.TriggerLink}, 1, 1) }()
+
+	require.Eventually(t, func() bool {
+		asked := bank.asked()
+		if len(asked) < 2 {
+			return false
+		}
+		for _, pages := range asked {
+			if len(pages) < 2 {
+				return false
+			}
+		}
+		return true
+	}, time.Minute, 10*time.Millisecond, "every account read its second window while its first could not commit")
+	// Give a reader that ignored the bound ample time to read further.
+	time.Sleep(time.Second)
+	for account, pages := range bank.asked() {
+		require.Len(t, pages, 2, "account %s: one window committing, one page read ahead", account)
+		first, second := pages[0], pages[1]
+		require.Equal(t, "0", first.Get("offset"))
+		require.Empty(t, first.Get("until"), "account %s: the newest window first", account)
+		require.LessOrEqual(t, first.records*4, pageSize, "account %s: the first window is a light page", account)
+		require.Equal(t, "0", second.Get("offset"), "account %s: the next window's first page", account)
+		until, err := time.Parse(time.RFC3339Nano, second.Get("until"))
+		require.NoError(t, err)
+		since, err := time.Parse(time.RFC3339Nano, first.Get("since"))
+		require.NoError(t, err)
+		require.Equal(t, since.Add(-time.Millisecond), until, "account %s: the window just before the first", account)
+	}
+	requireStillSyncing(t, done)
+
+	unlock()
+	require.NoError(t, <-done)
+	b.requireMatchesTruth(t, link, 2)
+}
+
+// windowsBank is a proxy in front of the Consumer API that records every
+// transactions page asked for, per account: its query, and how many
+// transactions the bank answered with.
+type windowsBank struct {
+	mu    sync.Mutex
+	pages map[string][]askedPage
+}
+
+type askedPage struct {
+	url.Values
+	records int
+}
+
+func (a *windowsBank) asked() map[string][]askedPage {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	out := map[string][]askedPage{}
+	for k, v := range a.pages {
+		out[k] = slices.Clone(v)
+	}
+	return out
+}
+
+func (a *windowsBank) serve(t *testing.T, inst *consumerapi.Institution) {
+	t.Helper()
+	proxyTransactionPages(t, inst, nil, func(r *http.Request, body []byte) error {
+		var page struct {
+			Transactions []json.RawMessage `json:"transactions"`
+		}
+		if err := json.Unmarshal(body, &page); err != nil {
+			return err
+		}
+		rest := strings.TrimSuffix(r.URL.Path, "/transactions")
+		account := rest[strings.LastIndex(rest, "/")+1:]
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		if a.pages == nil {
+			a.pages = map[string][]askedPage{}
+		}
+		a.pages[account] = append(a.pages[account], askedPage{Values: r.URL.Query(), records: len(page.Transactions)})
+		return nil
+	})
 }

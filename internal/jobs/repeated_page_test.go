@@ -1,7 +1,9 @@
 package jobs_test
 
 import (
+	"bytes"
 	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -67,11 +69,31 @@ func (o *offsetBank) serve(t *testing.T, inst *consumerapi.Institution) {
 // it is passed on.
 func proxyTransactions(t *testing.T, inst *consumerapi.Institution, onTransactions func(r *http.Request)) {
 	t.Helper()
+	proxyTransactionPages(t, inst, onTransactions, nil)
+}
+
+// proxyTransactionPages is proxyTransactions that also shows onPage (when
+// not nil) the body of every transactions page the bank answers with 200.
+func proxyTransactionPages(t *testing.T, inst *consumerapi.Institution, onTransactions func(r *http.Request), onPage func(r *http.Request, body []byte) error) {
+	t.Helper()
 	target, err := url.Parse(inst.BaseURL)
 	require.NoError(t, err)
 	proxy := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: target.Scheme, Host: target.Host})
+	if onPage != nil {
+		proxy.ModifyResponse = func(resp *http.Response) error {
+			if !strings.HasSuffix(resp.Request.URL.Path, "/transactions") || resp.StatusCode != http.StatusOK {
+				return nil
+			}
+			body, err := io.ReadAll(resp.Body)
+			if err != nil {
+				return err
+			}
+			resp.Body = io.NopCloser(bytes.NewReader(body))
+			return onPage(resp.Request, body)
+		}
+	}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasSuffix(r.URL.Path, "/transactions") {
+		if onTransactions != nil && strings.HasSuffix(r.URL.Path, "/transactions") {
 			onTransactions(r)
 		}
 		proxy.ServeHTTP(w, r)

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"iter"
 	"time"
 
 	"github.com/pfmsync/pfmsync/internal/consumerapi"
@@ -109,46 +110,48 @@ func (s *Syncer) syncTransactions(ctx context.Context, session *consumerapi.Sess
 	resumed := backfilled && st.BackfillBefore != nil
 	if backfilled {
 		depthStart := ref.Add(-s.cfg.BackfillDepth)
-		first := st.BackfillBefore == nil
-		for !st.BackfillComplete {
-			if st.BackfillBefore != nil && !st.BackfillBefore.After(depthStart) {
-				// The reference moved on since the last window (a sync
-				// resumed days later): what is left lies beyond the depth.
-				st.BackfillComplete = true
-				if err := s.store.SaveSyncState(ctx, st); err != nil {
-					return total, err
-				}
-				break
+		if st.BackfillBefore != nil && !st.BackfillBefore.After(depthStart) {
+			// The reference moved on since the last window (a sync resumed
+			// days later): what is left lies beyond the depth.
+			st.BackfillComplete = true
+			if err := s.store.SaveSyncState(ctx, st); err != nil {
+				return total, err
 			}
-			var q consumerapi.TransactionQuery
-			var windowStart time.Time
-			if st.BackfillBefore == nil {
-				windowStart = later(ref.Add(-s.cfg.BackfillWindow), depthStart)
-			} else {
-				windowStart = later(st.BackfillBefore.Add(-s.cfg.BackfillWindow), depthStart)
-				q.Until = st.BackfillBefore.Add(-time.Millisecond)
-			}
-			q.Since = windowStart
-			next := st
-			next.BackfillBefore = &windowStart
-			next.BackfillComplete = !windowStart.After(depthStart)
-			// Later windows keep the watermark the first one set (saving it
-			// again is harmless: it never moves backwards).
-			counts, err := s.readPages(ctx, session, t, scope, q, func(tx *store.Store, maxSeen *time.Time) error {
-				if first {
-					wm := ref
-					if maxSeen != nil && maxSeen.Before(ref) {
-						wm = *maxSeen
+		} else {
+			// Every window is read by one page reader, the next window's
+			// first page while the last one's commits; each window's
+			// progress commits with its last page.
+			var passes []pagePass
+			for w := range backfillWindows(st.BackfillBefore, ref, depthStart, s.cfg.BackfillWindow) {
+				first := len(passes) == 0 && st.BackfillBefore == nil
+				passes = append(passes, pagePass{q: w.query, finish: func(tx *store.Store, maxSeen *time.Time) error {
+					next := st
+					next.BackfillBefore = &w.start
+					next.BackfillComplete = w.last
+					// Later windows keep the watermark the first one set
+					// (saving it again is harmless: it never moves
+					// backwards).
+					if first {
+						wm := ref
+						if maxSeen != nil && maxSeen.Before(ref) {
+							wm = *maxSeen
+						}
+						next.Watermark = &wm
 					}
-					next.Watermark = &wm
-				}
-				return tx.SaveSyncState(ctx, next)
-			})
+					if err := tx.SaveSyncState(ctx, next); err != nil {
+						return err
+					}
+					// finish runs in commit order: the next window's
+					// state starts from this one's.
+					st = next
+					return nil
+				}})
+			}
+			counts, err := s.readPages(ctx, session, t, scope, passes)
 			total.Add(counts)
 			if err != nil {
 				return total, err
 			}
-			st, first = next, false
 		}
 	}
 	if !backfilled || resumed {
@@ -159,7 +162,7 @@ func (s *Syncer) syncTransactions(ctx context.Context, session *consumerapi.Sess
 		if st.Watermark != nil {
 			q.UpdatedSince = st.Watermark.Add(-s.cfg.Overlap)
 		}
-		counts, err := s.readPages(ctx, session, t, scope, q, func(tx *store.Store, maxSeen *time.Time) error {
+		counts, err := s.readPages(ctx, session, t, scope, []pagePass{{q: q, finish: func(tx *store.Store, maxSeen *time.Time) error {
 			next := st
 			next.Watermark = nil
 			if maxSeen != nil {
@@ -170,7 +173,7 @@ func (s *Syncer) syncTransactions(ctx context.Context, session *consumerapi.Sess
 				next.Watermark = &wm
 			}
 			return tx.SaveSyncState(ctx, next)
-		})
+		}}})
 		total.Add(counts)
 		if err != nil {
 			return total, err
@@ -184,19 +187,67 @@ func (s *Syncer) syncTransactions(ctx context.Context, session *consumerapi.Sess
 	return total, nil
 }
 
-// readPages walks q's pages (offset/limit, consecutive pages overlapping by
-// PageOverlap rows so a row that shifts between two reads is not skipped),
-// committing each page's rows and tombstones in one transaction; finish
-// runs in the last page's transaction with the highest lastUpdated seen.
-// The next page is read while one commits (prefetchPages).
+// backfillWindow is one window of posted dates a backfill reads: query
+// asks for it, start is its first instant (the backfill_before its last
+// page commits), and last marks the window that reaches the depth.
+type backfillWindow struct {
+	query consumerapi.TransactionQuery
+	start time.Time
+	last  bool
+}
+
+// backfillWindows yields the windows a backfill reads, newest first, from
+// before (nil: from ref, the newest window reaching up to now) back to
+// depthStart, each at most size long.
+func backfillWindows(before *time.Time, ref, depthStart time.Time, size time.Duration) iter.Seq[backfillWindow] {
+	return func(yield func(backfillWindow) bool) {
+		for {
+			var w backfillWindow
+			if before == nil {
+				w.start = later(ref.Add(-size), depthStart)
+			} else {
+				w.start = later(before.Add(-size), depthStart)
+				w.query.Until = before.Add(-time.Millisecond)
+			}
+			w.query.Since = w.start
+			w.last = !w.start.After(depthStart)
+			if !yield(w) || w.last {
+				return
+			}
+			before = &w.start
+		}
+	}
+}
+
+// pagePass is one query whose pages readPages commits, and what commits
+// with its last page: finish runs in that page's transaction with the
+// highest lastUpdated seen in the query's pages.
+type pagePass struct {
+	q      consumerapi.TransactionQuery
+	finish func(tx *store.Store, maxSeen *time.Time) error
+}
+
+// readPages walks the pages of each pass's query in turn (offset/limit,
+// consecutive pages overlapping by PageOverlap rows so a row that shifts
+// between two reads is not skipped), committing each page's rows and
+// tombstones in one transaction, and the pass's finish with its last
+// page. The next page is read while one commits (prefetchPages), also
+// across passes.
 func (s *Syncer) readPages(ctx context.Context, session *consumerapi.Session, t accountTarget, scope store.FeedScope,
-	q consumerapi.TransactionQuery, finish func(tx *store.Store, maxSeen *time.Time) error) (store.WriteCounts, error) {
-	var w pageWalk
+	passes []pagePass) (store.WriteCounts, error) {
+	var total store.WriteCounts
+	if len(passes) == 0 {
+		return total, nil
+	}
 	if t.removed == nil {
 		t.removed = consumerapi.NewIDSet()
 	}
+	queries := make([]consumerapi.TransactionQuery, len(passes))
+	for i, p := range passes {
+		queries[i] = p.q
+	}
 	ctx, stop := context.WithCancel(ctx)
-	pages := s.prefetchPages(ctx, session, t, q)
+	pages := s.prefetchPages(ctx, session, t, queries)
 	defer func() {
 		// The reader owns t.removed while it runs: it has stopped once
 		// its channel is closed.
@@ -205,18 +256,29 @@ func (s *Syncer) readPages(ctx context.Context, session *consumerapi.Session, t 
 			p.release()
 		}
 	}()
+	// w is the pass's walk: it starts again with each pass.
+	var w pageWalk
 	for page := range pages {
-		done, err := s.commitPage(ctx, t, scope, &w, page, finish)
+		last, err := s.commitPage(ctx, t, scope, &w, page, passes[page.pass].finish)
 		page.release()
-		if err != nil || done {
-			return w.total, err
+		if err != nil {
+			total.Add(w.total)
+			return total, err
+		}
+		if last {
+			total.Add(w.total)
+			w = pageWalk{}
+			if page.pass == len(passes)-1 {
+				return total, nil
+			}
 		}
 	}
+	total.Add(w.total)
 	// The reader stopped without a last page: ctx ended.
 	if err := ctx.Err(); err != nil {
-		return w.total, err
+		return total, err
 	}
-	return w.total, fmt.Errorf("read transactions of account %s: the page reader stopped early", t.stored.ID)
+	return total, fmt.Errorf("read transactions of account %s: the page reader stopped early", t.stored.ID)
 }
 
 // pageWalk is what readPages carries from one page to the next.
@@ -229,10 +291,10 @@ type pageWalk struct {
 }
 
 // commitPage commits one page read by prefetchPages (readPages): its rows,
-// its new tombstones and, with the last page, finish. done reports the
-// last page committed.
+// its new tombstones and, with the last page of its pass, finish. last
+// reports that page committed.
 func (s *Syncer) commitPage(ctx context.Context, t accountTarget, scope store.FeedScope, w *pageWalk, page fetchedPage,
-	finish func(tx *store.Store, maxSeen *time.Time) error) (done bool, _ error) {
+	finish func(tx *store.Store, maxSeen *time.Time) error) (last bool, _ error) {
 	if page.err != nil {
 		return false, page.err
 	}
