@@ -114,7 +114,9 @@ func (s *Syncer) prefetchPages(ctx context.Context, session *consumerapi.Session
 				step = max(limit-s.cfg.PageOverlap, limit/2, 1)
 				records := len(page.Transactions) + len(rejected)
 				p.last = records < limit
-				light := lightPage(records, s.cfg.PageSize)
+				// The inactivated ids the page holds for its commit weigh
+				// as records do: a first page can list tens of thousands.
+				light := lightPage(records+p.removals.Len(), s.cfg.PageSize)
 				if !(p.last && final) && light && lightBefore {
 					carried = place.share()
 				}
@@ -166,8 +168,9 @@ func (s *Syncer) mapPage(t accountTarget, page *consumerapi.TransactionPage, rej
 	return p
 }
 
-// lightPage reports whether a page of records records, asked for pageSize,
-// is light: at most a quarter of a full page. A light page that follows a
+// lightPage reports whether a page of records records (its transactions,
+// the records set aside and the inactivated ids it holds for its commit),
+// asked for pageSize, is light: at most a quarter of a full page. A light page that follows a
 // light page (or is the account's first) shares its place among the
 // sync's pages in flight with the page read after it, so an account reads
 // ahead of its commit without a place of its own: a place then holds at
@@ -191,9 +194,9 @@ func lightPage(records, pageSize int) bool {
 // begin), and a page read ahead of a commit needs a place of the budget
 // no account holds: with as many places as accounts read at once, a sync
 // of several accounts reads none ahead until an account is done, and a
-// sync of one account keeps its read-ahead. A light page (lightPage)
-// shares its place with the page read after it, so a place holds at most
-// one page that is not light. Every place is given back once its pages
+// sync of one account keeps its read-ahead. A light page that follows a
+// light page (lightPage) shares its place with the page read after it, so
+// a place holds at most one page that is not light. Every place is given back once its pages
 // are committed or dropped, so no page waits on another that itself
 // waits.
 type pageBudget struct{ places chan struct{} }
