@@ -332,6 +332,17 @@ func (s *Session) transactions(ctx context.Context, accountID string, q Transact
 	return page, err
 }
 
+// transactionsWire is the transactions response as sent, its records
+// decoded as R and its inactivated-id list as L: each way of reading a
+// page picks what it needs of them.
+type transactionsWire[R, L any] struct {
+	Transactions []R                  `json:"transactions"`
+	Inactivated  L                    `json:"inactivatedTransactionIds"`
+	Offset       *int                 `json:"offset"`
+	Limit        *int                 `json:"limit"`
+	Account      *TransactionsAccount `json:"account"`
+}
+
 // decodedPage is a page plus what the response reported.
 type decodedPage struct {
 	*TransactionPage
@@ -363,21 +374,10 @@ func decodeTransactionPageAfter(body []byte, prev *TransactionPage) (decodedPage
 	// One pass decodes the records and finds each one's raw JSON and the
 	// inactivated list's, which is decoded only when it differs from
 	// prev's.
-	var wire struct {
-		Transactions []spanned[transactionFields] `json:"transactions"`
-		Inactivated  spanned[skipped]             `json:"inactivatedTransactionIds"`
-		Offset       *int                         `json:"offset"`
-		Limit        *int                         `json:"limit"`
-		Account      *TransactionsAccount         `json:"account"`
-	}
+	var wire transactionsWire[spanned[transactionFields], spanned[skipped]]
 	if unmarshalV1(body, &wire) != nil {
 		// encoding/json says why, in the error types callers classify.
-		var check struct {
-			Transactions []transactionFields  `json:"transactions"`
-			Offset       *int                 `json:"offset"`
-			Limit        *int                 `json:"limit"`
-			Account      *TransactionsAccount `json:"account"`
-		}
+		var check transactionsWire[transactionFields, json.RawMessage]
 		if err := json.Unmarshal(body, &check); err != nil {
 			var te *json.UnmarshalTypeError
 			if errors.As(err, &te) {
@@ -419,13 +419,7 @@ func decodeTransactionPageAfter(body []byte, prev *TransactionPage) (decodedPage
 // decodeTransactionPageSlow decodes element by element through
 // json.RawMessage.
 func decodeTransactionPageSlow(body []byte, prev *TransactionPage) (decodedPage, error) {
-	var wire struct {
-		Transactions              []json.RawMessage    `json:"transactions"`
-		InactivatedTransactionIDs json.RawMessage      `json:"inactivatedTransactionIds"`
-		Offset                    *int                 `json:"offset"`
-		Limit                     *int                 `json:"limit"`
-		Account                   *TransactionsAccount `json:"account"`
-	}
+	var wire transactionsWire[json.RawMessage, json.RawMessage]
 	if err := json.Unmarshal(body, &wire); err != nil {
 		return decodedPage{}, err
 	}
@@ -433,7 +427,7 @@ func decodeTransactionPageSlow(body []byte, prev *TransactionPage) (decodedPage,
 		Transactions: make([]Transaction, len(wire.Transactions)),
 		Account:      wire.Account,
 	}
-	if err := decodeInactivated(page, wire.InactivatedTransactionIDs, prev); err != nil {
+	if err := decodeInactivated(page, wire.Inactivated, prev); err != nil {
 		return decodedPage{}, err
 	}
 	for i, raw := range wire.Transactions {

@@ -119,13 +119,7 @@ func decodeTransactionPageTolerantAfter(body []byte, prev *TransactionPage) (dec
 	if p, err := decodeTransactionPageAfter(body, prev); err == nil {
 		return p, nil, nil
 	}
-	var wire struct {
-		Transactions              []json.RawMessage    `json:"transactions"`
-		InactivatedTransactionIDs json.RawMessage      `json:"inactivatedTransactionIds"`
-		Offset                    *int                 `json:"offset"`
-		Limit                     *int                 `json:"limit"`
-		Account                   *TransactionsAccount `json:"account"`
-	}
+	var wire transactionsWire[json.RawMessage, json.RawMessage]
 	if err := json.Unmarshal(body, &wire); err != nil {
 		return decodedPage{}, nil, fmt.Errorf("%w: %w", ErrMalformedBody, err)
 	}
@@ -133,7 +127,7 @@ func decodeTransactionPageTolerantAfter(body []byte, prev *TransactionPage) (dec
 		Transactions: make([]Transaction, 0, len(wire.Transactions)),
 		Account:      wire.Account,
 	}
-	if err := decodeInactivated(page, wire.InactivatedTransactionIDs, prev); err != nil {
+	if err := decodeInactivated(page, wire.Inactivated, prev); err != nil {
 		return decodedPage{}, nil, err
 	}
 	var rejected []RejectedTransaction

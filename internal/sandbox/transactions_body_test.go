@@ -60,13 +60,14 @@ func (f *bodyFixture) each(t *testing.T, fn func(user, account, path string, bod
 }
 
 // transactionsResponse is the transactions endpoint's body as a struct
-// for encoding/json: what bank.Page.AppendJSON must match byte for byte.
-type transactionsResponse struct {
-	Transactions              []bank.Transaction `json:"transactions"`
-	InactivatedTransactionIDs []string           `json:"inactivatedTransactionIds"`
-	Offset                    int                `json:"offset"`
-	Limit                     int                `json:"limit"`
-	Account                   accountKind        `json:"account"`
+// for encoding/json, its records as R: what bank.Page.AppendJSON must
+// match byte for byte.
+type transactionsResponse[R any] struct {
+	Transactions              []R         `json:"transactions"`
+	InactivatedTransactionIDs []string    `json:"inactivatedTransactionIds"`
+	Offset                    int         `json:"offset"`
+	Limit                     int         `json:"limit"`
+	Account                   accountKind `json:"account"`
 }
 
 type accountKind struct {
@@ -87,7 +88,7 @@ func TestTransactionsBodyMatchesEncodingJSON(t *testing.T) {
 		require.NoError(t, err)
 		page, err := f.srv.Bank().Transactions(user, account, f.srv.Clock().Now(), q)
 		require.NoError(t, err)
-		resp := transactionsResponse{
+		resp := transactionsResponse[bank.Transaction]{
 			Transactions:              page.Transactions,
 			InactivatedTransactionIDs: page.InactivatedTransactionIDs,
 			Offset:                    page.Offset,
@@ -126,13 +127,7 @@ func TestTransactionsBodyUnderProfilesMatchesEncodingJSON(t *testing.T) {
 	for _, p := range Profiles() {
 		require.NoError(t, f.srv.SetBehaviour(p.Behaviour))
 		f.each(t, func(_, _, path string, body []byte) {
-			var page struct {
-				Transactions              []json.RawMessage `json:"transactions"`
-				InactivatedTransactionIDs []string          `json:"inactivatedTransactionIds"`
-				Offset                    int               `json:"offset"`
-				Limit                     int               `json:"limit"`
-				Account                   accountKind       `json:"account"`
-			}
+			var page transactionsResponse[json.RawMessage]
 			require.NoError(t, json.Unmarshal(body, &page), path)
 			want, err := json.Marshal(page)
 			require.NoError(t, err)

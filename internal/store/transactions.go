@@ -124,7 +124,9 @@ func releaseParams(n int) (string, []any) {
 }
 
 // upsertRelease is releaseParams for UpsertTransactions' 21 parameters,
-// built once (pgx only reads a statement's arguments).
+// built once (pgx only reads a statement's arguments). A parameter added
+// to the upsert must be counted here too: with the raw JSON last,
+// TestPageWriteLeavesNoPageHeldByThePool fails otherwise.
 var upsertReleaseSQL, upsertReleaseArgs = releaseParams(21)
 
 // liveTransactionIDsSQL is an array of the row ids of the live
@@ -270,11 +272,7 @@ func (s *Store) UpsertTransactions(ctx context.Context, scope FeedScope, in []Tr
 		), `+feedOrderCTE("$19")+`, `+feedPageInsert("$19", "$20", "$1", "CASE WHEN w.inserted THEN 'a' ELSE 'm' END")+`
 		SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM written`, args...,
 	).QueryRow(func(row pgx.Row) error { return row.Scan(&c.Added, &c.Modified) })
-	sink, zeros := upsertReleaseSQL, upsertReleaseArgs
-	if len(zeros) < len(args) {
-		sink, zeros = releaseParams(len(args))
-	}
-	batch.Queue(sink, zeros...)
+	batch.Queue(upsertReleaseSQL, upsertReleaseArgs...)
 	if err := s.db.SendBatch(ctx, batch).Close(); err != nil {
 		return WriteCounts{}, translate(err, "upsert transactions for account %s", scope.AccountID)
 	}
