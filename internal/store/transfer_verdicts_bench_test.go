@@ -23,23 +23,34 @@ var verdictTriggers = []string{
 // triggers cost the sync's write path: UpsertTransactions in 500-row pages
 // (as BenchmarkIngest) with the triggers and without them, in the same run,
 // each against a raw COPY of the same rows (the COPY always without the
-// triggers). Two page mixes: purchases only (no row can pair: the triggers
-// only scan the transition table), and one row in five a transfer that
-// pairs with a stored counterpart in the app user's savings account (the
-// triggers look the counterparts up and delete their verdicts).
+// triggers). Three page mixes: purchases only (no row can pair: the
+// triggers only scan the transition table); one row in five a transfer
+// that pairs with a counterpart in the app user's savings account whose
+// verdict is stored (the triggers look the counterparts up and delete
+// their verdicts); and the same rows in an app user's first sync, before
+// any fill has stored a verdict (the triggers find none stored and stop).
 //
 //	go test -run '^$' -bench BenchmarkIngestTransferVerdicts -benchtime 1x -count 3 ./internal/store/
 func BenchmarkIngestTransferVerdicts(b *testing.B) {
-	for _, mix := range []string{"purchases", "transfers=20%"} {
+	for _, mix := range []struct {
+		name              string
+		transfers, stored bool
+	}{
+		{"purchases", false, false},
+		{"transfers=20%", true, true},
+		{"transfers=20%,first-sync", true, false},
+	} {
 		for _, triggers := range []bool{true, false} {
-			b.Run(fmt.Sprintf("mix=%s/triggers=%t", mix, triggers), func(b *testing.B) {
-				benchmarkIngestVerdicts(b, mix != "purchases", triggers)
+			b.Run(fmt.Sprintf("mix=%s/triggers=%t", mix.name, triggers), func(b *testing.B) {
+				benchmarkIngestVerdicts(b, mix.transfers, mix.stored, triggers)
 			})
 		}
 	}
 }
 
-func benchmarkIngestVerdicts(b *testing.B, transfers, triggers bool) {
+// benchmarkIngestVerdicts writes one mix; stored: the counterparts'
+// verdicts are stored before the pages are written.
+func benchmarkIngestVerdicts(b *testing.B, transfers, stored, triggers bool) {
 	const n, page = 50_000, 500
 	ctx := context.Background()
 	rows := benchRows(n)
@@ -82,9 +93,11 @@ func benchmarkIngestVerdicts(b *testing.B, transfers, triggers bool) {
 				_, err := tx.UpsertTransactions(ctx, store.FeedScope{AppUserRef: link.AppUserRef, LinkID: link.ID, AccountID: savings.ID}, counterparts)
 				return err
 			}))
-			stored, err := s.FillTransferVerdicts(ctx, link.AppUserRef, 0)
+		}
+		if stored {
+			n, err := s.FillTransferVerdicts(ctx, link.AppUserRef, 0)
 			require.NoError(b, err)
-			require.Equal(b, len(counterparts), stored)
+			require.Equal(b, len(counterparts), n)
 		}
 		toggle(bundle.pool, false)
 		b.StartTimer()
@@ -97,7 +110,7 @@ func benchmarkIngestVerdicts(b *testing.B, transfers, triggers bool) {
 		upsertTime := upsertPages(b, s, scope, rows, page)
 
 		b.StopTimer()
-		if triggers && len(counterparts) > 0 {
+		if triggers && stored {
 			// The counterparts' verdicts went when their pairs arrived.
 			missing, err := s.MissingTransferVerdicts(ctx, link.AppUserRef)
 			require.NoError(b, err)

@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
+	"github.com/pfmsync/pfmsync/internal/pfm"
 	"github.com/pfmsync/pfmsync/internal/store"
 	"github.com/pfmsync/pfmsync/internal/testdb"
 )
@@ -295,12 +296,7 @@ func runVerdictScenario(t *testing.T, seed uint64, steps int) {
 func TestTransferVerdictsAreUsedWhenStored(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	s, _ := setup(t)
-	pool := s.Pool()
-	link := linkFixture(t, s, "u1")
-	chk := accountFixture(t, s, link.ID, "chk", "Deposit")
-	sav := accountFixture(t, s, link.ID, "sav", "Deposit")
-	day := time.Date(2026, 5, 4, 12, 0, 0, 0, time.UTC)
+	s, pool, link, chk, sav, day := twoAccountUser(t)
 	for _, w := range []struct {
 		acct   store.StoredAccount
 		id     string
@@ -362,12 +358,7 @@ func TestTransferVerdictsAreUsedWhenStored(t *testing.T) {
 func TestTransferVerdictFillWaitsForNoWriter(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	s, _ := setup(t)
-	pool := s.Pool()
-	link := linkFixture(t, s, "u1")
-	chk := accountFixture(t, s, link.ID, "chk", "Deposit")
-	sav := accountFixture(t, s, link.ID, "sav", "Deposit")
-	day := time.Date(2026, 5, 4, 12, 0, 0, 0, time.UTC)
+	s, pool, link, chk, sav, day := twoAccountUser(t)
 	out := txn("out", "-500.00", day, false)
 	out.Category = "transfer"
 	require.NoError(t, s.Transact(ctx, func(tx *store.Store) error {
@@ -399,4 +390,70 @@ func TestTransferVerdictFillWaitsForNoWriter(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 2, n)
 	require.Equal(t, map[string]bool{chk.ID + "/out": true, sav.ID + "/in": true}, storedVerdicts(t, pool))
+}
+
+// TestTransactionWritesSearchOnlyWhenVerdictsAreStored: a write to an app
+// user's transactions searches for the verdicts it can change only when
+// the app user has stored verdicts. An app user's first sync (its fill is
+// queued when the sync ends) writes transfer-like rows without scanning
+// its other accounts; once a fill has stored verdicts, the same write
+// searches and forgets the verdicts it changes.
+func TestTransactionWritesSearchOnlyWhenVerdictsAreStored(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, pool, _, chk, sav, day := twoAccountUser(t)
+
+	// The writes go through one connection, whose scans of transactions
+	// are read back once it has flushed its statistics. Only the
+	// trigger's searches scan transactions in these writes.
+	conn, err := pool.Acquire(ctx)
+	require.NoError(t, err)
+	defer conn.Release()
+	scans := func() int64 {
+		_, err := conn.Exec(ctx, `SELECT pg_stat_force_next_flush()`)
+		require.NoError(t, err)
+		var n int64
+		require.NoError(t, conn.QueryRow(ctx, `
+			SELECT coalesce(seq_scan, 0) + coalesce(idx_scan, 0) FROM pg_stat_user_tables
+			WHERE relid = 'transactions'::regclass`).Scan(&n))
+		return n
+	}
+	write := func(account, id string, amount string, posted time.Time) int64 {
+		before := scans()
+		_, err := conn.Exec(ctx, `
+			INSERT INTO transactions (account_id, provider_transaction_id, amount, signed_amount, posted_at, pending, category, type, raw)
+			VALUES ($1, $2, abs($3::numeric), $3::numeric, $4, false, 'transfer', 'TRANSFER', '{}')`, account, id, amount, posted)
+		require.NoError(t, err)
+		return scans() - before
+	}
+
+	require.Zero(t, write(chk.ID, "out", "-500.00", day), "no verdict stored: no search")
+	require.Zero(t, write(sav.ID, "in", "500.00", day), "no verdict stored: no search")
+	n, err := s.FillTransferVerdicts(ctx, "u1", 0)
+	require.NoError(t, err)
+	require.Equal(t, 2, n)
+	require.Equal(t, map[string]bool{chk.ID + "/out": true, sav.ID + "/in": true}, storedVerdicts(t, pool))
+
+	// A second outflow a day later can pair with the inflow too: the write
+	// searches the other account and forgets the inflow's verdict.
+	require.Positive(t, write(chk.ID, "out2", "-500.00", day.Add(24*time.Hour)), "verdicts stored: the write searches")
+	require.Equal(t, map[string]bool{chk.ID + "/out": true}, storedVerdicts(t, pool))
+	require.Equal(t, freshTransfers(t, pool), transferRows(t, pool))
+
+	// Another app user's verdicts do not make this app user's writes search.
+	other := linkFixture(t, s, "u2")
+	ochk := accountFixture(t, s, other.ID, "ochk", "Deposit")
+	osav := accountFixture(t, s, other.ID, "osav", "Deposit")
+	require.Zero(t, write(ochk.ID, "o-out", "-75.00", day), "u2 has no verdict stored")
+	require.Zero(t, write(osav.ID, "o-in", "75.00", day), "u2 has no verdict stored")
+}
+
+// twoAccountUser sets up a store with app user u1's link of two deposit
+// accounts, chk and sav, and a day to post on.
+func twoAccountUser(t *testing.T) (s *store.Store, pool *pgxpool.Pool, link pfm.Link, chk, sav store.StoredAccount, day time.Time) {
+	t.Helper()
+	s, _ = setup(t)
+	link = linkFixture(t, s, "u1")
+	return s, s.Pool(), link, accountFixture(t, s, link.ID, "chk", "Deposit"), accountFixture(t, s, link.ID, "sav", "Deposit"),
+		time.Date(2026, 5, 4, 12, 0, 0, 0, time.UTC)
 }
