@@ -65,11 +65,10 @@ func (s *Syncer) prefetchPages(ctx context.Context, session *consumerapi.Session
 	go func() {
 		defer close(out)
 		// carried is the place of the page sent last, when that page and
-		// the one before it are light: the next page is read in it
-		// instead of waiting for one. lightBefore: the page before was
-		// light (the first page has none before it).
+		// the one before it are light (readAhead): the next page is read
+		// in it instead of waiting for one.
 		var carried *pagePlace
-		lightBefore := true
+		ahead := newReadAhead()
 		defer func() {
 			if carried != nil {
 				carried.release()
@@ -116,11 +115,9 @@ func (s *Syncer) prefetchPages(ctx context.Context, session *consumerapi.Session
 				p.last = records < limit
 				// The inactivated ids the page holds for its commit weigh
 				// as records do: a first page can list tens of thousands.
-				light := lightPage(records+p.removals.Len(), s.cfg.PageSize)
-				if !(p.last && final) && light && lightBefore {
+				if ahead.shares(lightPage(records+p.removals.Len(), s.cfg.PageSize), p.last && final) {
 					carried = place.share()
 				}
-				lightBefore = light
 				if !send(p) {
 					return
 				}
@@ -182,6 +179,23 @@ func (s *Syncer) mapPage(t accountTarget, page *consumerapi.TransactionPage, rej
 // place.
 func lightPage(records, pageSize int) bool {
 	return records*4 <= pageSize
+}
+
+// readAhead follows the pages one account's reader sends, in order, and
+// tells which of them share their place with the page read after it: a
+// light page that follows a light page (the first page has none before
+// it), unless it is the reader's final page.
+type readAhead struct{ lightBefore bool }
+
+func newReadAhead() readAhead { return readAhead{lightBefore: true} }
+
+// shares records the next page sent (light: lightPage of it; final: the
+// last page of the reader's last query) and reports whether it shares its
+// place with the page read after it.
+func (r *readAhead) shares(light, final bool) bool {
+	share := light && r.lightBefore && !final
+	r.lightBefore = light
+	return share
 }
 
 // pageBudget bounds the transactions pages one sync holds in flight
