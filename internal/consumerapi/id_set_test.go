@@ -65,7 +65,7 @@ func TestIDSetHoldsWhatWasAdded(t *testing.T) {
 // not hold, in order.
 func requireExceptSameAsWholeBody(t *testing.T, body []byte, known *IDSet) {
 	t.Helper()
-	want, wantErr := decodeTransactionPageAfter(body, nil)
+	want, wantErr := decodeTransactionPage(body)
 	if wantErr != nil {
 		wantErr = decodeError(body, wantErr)
 	}

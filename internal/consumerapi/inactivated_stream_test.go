@@ -28,7 +28,7 @@ func streamDecodeWith(body []byte, size int, d *listDiverter) (*TransactionPage,
 	if err != nil {
 		return nil, err
 	}
-	p, err := decodeTransactionPageAfter(kept, nil)
+	p, err := decodeTransactionPage(kept)
 	if err != nil {
 		return nil, decodeError(kept, err)
 	}
@@ -79,10 +79,14 @@ func requireSameRefusal(t *testing.T, size int, body []byte, err, wantErr error,
 // it whole gives: the same error class or the same page.
 func requireSameAsWholeBody(t *testing.T, body []byte, prev *TransactionPage) {
 	t.Helper()
-	want, wantErr := decodeTransactionPageAfter(body, prev)
+	want, wantErr := decodeTransactionPage(body)
 	if wantErr != nil {
 		wantErr = decodeError(body, wantErr)
 	}
+	// A list byte for byte prev's is reported repeated (and shares prev's
+	// ids, which are the same).
+	repeated := wantErr == nil && prev != nil && want.InactivatedDigest != ([sha256.Size]byte{}) &&
+		want.InactivatedDigest == prev.InactivatedDigest
 	for _, size := range []int{1, 2, 3, 7, 64, 1 << 20} {
 		got, err := streamDecode(body, size, prev)
 		if wantErr != nil {
@@ -97,8 +101,8 @@ func requireSameAsWholeBody(t *testing.T, body []byte, prev *TransactionPage) {
 			(got.InactivatedTransactionIDs == nil) != (w.InactivatedTransactionIDs == nil) {
 			t.Fatalf("chunks of %d: %s: ids %q, want %q", size, body, got.InactivatedTransactionIDs, w.InactivatedTransactionIDs)
 		}
-		if got.InactivatedDigest != w.InactivatedDigest || got.InactivatedRepeated != w.InactivatedRepeated {
-			t.Fatalf("chunks of %d: %s: digest/repeated differ (%t, want %t)", size, body, got.InactivatedRepeated, w.InactivatedRepeated)
+		if got.InactivatedDigest != w.InactivatedDigest || got.InactivatedRepeated != repeated {
+			t.Fatalf("chunks of %d: %s: digest/repeated differ (%t, want %t)", size, body, got.InactivatedRepeated, repeated)
 		}
 		if len(got.Transactions) != len(w.Transactions) || got.Offset != w.Offset || got.Limit != w.Limit {
 			t.Fatalf("chunks of %d: %s: page differs", size, body)

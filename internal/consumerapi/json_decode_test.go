@@ -74,7 +74,7 @@ func requireSameDecode(t *testing.T, body []byte) {
 	t.Helper()
 	name := fmt.Sprintf("%.80q", body)
 	fast, fastErr := decodeTransactionPage(body)
-	slow, slowErr := decodeTransactionPageSlow(body, nil)
+	slow, slowErr := decodeTransactionPageSlow(body)
 	if slowErr == nil && requireObject(body) != nil {
 		slowErr = requireObject(body) // the slow path's callers check this first
 	}

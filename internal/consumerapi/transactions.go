@@ -309,7 +309,7 @@ func (s *Session) transactions(ctx context.Context, accountID string, q Transact
 			return list
 		},
 		decode: func(b []byte) error {
-			p, err := decodeTransactionPageAfter(b, nil)
+			p, err := decodeTransactionPage(b)
 			if err != nil {
 				return err
 			}
@@ -356,24 +356,16 @@ type decodedPage struct {
 //
 // The body is decoded in one pass (unmarshalV1), which also finds each
 // transaction's raw JSON and the inactivated-id list in the body
-// (spanned); the list is decoded only when it is not prev's. A body that
-// pass refuses is decoded again by encoding/json, for its error.
+// (spanned). A body that pass refuses is decoded again by encoding/json,
+// for its error. The Consumer API reads go through a listDiverter, so the
+// bodies they decode hold null for the list; the list is decoded here for
+// the bodies that still carry it.
 func decodeTransactionPage(body []byte) (decodedPage, error) {
-	return decodeTransactionPageAfter(body, nil)
-}
-
-// decodeTransactionPageAfter is decodeTransactionPage reusing prev's
-// inactivated-id list when the body repeats it.
-func decodeTransactionPageAfter(body []byte, prev *TransactionPage) (decodedPage, error) {
 	if err := requireObject(body); err != nil {
 		return decodedPage{}, err
 	}
-	if p, ok := decodeWithoutRepeatedList(body, prev); ok {
-		return p, nil
-	}
 	// One pass decodes the records and finds each one's raw JSON and the
-	// inactivated list's, which is decoded only when it differs from
-	// prev's.
+	// inactivated list's.
 	var wire transactionsWire[spanned[transactionFields], spanned[skipped]]
 	if unmarshalV1(body, &wire) != nil {
 		// encoding/json says why, in the error types callers classify.
@@ -385,13 +377,13 @@ func decodeTransactionPageAfter(body []byte, prev *TransactionPage) (decodedPage
 			}
 			return decodedPage{}, err
 		}
-		return decodeTransactionPageSlow(body, prev)
+		return decodeTransactionPageSlow(body)
 	}
 	page := &TransactionPage{
 		Transactions: make([]Transaction, len(wire.Transactions)),
 		Account:      wire.Account,
 	}
-	if err := decodeInactivated(page, wire.Inactivated.raw(body, 0), prev); err != nil {
+	if err := decodeInactivated(page, wire.Inactivated.raw(body, 0)); err != nil {
 		return decodedPage{}, err
 	}
 	// One copy of the transactions array backs every Raw.
@@ -418,7 +410,7 @@ func decodeTransactionPageAfter(body []byte, prev *TransactionPage) (decodedPage
 
 // decodeTransactionPageSlow decodes element by element through
 // json.RawMessage.
-func decodeTransactionPageSlow(body []byte, prev *TransactionPage) (decodedPage, error) {
+func decodeTransactionPageSlow(body []byte) (decodedPage, error) {
 	var wire transactionsWire[json.RawMessage, json.RawMessage]
 	if err := json.Unmarshal(body, &wire); err != nil {
 		return decodedPage{}, err
@@ -427,7 +419,7 @@ func decodeTransactionPageSlow(body []byte, prev *TransactionPage) (decodedPage,
 		Transactions: make([]Transaction, len(wire.Transactions)),
 		Account:      wire.Account,
 	}
-	if err := decodeInactivated(page, wire.Inactivated, prev); err != nil {
+	if err := decodeInactivated(page, wire.Inactivated); err != nil {
 		return decodedPage{}, err
 	}
 	for i, raw := range wire.Transactions {
@@ -444,44 +436,13 @@ func decodeTransactionPageSlow(body []byte, prev *TransactionPage) (decodedPage,
 	return finishPage(page, wire.Offset, wire.Limit), nil
 }
 
-// decodeWithoutRepeatedList decodes a page whose inactivated list is
-// prev's, byte for byte, without validating or scanning that list again:
-// the list is replaced by null in a copy of the rest of the body, which is
-// decoded as usual, and the page then shares prev's list. Replacing one
-// valid JSON value by another keeps the body valid or invalid as it was,
-// and prev's bytes were valid when they were decoded. ok is false when
-// the list is not prev's or cannot be located unambiguously; the caller
-// then decodes the whole body.
-func decodeWithoutRepeatedList(body []byte, prev *TransactionPage) (decodedPage, bool) {
-	if prev == nil || prev.InactivatedDigest == ([sha256.Size]byte{}) {
-		return decodedPage{}, false
-	}
-	raw, ok := topLevelValue(body, "inactivatedTransactionIds")
-	if !ok || raw == nil || sha256.Sum256(raw) != prev.InactivatedDigest {
-		return decodedPage{}, false
-	}
-	start := cap(body) - cap(raw)
-	rest := make([]byte, 0, len(body)-len(raw)+len("null"))
-	rest = append(append(append(rest, body[:start]...), "null"...), body[start+len(raw):]...)
-	p, err := decodeTransactionPageAfter(rest, nil)
-	if err != nil {
-		return decodedPage{}, false
-	}
-	p.InactivatedTransactionIDs, p.InactivatedDigest, p.InactivatedRepeated = prev.InactivatedTransactionIDs, prev.InactivatedDigest, true
-	return p, true
-}
-
-// decodeInactivated sets page's inactivated ids from their raw JSON
-// (already validated), sharing prev's slice when the raw JSON is the same.
-func decodeInactivated(page *TransactionPage, raw json.RawMessage, prev *TransactionPage) error {
+// decodeInactivated sets page's inactivated ids and their digest from
+// their raw JSON (already validated).
+func decodeInactivated(page *TransactionPage, raw json.RawMessage) error {
 	if len(raw) == 0 || string(raw) == "null" {
 		return nil
 	}
 	page.InactivatedDigest = sha256.Sum256(raw)
-	if prev != nil && prev.InactivatedDigest == page.InactivatedDigest {
-		page.InactivatedTransactionIDs, page.InactivatedRepeated = prev.InactivatedTransactionIDs, true
-		return nil
-	}
 	if err := json.Unmarshal(raw, &page.InactivatedTransactionIDs); err != nil {
 		return fmt.Errorf("%w: inactivatedTransactionIds: %w", ErrMalformedBody, err)
 	}

@@ -240,3 +240,13 @@ func TestTransactionsAfterReusesARepeatedInactivatedList(t *testing.T) {
 	_, err = s.TransactionsAfter(ctx, testAccount, TransactionQuery{}, third)
 	require.ErrorIs(t, err, ErrMalformedBody, "an id that is not a string")
 }
+
+func TestDecodeTakesTheInactivatedKeyAsEncodingJSONDoes(t *testing.T) {
+	t.Parallel()
+	// encoding/json matches keys case-insensitively (the last one wins);
+	// the one-pass decoder must not pick a different list than it would.
+	body := []byte(`{"transactions":[],"inactivatedTransactionIds":["a"],"InactivatedTransactionIDs":["b"]}`)
+	page, err := decodeTransactionPage(body)
+	require.NoError(t, err)
+	require.Equal(t, []string{"b"}, page.InactivatedTransactionIDs)
+}

@@ -85,7 +85,7 @@ func (s *Session) transactionsTolerant(ctx context.Context, accountID string, q 
 			return list
 		},
 		decode: func(b []byte) error {
-			p, rej, err := decodeTransactionPageTolerantAfter(b, nil)
+			p, rej, err := decodeTransactionPageTolerant(b)
 			if err != nil {
 				return err
 			}
@@ -108,15 +108,15 @@ func (s *Session) transactionsTolerant(ctx context.Context, accountID string, q 
 	return page, rejected, err
 }
 
-// decodeTransactionPageTolerantAfter first decodes the page strictly, in
-// one pass and reusing prev's inactivated list (decodeTransactionPageAfter):
-// a page that pass accepts has no record to reject. A page it refuses is
-// decoded envelope first, then each record on its own.
-func decodeTransactionPageTolerantAfter(body []byte, prev *TransactionPage) (decodedPage, []RejectedTransaction, error) {
+// decodeTransactionPageTolerant first decodes the page strictly, in one
+// pass (decodeTransactionPage): a page that pass accepts has no record to
+// reject. A page it refuses is decoded envelope first, then each record on
+// its own.
+func decodeTransactionPageTolerant(body []byte) (decodedPage, []RejectedTransaction, error) {
 	if err := requireObject(body); err != nil {
 		return decodedPage{}, nil, err
 	}
-	if p, err := decodeTransactionPageAfter(body, prev); err == nil {
+	if p, err := decodeTransactionPage(body); err == nil {
 		return p, nil, nil
 	}
 	var wire transactionsWire[json.RawMessage, json.RawMessage]
@@ -127,7 +127,7 @@ func decodeTransactionPageTolerantAfter(body []byte, prev *TransactionPage) (dec
 		Transactions: make([]Transaction, 0, len(wire.Transactions)),
 		Account:      wire.Account,
 	}
-	if err := decodeInactivated(page, wire.Inactivated, prev); err != nil {
+	if err := decodeInactivated(page, wire.Inactivated); err != nil {
 		return decodedPage{}, nil, err
 	}
 	var rejected []RejectedTransaction
