@@ -48,10 +48,10 @@ type fetchedPage struct {
 // are held at once (the one committing and the one read ahead). Each page
 // holds a place among the sync's pages in flight (t.pages, see
 // pageBudget), which the caller gives back (the page's release) once it
-// has committed or dropped it; a light page (lightPage) that follows a
-// light page shares its place with the page read after it. The goroutine stops after the last page of
-// the last query, after an error (sent as the final item), or when ctx
-// ends; the caller cancels ctx when it stops reading.
+// has committed or dropped it, or shares its place with the page read
+// after it (readAhead). The goroutine stops after the last page of the
+// last query, after an error (sent as the final item), or when ctx ends;
+// the caller cancels ctx when it stops reading.
 //
 // t.removed is the reader's while it runs: each page's inactivated ids are
 // looked up in it as the body streams in, the page's transactions listed
@@ -167,24 +167,22 @@ func (s *Syncer) mapPage(t accountTarget, page *consumerapi.TransactionPage, rej
 
 // lightPage reports whether a page of records records (its transactions,
 // the records set aside and the inactivated ids it holds for its commit),
-// asked for pageSize, is light: at most a quarter of a full page. A light page that follows a
-// light page (or is the account's first) shares its place among the
-// sync's pages in flight with the page read after it, so an account reads
-// ahead of its commit without a place of its own: a place then holds at
-// most one page that is not light. An account in a sparse stretch of its
-// history (a household account's month is often a few dozen
-// transactions, and most backfill windows of a short history are empty)
-// then reads its next window while one commits; a dense account, whose
-// windows end in a partial page before a full one, keeps one page per
-// place.
+// asked for pageSize, is light: at most a quarter of a full page.
 func lightPage(records, pageSize int) bool {
 	return records*4 <= pageSize
 }
 
 // readAhead follows the pages one account's reader sends, in order, and
-// tells which of them share their place with the page read after it: a
-// light page that follows a light page (the first page has none before
-// it), unless it is the reader's final page.
+// tells which of them share their place among the sync's pages in flight
+// with the page read after it: a light page (lightPage) that follows a
+// light page (the first page has none before it), unless it is the
+// reader's final page. An account then reads ahead of its commit without
+// a place of its own, and a place holds at most one page that is not
+// light. An account in a sparse stretch of its history (a household
+// account's month is often a few dozen transactions, and most backfill
+// windows of a short history are empty) reads its next window while one
+// commits; a dense account, whose windows end in a partial page before a
+// full one, keeps one page per place.
 type readAhead struct{ lightBefore bool }
 
 func newReadAhead() readAhead { return readAhead{lightBefore: true} }
@@ -208,10 +206,9 @@ func (r *readAhead) shares(light, final bool) bool {
 // begin), and a page read ahead of a commit needs a place of the budget
 // no account holds: with as many places as accounts read at once, a sync
 // of several accounts reads none ahead until an account is done, and a
-// sync of one account keeps its read-ahead. A light page that follows a
-// light page (lightPage) shares its place with the page read after it, so
-// a place holds at most one page that is not light. Every place is given back once its pages
-// are committed or dropped, so no page waits on another that itself
+// sync of one account keeps its read-ahead; a light page may share its
+// place with the next (readAhead). Every place is given back once its
+// pages are committed or dropped, so no page waits on another that itself
 // waits.
 type pageBudget struct{ places chan struct{} }
 

@@ -31,6 +31,44 @@ func setupTB(t testing.TB) (*store.Store, *testBundle) {
 	return s, &testBundle{pool: pool, store: s}
 }
 
+// singleConnPool returns a pool of one connection to pool's database: the
+// statistics its statements leave are one backend's, which
+// transactionsScans flushes before it reads them.
+func singleConnPool(t *testing.T, pool *pgxpool.Pool) *pgxpool.Pool {
+	t.Helper()
+	cfg, err := pgxpool.ParseConfig(pool.Config().ConnString())
+	require.NoError(t, err)
+	cfg.MaxConns = 1
+	one, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	require.NoError(t, err)
+	t.Cleanup(one.Close)
+	return one
+}
+
+// transactionsScans flushes the statistics of one's connection and
+// returns the scans of transactions so far: by index name, and "" for
+// sequential scans.
+func transactionsScans(t *testing.T, one *pgxpool.Pool) map[string]int64 {
+	t.Helper()
+	ctx := context.Background()
+	_, err := one.Exec(ctx, `SELECT pg_stat_force_next_flush()`)
+	require.NoError(t, err)
+	rows, err := one.Query(ctx, `
+		SELECT indexrelname::text, coalesce(idx_scan, 0) FROM pg_stat_user_indexes WHERE relid = 'transactions'::regclass
+		UNION ALL
+		SELECT '', coalesce(seq_scan, 0) FROM pg_stat_user_tables WHERE relid = 'transactions'::regclass`)
+	require.NoError(t, err)
+	scans := map[string]int64{}
+	for rows.Next() {
+		var index string
+		var n int64
+		require.NoError(t, rows.Scan(&index, &n))
+		scans[index] = n
+	}
+	require.NoError(t, rows.Err())
+	return scans
+}
+
 func sampleInstitution(slug string) pfm.Institution {
 	return pfm.Institution{
 		Slug:        slug,

@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
 	"github.com/pfmsync/pfmsync/internal/store"
@@ -45,21 +44,19 @@ func TestStalePendingIDsReadOnlyPendingRows(t *testing.T) {
 	_, err := bundle.pool.Exec(ctx, `ANALYZE transactions`)
 	require.NoError(t, err)
 
-	// One connection, so that the scans it makes are its own to flush.
-	cfg, err := pgxpool.ParseConfig(bundle.pool.Config().ConnString())
-	require.NoError(t, err)
-	cfg.MaxConns = 1
-	one, err := pgxpool.NewWithConfig(ctx, cfg)
-	require.NoError(t, err)
-	defer one.Close()
-	scans := func() (pending, history int64) {
-		_, err := one.Exec(ctx, `SELECT pg_stat_force_next_flush()`)
-		require.NoError(t, err)
-		require.NoError(t, one.QueryRow(ctx, `
-			SELECT coalesce(sum(idx_scan) FILTER (WHERE indexrelname = 'transactions_pending_idx'), 0),
-			       coalesce(sum(idx_scan) FILTER (WHERE indexrelname <> 'transactions_pending_idx'), 0)
-			FROM pg_stat_user_indexes WHERE relname = 'transactions'`).Scan(&pending, &history))
-		return pending, history
+	// One connection, so that the scans it makes are its own to count.
+	one := singleConnPool(t, bundle.pool)
+	scans := func() (pending, other int64) {
+		for index, n := range transactionsScans(t, one) {
+			switch index {
+			case "transactions_pending_idx":
+				pending += n
+			case "": // sequential scans
+			default:
+				other += n
+			}
+		}
+		return pending, other
 	}
 	p0, h0 := scans()
 	ids, err := store.New(one, nil).StalePendingIDs(ctx, acct.ID, now.Add(-7*24*time.Hour))

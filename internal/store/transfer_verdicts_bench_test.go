@@ -95,9 +95,9 @@ func benchmarkIngestVerdicts(b *testing.B, transfers, stored, triggers bool) {
 			}))
 		}
 		if stored {
-			n, err := s.FillTransferVerdicts(ctx, link.AppUserRef, 0)
+			filled, err := s.FillTransferVerdicts(ctx, link.AppUserRef, 0)
 			require.NoError(b, err)
-			require.Equal(b, len(counterparts), n)
+			require.Equal(b, len(counterparts), filled)
 		}
 		toggle(bundle.pool, false)
 		b.StartTimer()

@@ -403,19 +403,14 @@ func TestTransactionWritesSearchOnlyWhenVerdictsAreStored(t *testing.T) {
 	ctx := context.Background()
 	s, pool, _, chk, sav, day := twoAccountUser(t)
 
-	// The writes go through one connection, whose scans of transactions
-	// are read back once it has flushed its statistics. Only the
-	// trigger's searches scan transactions in these writes.
-	conn, err := pool.Acquire(ctx)
-	require.NoError(t, err)
-	defer conn.Release()
-	scans := func() int64 {
-		_, err := conn.Exec(ctx, `SELECT pg_stat_force_next_flush()`)
-		require.NoError(t, err)
-		var n int64
-		require.NoError(t, conn.QueryRow(ctx, `
-			SELECT coalesce(seq_scan, 0) + coalesce(idx_scan, 0) FROM pg_stat_user_tables
-			WHERE relid = 'transactions'::regclass`).Scan(&n))
+	// The writes go through one connection, so that the scans they make
+	// are its own to count. Only the trigger's searches scan transactions
+	// in these writes.
+	conn := singleConnPool(t, pool)
+	scans := func() (n int64) {
+		for _, k := range transactionsScans(t, conn) {
+			n += k
+		}
 		return n
 	}
 	write := func(account, id string, amount string, posted time.Time) int64 {
