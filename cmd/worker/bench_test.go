@@ -27,6 +27,12 @@ import (
 // path (suffixed with the density).
 var workerCPUProfile = flag.String("worker.cpuprofile", "", "write a CPU profile of the worker process during BenchmarkWorkerPeakMemory to this file")
 
+// workerAllocs, when set, enables the worker's pprof endpoint during
+// BenchmarkWorkerPeakMemory and reports what the worker process allocated
+// until the job completed (alloc_MiB, allocs) and how many garbage
+// collections it ran (gc_cycles), from its runtime.MemStats.
+var workerAllocs = flag.Bool("worker.allocs", false, "report the worker process's allocations and garbage collections during BenchmarkWorkerPeakMemory")
+
 // workerHeapProfile, when set, enables the worker's pprof endpoint during
 // BenchmarkWorkerPeakMemory, samples its heap profile every 500 ms of the
 // sync and writes the sample with the largest in-use heap to this path
@@ -86,8 +92,10 @@ func BenchmarkWorkerPeakMemory(b *testing.B) {
 				}
 				var profile chan error
 				var heap *heapSampler
-				if *workerCPUProfile != "" || *workerHeapProfile != "" {
+				var pprofBase string
+				if *workerCPUProfile != "" || *workerHeapProfile != "" || *workerAllocs {
 					addr := freeAddr(b)
+					pprofBase = "http://" + addr
 					cmd.Env = append(cmd.Env, "PFMSYNC_PPROF=true", "PFMSYNC_METRICS_ADDR="+addr)
 					if *workerCPUProfile != "" {
 						profile = make(chan error, 1)
@@ -133,6 +141,13 @@ func BenchmarkWorkerPeakMemory(b *testing.B) {
 				if profile != nil {
 					// The profile covers the sync's first 10 s.
 					require.NoError(b, <-profile)
+				}
+				if *workerAllocs {
+					bytes, objects, gcs, err := readWorkerAllocs(pprofBase)
+					require.NoError(b, err)
+					b.ReportMetric(float64(bytes)/(1<<20), "alloc_MiB")
+					b.ReportMetric(float64(objects), "allocs")
+					b.ReportMetric(float64(gcs), "gc_cycles")
 				}
 				if heap != nil {
 					require.NoError(b, heap.save(fmt.Sprintf("%s.density%g", *workerHeapProfile, density)))
@@ -260,16 +275,15 @@ func (h *heapSampler) sample() {
 	if err != nil || resp.StatusCode != http.StatusOK {
 		return
 	}
-	_, after, ok := strings.Cut(string(body), "# HeapInuse = ")
-	if !ok {
+	n, err := memStat(body, "HeapInuse")
+	if err != nil {
 		return
 	}
 	if h.every != "" {
 		h.n++
 		_ = os.WriteFile(fmt.Sprintf("%s.%03d", h.every, h.n), body, 0o600)
 	}
-	n, err := strconv.ParseInt(strings.TrimSpace(strings.SplitN(after, "\n", 2)[0]), 10, 64)
-	if err == nil && n > h.inuse {
+	if n > h.inuse {
 		h.inuse, h.profile = n, body
 	}
 }
@@ -279,6 +293,39 @@ func (h *heapSampler) save(path string) error {
 		return fmt.Errorf("heap profile: no sample taken from %s", h.base)
 	}
 	return os.WriteFile(path, h.profile, 0o600)
+}
+
+// memStat reads one figure of the runtime.MemStats section of a heap
+// profile in pprof's text form (name is e.g. "TotalAlloc").
+func memStat(profile []byte, name string) (int64, error) {
+	_, after, ok := strings.Cut(string(profile), "# "+name+" = ")
+	if !ok {
+		return 0, fmt.Errorf("heap profile: no %s", name)
+	}
+	return strconv.ParseInt(strings.TrimSpace(strings.SplitN(after, "\n", 2)[0]), 10, 64)
+}
+
+// readWorkerAllocs reads what the worker process allocated since it started
+// from its pprof endpoint at base: bytes, objects and garbage
+// collections.
+func readWorkerAllocs(base string) (bytes, objects, gcs int64, err error) {
+	resp, err := http.Get(base + "/debug/pprof/heap?debug=1")
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	if bytes, err = memStat(body, "TotalAlloc"); err != nil {
+		return 0, 0, 0, err
+	}
+	if objects, err = memStat(body, "Mallocs"); err != nil {
+		return 0, 0, 0, err
+	}
+	gcs, err = memStat(body, "NumGC")
+	return bytes, objects, gcs, err
 }
 
 // vmHWM reads a process's peak resident set size in KiB.
