@@ -367,6 +367,9 @@ func decodeTransactionPage(body []byte) (decodedPage, error) {
 	// One pass decodes the records and finds each one's raw JSON and the
 	// inactivated list's.
 	var wire transactionsWire[spanned[transactionFields], spanned[skipped]]
+	// The records' slice is sized from the body up front (the decoder
+	// appends into its capacity), not grown by doubling record by record.
+	wire.Transactions = make([]spanned[transactionFields], 0, min(len(body)/recordBytesAtLeast, maxTransactionsLimit))
 	if unmarshalV1(body, &wire) != nil {
 		// encoding/json says why, in the error types callers classify.
 		var check transactionsWire[transactionFields, json.RawMessage]
@@ -386,12 +389,16 @@ func decodeTransactionPage(body []byte) (decodedPage, error) {
 	if err := decodeInactivated(page, wire.Inactivated.raw(body, 0)); err != nil {
 		return decodedPage{}, err
 	}
-	// One copy of the transactions array backs every Raw.
-	var backing []byte
-	var base int64
+	// Every Raw is a slice of one buffer: the body itself when the
+	// records are nearly all of it (a body read through a listDiverter
+	// holds null for the list), else a copy of the records' span, so
+	// that a long list in the body is not kept alive by the records.
+	backing, base := body, int64(0)
 	if n := len(wire.Transactions); n > 0 {
-		base = wire.Transactions[0].start
-		backing = append([]byte(nil), body[base:wire.Transactions[n-1].end]...)
+		start, end := wire.Transactions[0].start, wire.Transactions[n-1].end
+		if rest := int64(len(body)) - (end - start); rest > keptBesideRecords {
+			backing, base = append([]byte(nil), body[start:end]...), start
+		}
 	}
 	for i := range wire.Transactions {
 		w := &wire.Transactions[i]
@@ -407,6 +414,15 @@ func decodeTransactionPage(body []byte) (decodedPage, error) {
 	}
 	return finishPage(page, wire.Offset, wire.Limit), nil
 }
+
+// recordBytesAtLeast is the size below which few transaction records
+// come: it turns a body's length into the capacity of its records' slice.
+const recordBytesAtLeast = 256
+
+// keptBesideRecords is how many bytes of a transactions body besides its
+// records the records' raw JSON may keep alive (the offset, limit and
+// account fields, a null list): up to it, Raw slices the body itself.
+const keptBesideRecords = 4 << 10
 
 // decodeTransactionPageSlow decodes element by element through
 // json.RawMessage.
