@@ -195,67 +195,38 @@ func (s *Store) UpsertTransactions(ctx context.Context, scope FeedScope, in []Tr
 	if s.tx == nil {
 		return WriteCounts{}, errFeedNeedsTx
 	}
-	n := len(in)
-	var (
-		ids, amounts, signed, currencies        = make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-		posted                                  = make([]time.Time, n)
-		pending                                 = make([]bool, n)
-		statuses, types, subtypes, memos, descs = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-		merchants, categories, checks           = make([]string, n), make([]string, n), make([]string, n)
-		running                                 = make([]*string, n)
-		sequences                               = make([]*int64, n)
-		updated                                 = make([]*time.Time, n)
-	)
-	// The raw JSON goes as one JSON array of the page's records, in row
-	// order, built at its final size: as an array parameter, each record
-	// was appended to the statement's parameter buffer in turn, which
-	// grew by doubling to twice the page's size, the largest allocation
-	// of a sync.
-	size := 2 + n
-	for _, t := range in {
-		size += len(t.Raw)
-	}
-	raw := make([]byte, 0, size)
-	raw = append(raw, '[')
-	for i, t := range in {
-		ids[i], amounts[i], signed[i], currencies[i] = t.ProviderID, t.Amount, t.SignedAmount, t.Currency
-		posted[i], pending[i] = t.PostedAt, t.Pending
-		statuses[i], types[i], subtypes[i], memos[i], descs[i] = t.PendingStatus, t.Type, t.Subtype, t.Memo, t.Description
-		merchants[i], categories[i], checks[i] = t.MerchantName, t.Category, t.CheckNumber
-		running[i], sequences[i], updated[i] = t.RunningBalance, t.Sequence, t.ProviderUpdatedAt
-		if currencies[i] == "" {
-			currencies[i] = "USD"
-		}
-		if i > 0 {
-			raw = append(raw, ',')
-		}
-		// Each record must be one JSON value. One that held two would shift
-		// the array's elements, and is refused: the extra element's row has
-		// no provider id (NOT NULL). One without JSON leaves the array
-		// malformed or short (a row without raw JSON), and is refused too.
-		raw = append(raw, t.Raw...)
-	}
-	raw = append(raw, ']')
+	// The raw JSON goes as one JSON array of the page's records
+	// (pageRecords), written by the connection's recordsCodec.
+	useRecordsCodec(s.tx.Conn().TypeMap())
 	// The feed lock and the upsert go in one round trip.
 	batch := &pgx.Batch{}
 	s.queueFeedScope(batch, scope)
 	var c WriteCounts
-	args := []any{scope.AccountID, ids, amounts, signed, currencies, posted, pending, statuses, types, subtypes, memos, descs,
-		merchants, categories, checks, running, sequences, updated, scope.AppUserRef, scope.LinkID,
-		// The raw JSON, the largest parameter, goes last: pgx appends the
-		// parameters to one buffer and keeps each one's slice of it until
-		// the statement is sent, so a buffer outgrown by a parameter after
-		// the raw JSON stayed held beside the larger one that replaced it.
-		raw}
-	batch.Queue(`
+	batch.Queue(upsertTransactionsSQL, upsertTransactionsArgs(scope, in)...).QueryRow(func(row pgx.Row) error {
+		return row.Scan(&c.Added, &c.Modified)
+	})
+	batch.Queue(upsertReleaseSQL, upsertReleaseArgs...)
+	if err := s.db.SendBatch(ctx, batch).Close(); err != nil {
+		return WriteCounts{}, translate(err, "upsert transactions for account %s", scope.AccountID)
+	}
+	return c, nil
+}
+
+// upsertTransactionsSQL is UpsertTransactions' statement; its parameters
+// are upsertTransactionsArgs. The amounts come as text[] cast to
+// numeric[] in the statement: pgx has no binary encoding of Go strings as
+// numeric, and for a numeric[] parameter it found that out on every page,
+// building an error message that printed the whole array before sending
+// it as text.
+var upsertTransactionsSQL = `
 		WITH written AS (
 			INSERT INTO transactions (account_id, provider_transaction_id, amount, signed_amount, currency,
 				posted_at, pending, pending_status, type, subtype, memo, description, merchant_name, category,
 				check_number, running_balance, sequence, provider_updated_at, raw)
-			SELECT $1, t.* FROM ROWS FROM (unnest($2::text[]), unnest($3::numeric[]), unnest($4::numeric[]), unnest($5::text[]),
+			SELECT $1, t.* FROM ROWS FROM (unnest($2::text[]), unnest($3::text[]::numeric[]), unnest($4::text[]::numeric[]), unnest($5::text[]),
 				unnest($6::timestamptz[]), unnest($7::bool[]), unnest($8::text[]), unnest($9::text[]), unnest($10::text[]),
 				unnest($11::text[]), unnest($12::text[]), unnest($13::text[]), unnest($14::text[]), unnest($15::text[]),
-				unnest($16::numeric[]), unnest($17::bigint[]), unnest($18::timestamptz[]), jsonb_array_elements($21::jsonb)) AS t
+				unnest($16::text[]::numeric[]), unnest($17::bigint[]), unnest($18::timestamptz[]), jsonb_array_elements($21::jsonb)) AS t
 			ON CONFLICT (account_id, provider_transaction_id) DO UPDATE SET
 				amount = EXCLUDED.amount, signed_amount = EXCLUDED.signed_amount, currency = EXCLUDED.currency,
 				posted_at = EXCLUDED.posted_at, pending = EXCLUDED.pending, pending_status = EXCLUDED.pending_status,
@@ -269,14 +240,40 @@ func (s *Store) UpsertTransactions(ctx context.Context, scope FeedScope, in []Tr
 			   OR transactions.signed_amount IS DISTINCT FROM EXCLUDED.signed_amount
 			   OR transactions.removed_at IS NOT NULL
 			RETURNING id, (xmax = 0) AS inserted
-		), `+feedOrderCTE("$19")+`, `+feedPageInsert("$19", "$20", "$1", "CASE WHEN w.inserted THEN 'a' ELSE 'm' END")+`
-		SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM written`, args...,
-	).QueryRow(func(row pgx.Row) error { return row.Scan(&c.Added, &c.Modified) })
-	batch.Queue(upsertReleaseSQL, upsertReleaseArgs...)
-	if err := s.db.SendBatch(ctx, batch).Close(); err != nil {
-		return WriteCounts{}, translate(err, "upsert transactions for account %s", scope.AccountID)
+		), ` + feedOrderCTE("$19") + `, ` + feedPageInsert("$19", "$20", "$1", "CASE WHEN w.inserted THEN 'a' ELSE 'm' END") + `
+		SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM written`
+
+// upsertTransactionsArgs are upsertTransactionsSQL's parameters for in
+// (deduplicated): one array per column, and the raw JSON.
+func upsertTransactionsArgs(scope FeedScope, in []TransactionInput) []any {
+	n := len(in)
+	var (
+		ids, amounts, signed, currencies        = make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		posted                                  = make([]time.Time, n)
+		pending                                 = make([]bool, n)
+		statuses, types, subtypes, memos, descs = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		merchants, categories, checks           = make([]string, n), make([]string, n), make([]string, n)
+		running                                 = make([]*string, n)
+		sequences                               = make([]*int64, n)
+		updated                                 = make([]*time.Time, n)
+	)
+	for i, t := range in {
+		ids[i], amounts[i], signed[i], currencies[i] = t.ProviderID, t.Amount, t.SignedAmount, t.Currency
+		posted[i], pending[i] = t.PostedAt, t.Pending
+		statuses[i], types[i], subtypes[i], memos[i], descs[i] = t.PendingStatus, t.Type, t.Subtype, t.Memo, t.Description
+		merchants[i], categories[i], checks[i] = t.MerchantName, t.Category, t.CheckNumber
+		running[i], sequences[i], updated[i] = t.RunningBalance, t.Sequence, t.ProviderUpdatedAt
+		if currencies[i] == "" {
+			currencies[i] = "USD"
+		}
 	}
-	return c, nil
+	return []any{scope.AccountID, ids, amounts, signed, currencies, posted, pending, statuses, types, subtypes, memos, descs,
+		merchants, categories, checks, running, sequences, updated, scope.AppUserRef, scope.LinkID,
+		// The raw JSON, the largest parameter, goes last: pgx appends the
+		// parameters to one buffer and keeps each one's slice of it until
+		// the statement is sent, so a buffer outgrown by a parameter after
+		// the raw JSON stayed held beside the larger one that replaced it.
+		pageRecords(in)}
 }
 
 // dedupeTransactions keeps the last report of each provider id: one
