@@ -415,8 +415,10 @@ func decodeTransactionPage(body []byte) (decodedPage, error) {
 	return finishPage(page, wire.Offset, wire.Limit), nil
 }
 
-// recordBytesAtLeast is the size below which few transaction records
-// come: it turns a body's length into the capacity of its records' slice.
+// recordBytesAtLeast is about the smallest a transaction record comes
+// (the documented fields make a record of about 1 KB): a body's length
+// divided by it sizes the records' slice, which grows only on a page of
+// smaller records.
 const recordBytesAtLeast = 256
 
 // keptBesideRecords is how many bytes of a transactions body besides its
