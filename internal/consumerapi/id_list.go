@@ -168,16 +168,3 @@ func (l *IDList) Chunks(n int) iter.Seq[[]string] {
 		}
 	}
 }
-
-// Strings returns every id as a string, in list order: empty, not nil,
-// for an empty list, and nil for a nil list.
-func (l *IDList) Strings() []string {
-	if l == nil {
-		return nil
-	}
-	out := make([]string, l.Len())
-	for i := range out {
-		out[i] = l.At(i)
-	}
-	return out
-}

@@ -171,3 +171,17 @@ func TestFilteredBodyKeepsEveryByteAcrossBlocks(t *testing.T) {
 		require.Equal(t, len(kept), cap(kept), "pieces of %d", size)
 	}
 }
+
+// Strings returns every id as a string, in list order: empty, not nil,
+// for an empty list, and nil for a nil list. Tests only: the sync never
+// makes a whole list strings.
+func (l *IDList) Strings() []string {
+	if l == nil {
+		return nil
+	}
+	out := make([]string, l.Len())
+	for i := range out {
+		out[i] = l.At(i)
+	}
+	return out
+}
