@@ -306,7 +306,7 @@ func (c *Client) attempt(ctx context.Context, r apiRequest, endpoint string) *AP
 		return nil
 	}
 	if err := r.decode(body); err != nil {
-		err = decodeError(body, err)
+		err = decodeError(err)
 		kind := KindPermanent
 		if errors.Is(err, ErrTruncatedBody) {
 			kind = KindTransient
@@ -422,17 +422,24 @@ func readFilteredBody(resp *http.Response, max int64, f bodyFilter) ([]byte, err
 	return kept, nil
 }
 
-// decodeError tells a body cut short (transient) from a malformed one.
-func decodeError(body []byte, err error) error {
+// decodeError tells a body cut short (transient) from a malformed one. A
+// body is cut short when the decoder met its end inside a value: a prefix
+// of valid JSON never holds an invalid byte, so a syntax error anywhere
+// else, even on the body's last byte ("{}x"), is malformed.
+func decodeError(err error) error {
 	if errors.Is(err, ErrTruncatedBody) || errors.Is(err, ErrMalformedBody) {
 		return err
 	}
 	var se *json.SyntaxError
-	if errors.Is(err, io.ErrUnexpectedEOF) || (errors.As(err, &se) && se.Offset >= int64(len(bytes.TrimRight(body, " \t\r\n")))) {
+	if errors.Is(err, io.ErrUnexpectedEOF) || (errors.As(err, &se) && se.Error() == jsonEndMessage) {
 		return fmt.Errorf("%w: %w", ErrTruncatedBody, err)
 	}
 	return fmt.Errorf("%w: %w", ErrMalformedBody, err)
 }
+
+// jsonEndMessage is the message of encoding/json's SyntaxError for input
+// that ends inside a value.
+const jsonEndMessage = "unexpected end of JSON input"
 
 // decodeJSON returns a decode function that unmarshals a JSON object into
 // v. A body that is not an object (null, an array, a string) is malformed.

@@ -145,6 +145,15 @@ func TestErrorClasses(t *testing.T) {
 			kind: KindTransient, status: 200, attempts: 3, cause: ErrTruncatedBody,
 		},
 		{
+			// The decoder stops on the last byte, as it does on a body cut
+			// short, but no body cut short ends on an invalid byte.
+			name: "JSON with an invalid last byte is malformed, not retried",
+			handler: func(t *testing.T, w http.ResponseWriter, r *http.Request) {
+				writeJSON(w, http.StatusOK, []byte(`{"accounts": []}x`))
+			},
+			kind: KindPermanent, status: 200, attempts: 1, cause: ErrMalformedBody,
+		},
+		{
 			name: "Content-Length larger than the body",
 			handler: func(t *testing.T, w http.ResponseWriter, r *http.Request) {
 				hijackWrite(t, w, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 5000\r\n\r\n"+`{"accounts": [`)

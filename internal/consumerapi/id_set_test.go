@@ -67,7 +67,7 @@ func requireExceptSameAsWholeBody(t *testing.T, body []byte, known *IDSet) {
 	t.Helper()
 	want, wantErr := decodeTransactionPage(body)
 	if wantErr != nil {
-		wantErr = decodeError(body, wantErr)
+		wantErr = decodeError(wantErr)
 	}
 	for _, size := range []int{1, 2, 3, 7, 64, 1 << 20} {
 		got, err := streamDecodeWith(body, size, newListDiverterExcept(known))

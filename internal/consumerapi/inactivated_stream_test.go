@@ -30,7 +30,7 @@ func streamDecodeWith(body []byte, size int, d *listDiverter) (*TransactionPage,
 	}
 	p, err := decodeTransactionPage(kept)
 	if err != nil {
-		return nil, decodeError(kept, err)
+		return nil, decodeError(err)
 	}
 	if err := d.apply(p.TransactionPage); err != nil {
 		return nil, err
@@ -81,7 +81,7 @@ func requireSameAsWholeBody(t *testing.T, body []byte, prev *TransactionPage) {
 	t.Helper()
 	want, wantErr := decodeTransactionPage(body)
 	if wantErr != nil {
-		wantErr = decodeError(body, wantErr)
+		wantErr = decodeError(wantErr)
 	}
 	// A list byte for byte prev's is reported repeated (and shares prev's
 	// ids, which are the same).
