@@ -75,8 +75,8 @@ func requireSameDecode(t *testing.T, body []byte) {
 	name := fmt.Sprintf("%.80q", body)
 	fast, fastErr := decodeTransactionPage(body)
 	slow, slowErr := decodeTransactionPageSlow(body)
-	if slowErr == nil && requireObject(body) != nil {
-		slowErr = requireObject(body) // the slow path's callers check this first
+	if err := requireObject(body); err != nil {
+		slowErr = err // the slow path's callers check this first
 	}
 	require.Equal(t, slowErr == nil, fastErr == nil, "%s: one pass %v, encoding/json %v", name, fastErr, slowErr)
 	if fastErr != nil {
