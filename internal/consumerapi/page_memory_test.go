@@ -43,10 +43,14 @@ func TestDecodedRecordsKeepOnlyTheirOwnBytes(t *testing.T) {
 			page, err := decodeTransactionPage(body)
 			require.NoError(t, err)
 			require.Len(t, page.Transactions, 20)
+			var sent struct {
+				Transactions []json.RawMessage `json:"transactions"`
+			}
+			require.NoError(t, json.Unmarshal(c.body, &sent))
 			raws := make([]string, len(page.Transactions))
 			for i, tx := range page.Transactions {
 				raws[i] = string(tx.Raw)
-				require.JSONEq(t, raws[i], string(mustRecord(t, c.body, i)))
+				require.JSONEq(t, string(sent.Transactions[i]), raws[i])
 			}
 			// Overwrite the body: records that share it change with it.
 			for i := range body {
@@ -59,16 +63,6 @@ func TestDecodedRecordsKeepOnlyTheirOwnBytes(t *testing.T) {
 			require.Equal(t, c.shared, changed)
 		})
 	}
-}
-
-// mustRecord returns the i-th record of a transactions body.
-func mustRecord(t *testing.T, body []byte, i int) json.RawMessage {
-	t.Helper()
-	var wire struct {
-		Transactions []json.RawMessage `json:"transactions"`
-	}
-	require.NoError(t, json.Unmarshal(body, &wire))
-	return wire.Transactions[i]
 }
 
 // TestDecodingAPageAllocatesItsRecordsOnce counts the bytes decoding a

@@ -35,16 +35,7 @@ func TestReportingTransferNeedsATransferLikeCounterpart(t *testing.T) {
 	write(checking, "card-payment-out", "-300.00", "payment", "TRANSFER", day)
 	write(card, "card-payment-in", "300.00", "", "ONLINE", day.Add(24*time.Hour))
 
-	rows, err := s.Pool().Query(ctx, `SELECT provider_transaction_id, is_transfer FROM reporting.transactions ORDER BY 1`)
-	require.NoError(t, err)
-	got := map[string]bool{}
-	for rows.Next() {
-		var id string
-		var transfer bool
-		require.NoError(t, rows.Scan(&id, &transfer))
-		got[id] = transfer
-	}
-	require.NoError(t, rows.Err())
+	got := queryMap[string, bool](t, s.Pool(), `SELECT provider_transaction_id, is_transfer FROM reporting.transactions`)
 	require.Equal(t, map[string]bool{
 		"zelle-in": false, "groceries": false,
 		"card-payment-out": true, "card-payment-in": true,

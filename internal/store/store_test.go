@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
@@ -53,20 +54,32 @@ func transactionsScans(t *testing.T, one *pgxpool.Pool) map[string]int64 {
 	ctx := context.Background()
 	_, err := one.Exec(ctx, `SELECT pg_stat_force_next_flush()`)
 	require.NoError(t, err)
-	rows, err := one.Query(ctx, `
+	return queryMap[string, int64](t, one, `
 		SELECT indexrelname::text, coalesce(idx_scan, 0) FROM pg_stat_user_indexes WHERE relid = 'transactions'::regclass
 		UNION ALL
 		SELECT '', coalesce(seq_scan, 0) FROM pg_stat_user_tables WHERE relid = 'transactions'::regclass`)
+}
+
+// querier is what queryMap reads through: a pool or a transaction.
+type querier interface {
+	Query(context.Context, string, ...any) (pgx.Rows, error)
+}
+
+// queryMap runs sql, which selects a key and a value, and returns its rows
+// as a map.
+func queryMap[K comparable, V any](t *testing.T, q querier, sql string, args ...any) map[K]V {
+	t.Helper()
+	rows, err := q.Query(context.Background(), sql, args...)
 	require.NoError(t, err)
-	scans := map[string]int64{}
+	out := map[K]V{}
 	for rows.Next() {
-		var index string
-		var n int64
-		require.NoError(t, rows.Scan(&index, &n))
-		scans[index] = n
+		var k K
+		var v V
+		require.NoError(t, rows.Scan(&k, &v))
+		out[k] = v
 	}
 	require.NoError(t, rows.Err())
-	return scans
+	return out
 }
 
 func sampleInstitution(slug string) pfm.Institution {

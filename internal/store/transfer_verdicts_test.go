@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
@@ -78,33 +77,11 @@ func TestReportingWithStoredVerdicts(t *testing.T) {
 	require.Positive(t, storedVerdictsSeen.Load(), "the reporting tests stored transfer verdicts")
 }
 
-// querier is what verdictMap reads through: a pool or a transaction.
-type querier interface {
-	Query(context.Context, string, ...any) (pgx.Rows, error)
-}
-
-// verdictMap runs sql, which selects "account/provider id" and a boolean,
-// and returns its rows as a map.
-func verdictMap(t *testing.T, q querier, sql string) map[string]bool {
-	t.Helper()
-	rows, err := q.Query(context.Background(), sql)
-	require.NoError(t, err)
-	out := map[string]bool{}
-	for rows.Next() {
-		var k string
-		var v bool
-		require.NoError(t, rows.Scan(&k, &v))
-		out[k] = v
-	}
-	require.NoError(t, rows.Err())
-	return out
-}
-
 // transferRows reads every row of reporting.transactions as
 // "account/provider id" -> is_transfer.
 func transferRows(t *testing.T, q querier) map[string]bool {
 	t.Helper()
-	return verdictMap(t, q, `SELECT account_id::text || '/' || provider_transaction_id, is_transfer FROM reporting.transactions`)
+	return queryMap[string, bool](t, q, `SELECT account_id::text || '/' || provider_transaction_id, is_transfer FROM reporting.transactions`)
 }
 
 // freshTransfers computes every row's verdict from scratch: the stored
@@ -124,7 +101,7 @@ func freshTransfers(t *testing.T, pool *pgxpool.Pool) map[string]bool {
 // shows.
 func storedVerdicts(t *testing.T, pool *pgxpool.Pool) map[string]bool {
 	t.Helper()
-	return verdictMap(t, pool, `
+	return queryMap[string, bool](t, pool, `
 		SELECT v.account_id::text || '/' || v.provider_transaction_id, v.is_transfer
 		FROM transaction_transfer_verdicts v
 		JOIN reporting.transactions t ON t.account_id = v.account_id AND t.provider_transaction_id = v.provider_transaction_id`)
