@@ -116,6 +116,22 @@ func (s *IDSet) AddList(l *IDList) {
 	s.merge(hi, lo)
 }
 
+// WithList returns a set of s's ids and those of l, leaving s as it was:
+// s stays a snapshot that readers may go on using (a read of a page looks
+// its list up in the set as the body streams in) while the next set is
+// made. Its memory is that of AddList on s. s must come from [NewIDSet]
+// (a nil s: an empty set from NewIDSet).
+func (s *IDSet) WithList(l *IDList) *IDSet {
+	if s == nil {
+		s = NewIDSet()
+	}
+	// merge never writes to the slices it was given by the set: it makes
+	// new ones, or takes the new sums as the slices of an empty set.
+	next := *s
+	next.AddList(l)
+	return &next
+}
+
 // merge adds the sums hi and lo (parallel slices, in any order,
 // duplicates allowed), which it may reorder and keep. An empty set takes
 // them as its own once sorted: a sync's first page can list tens of

@@ -180,3 +180,41 @@ func TestIDSetFilledFromAListMatchesMerged(t *testing.T) {
 		require.True(t, grown.Contains(fmt.Sprintf("%08x-0000-4000-8000-%012x", i, i)), i)
 	}
 }
+
+// TestIDSetWithListLeavesTheSnapshot makes sets from a nil set, an empty
+// one and a filled one: each holds the ids of both, and the set it was
+// made from holds what it held and answers the same, down to its bytes.
+func TestIDSetWithListLeavesTheSnapshot(t *testing.T) {
+	list := func(from, to int) *IDList {
+		var l IDList
+		for i := from; i < to; i++ {
+			require.True(t, l.appendID(fmt.Appendf(nil, "%08x-0000-4000-8000-%012x", i, i)))
+		}
+		return &l
+	}
+	id := func(i int) string { return fmt.Sprintf("%08x-0000-4000-8000-%012x", i, i) }
+
+	var none *IDSet
+	first := none.WithList(list(0, 100))
+	require.Equal(t, 100, first.Len())
+	require.Zero(t, none.Len())
+
+	empty := NewIDSet()
+	fromEmpty := empty.WithList(list(0, 10))
+	require.Zero(t, empty.Len(), "the empty set stays empty")
+	require.Equal(t, 10, fromEmpty.Len())
+
+	hi, lo, index := slices.Clone(first.hiSums), slices.Clone(first.loSums), slices.Clone(first.index)
+	second := first.WithList(list(50, 300))
+	require.Equal(t, 300, second.Len())
+	require.Equal(t, 100, first.Len())
+	require.Equal(t, hi, first.hiSums, "the snapshot's sums are untouched")
+	require.Equal(t, lo, first.loSums)
+	require.Equal(t, index, first.index)
+	for i := range 300 {
+		require.True(t, second.Contains(id(i)), i)
+		require.Equal(t, i < 100, first.Contains(id(i)), i)
+	}
+	// The same seeds: a list already held adds nothing.
+	require.Equal(t, 300, second.WithList(list(0, 300)).Len())
+}
