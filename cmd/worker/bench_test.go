@@ -60,6 +60,12 @@ var workerStderr = flag.String("worker.stderr", "", "write the worker process's 
 // happens.
 var workerRSSTrace = flag.String("worker.rsstrace", "", "write the worker process's resident set size every 50 ms of BenchmarkWorkerPeakMemory to this file")
 
+// workerExtraEnv, when set, adds settings to the worker process's
+// environment during BenchmarkWorkerPeakMemory: KEY=VALUE pairs separated
+// by spaces (e.g. "PFMSYNC_LOG_LEVEL=debug" with -worker.stderr for the
+// sync's timeline, or "PFMSYNC_ACCOUNT_CONCURRENCY=1").
+var workerExtraEnv = flag.String("worker.env", "", "space-separated KEY=VALUE settings added to the worker process's environment during BenchmarkWorkerPeakMemory")
+
 // BenchmarkWorkerPeakMemory runs the real worker binary through a first
 // sync of one user whose checking account holds about 25k or 100k
 // transactions, and reports the worker process's peak resident memory
@@ -86,6 +92,7 @@ func BenchmarkWorkerPeakMemory(b *testing.B) {
 				if *workerGODEBUG != "" {
 					cmd.Env = append(cmd.Env, "GODEBUG="+*workerGODEBUG)
 				}
+				cmd.Env = append(cmd.Env, strings.Fields(*workerExtraEnv)...)
 				if *workerStderr != "" {
 					f, err := os.Create(fmt.Sprintf("%s.density%g", *workerStderr, density))
 					require.NoError(b, err)

@@ -68,9 +68,13 @@ type Data struct {
 type Worker struct {
 	// Concurrency is how many syncs one process runs at once.
 	Concurrency int
-	// AccountConcurrency is how many accounts of one link a sync reads at
-	// once.
+	// AccountConcurrency is how many readers of one link's transactions a
+	// sync runs at once (an account each, and second readers).
 	AccountConcurrency int
+	// AccountReaders is how many readers one account's backfill may have:
+	// 2 lets a second reader take its windows once another account of the
+	// link is done, 1 keeps one request per account in flight.
+	AccountReaders int
 	// ScheduleEvery is the scheduler's period; ScheduleBatch how many due
 	// links one scheduler transaction claims.
 	ScheduleEvery time.Duration
@@ -179,6 +183,7 @@ const (
 
 	EnvWorkerConcurrency  = "PFMSYNC_WORKER_CONCURRENCY"
 	EnvAccountConcurrency = "PFMSYNC_ACCOUNT_CONCURRENCY"
+	EnvAccountReaders     = "PFMSYNC_ACCOUNT_READERS"
 	EnvScheduleEvery      = "PFMSYNC_SCHEDULE_EVERY"
 	EnvScheduleBatch      = "PFMSYNC_SCHEDULE_BATCH"
 	EnvBackfillDays       = "PFMSYNC_BACKFILL_DAYS"

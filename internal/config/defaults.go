@@ -12,6 +12,7 @@ const (
 	DefaultConsentTTL         = 10 * time.Minute
 	DefaultWorkerConcurrency  = 10
 	DefaultAccountConcurrency = 8
+	DefaultAccountReaders     = 2
 	DefaultScheduleEvery      = 30 * time.Second
 	DefaultScheduleBatch      = 1000
 	DefaultBackfillDays       = 730

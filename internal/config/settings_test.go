@@ -17,7 +17,7 @@ func TestLoadWorkerDefaultsAreTheSharedConstants(t *testing.T) {
 	cfg, err := Load(env(map[string]string{EnvDatabaseURL: "postgres://localhost/pfm"}))
 	require.NoError(t, err)
 	require.Equal(t, Worker{
-		Concurrency: DefaultWorkerConcurrency, AccountConcurrency: DefaultAccountConcurrency, ScheduleEvery: DefaultScheduleEvery, ScheduleBatch: DefaultScheduleBatch,
+		Concurrency: DefaultWorkerConcurrency, AccountConcurrency: DefaultAccountConcurrency, AccountReaders: DefaultAccountReaders, ScheduleEvery: DefaultScheduleEvery, ScheduleBatch: DefaultScheduleBatch,
 		BackfillDays: DefaultBackfillDays, BackfillWindowDays: DefaultBackfillWindowDays, Overlap: DefaultOverlap,
 		FetchOnScheduled: DefaultFetchOnScheduled, FetchOnInteractive: DefaultFetchOnInteractive, FetchMaxWait: DefaultFetchMaxWait,
 		JobTimeout: DefaultJobTimeout, RescueAfter: DefaultRescueAfter, RetryBase: DefaultRetryBase, RetryMax: DefaultRetryMax,

@@ -17,27 +17,44 @@ import (
 )
 
 // inFlight counts the transactions requests in flight and keeps the
-// largest number seen.
+// largest number seen, of all of them and of each account's; onTwo (when
+// set) runs once, the first time an account has two in flight.
 type inFlight struct {
-	next http.RoundTripper
-	mu   sync.Mutex
-	now  int
-	peak int
+	next  http.RoundTripper
+	onTwo func()
+	mu    sync.Mutex
+	now   int
+	peak  int
+	// account and accountPeak are by request path: one per account.
+	account     map[string]int
+	accountPeak map[string]int
+}
+
+func newInFlight() *inFlight {
+	return &inFlight{next: http.DefaultTransport, account: map[string]int{}, accountPeak: map[string]int{}}
 }
 
 func (f *inFlight) RoundTrip(r *http.Request) (*http.Response, error) {
-	counted := strings.HasSuffix(r.URL.Path, "/transactions")
-	if counted {
-		f.mu.Lock()
-		f.now++
-		f.peak = max(f.peak, f.now)
-		f.mu.Unlock()
-		defer func() {
-			f.mu.Lock()
-			f.now--
-			f.mu.Unlock()
-		}()
+	if !strings.HasSuffix(r.URL.Path, "/transactions") {
+		return f.next.RoundTrip(r)
 	}
+	path := r.URL.Path
+	f.mu.Lock()
+	f.now++
+	f.peak = max(f.peak, f.now)
+	f.account[path]++
+	f.accountPeak[path] = max(f.accountPeak[path], f.account[path])
+	if f.account[path] == 2 && f.onTwo != nil {
+		f.onTwo()
+		f.onTwo = nil
+	}
+	f.mu.Unlock()
+	defer func() {
+		f.mu.Lock()
+		f.now--
+		f.account[path]--
+		f.mu.Unlock()
+	}()
 	return f.next.RoundTrip(r)
 }
 
@@ -52,7 +69,7 @@ func (f *inFlight) max() int {
 // the bank's ground truth as when they are read one after another.
 func TestAccountsOfALinkAreReadSideBySide(t *testing.T) {
 	t.Parallel()
-	flight := &inFlight{next: http.DefaultTransport}
+	flight := newInFlight()
 	b := &testBundle{synctest.New(t, synctest.Options{
 		Sandbox: func(o *sandbox.Options) {
 			o.Faults.Latency = sandbox.Duration(50 * time.Millisecond)

@@ -19,12 +19,20 @@ type SyncConfig struct {
 	// Overlap is subtracted from the watermark for updatedSince, to absorb
 	// clock differences inside the bank; 0 means none.
 	Overlap time.Duration
-	// AccountConcurrency is how many accounts of one link a sync reads at
-	// once, each with at most one request to the bank in flight (default
-	// config.DefaultAccountConcurrency). With a bank that takes a few
-	// hundred milliseconds per request, a link's sync is then as long as
-	// its longest account's chain of requests, not their sum.
+	// AccountConcurrency is how many readers of one link's transactions a
+	// sync runs at once, each with at most one request to the bank in
+	// flight (default config.DefaultAccountConcurrency): one per account,
+	// and once an account is done, a second one for an account with
+	// backfill windows left (backfillHelpers). With a bank that takes a
+	// few hundred milliseconds per request, a link's sync is then as long
+	// as its longest account's chain of requests, not their sum, and that
+	// chain is shared by two readers once the others are done.
 	AccountConcurrency int
+	// AccountReaders is how many readers one account's backfill may have
+	// (default config.DefaultAccountReaders): 2 lets a second reader take
+	// its windows once another account of the link is done; 1 keeps one
+	// reader, one request in flight, per account.
+	AccountReaders int
 	// PageSize is the transactions page size (default and maximum 500).
 	PageSize int
 	// PageOverlap is how many rows consecutive pages overlap, so a row that
@@ -96,6 +104,7 @@ func SyncConfigFrom(w config.Worker) SyncConfig {
 		FetchMaxWait:       w.FetchMaxWait,
 		JobTimeout:         w.JobTimeout,
 		AccountConcurrency: w.AccountConcurrency,
+		AccountReaders:     w.AccountReaders,
 
 		AuthFailureThreshold: w.AuthFailureThreshold,
 
@@ -140,6 +149,9 @@ func (c SyncConfig) withDefaults() SyncConfig {
 	def(&c.SuspectPendingAge, config.DefaultSuspectPendingDays*config.Day)
 	if c.AccountConcurrency <= 0 {
 		c.AccountConcurrency = config.DefaultAccountConcurrency
+	}
+	if c.AccountReaders <= 0 {
+		c.AccountReaders = config.DefaultAccountReaders
 	}
 	if c.PageSize <= 0 || c.PageSize > 500 {
 		c.PageSize = 500

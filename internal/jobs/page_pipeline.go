@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"sync/atomic"
 
@@ -33,12 +34,14 @@ type fetchedPage struct {
 	// release gives back the page's share of its place among the sync's
 	// pages in flight (pageBudget) once it has been committed or dropped.
 	release func()
-	// last marks the final page of its query.
-	last bool
-	err  error
+	// last marks the final page of its query; final, the reader's last
+	// page (the last of the last pass it took).
+	last  bool
+	final bool
+	err   error
 }
 
-// prefetchPages reads the pages of the queries qs in order, one query
+// prefetchPages reads the pages of the passes it takes from q, one pass
 // after the other, on its own goroutine, one page ahead of the caller:
 // while the caller commits page N, page N+1 is fetched, decoded and
 // mapped, also when it is the first page of the next query (a first
@@ -53,14 +56,17 @@ type fetchedPage struct {
 // last query, after an error (sent as the final item), or when ctx ends;
 // the caller cancels ctx when it stops reading.
 //
-// t.removed is the reader's while it runs: each page's inactivated ids are
-// looked up in it as the body streams in, the page's transactions listed
-// there are left out, and the page's new ids are added to it before the
-// page is sent (pages commit in order, and a page that fails to commit
-// ends the sync of the account). The caller must not touch t.removed
-// until the channel is closed.
+// Each page's inactivated ids are looked up in t.removed (as it stands
+// when the page is read) as the body streams in, the page's transactions
+// listed there are left out, and the page's new ids are added to it
+// before the page is sent (a page that fails to commit ends the sync of
+// the account). A second reader of the account (backfillHelpers) shares
+// t.removed: an id both read as new is tombstoned by both pages, the
+// second time changing nothing, and a transaction a page holds is either
+// left out or tombstoned with that page, since every page of the account
+// repeats its list.
 func (s *Syncer) prefetchPages(ctx context.Context, session *consumerapi.Session, t accountTarget,
-	qs []consumerapi.TransactionQuery) <-chan fetchedPage {
+	passes *passQueue) <-chan fetchedPage {
 	out := make(chan fetchedPage)
 	go func() {
 		defer close(out)
@@ -83,8 +89,15 @@ func (s *Syncer) prefetchPages(ctx context.Context, session *consumerapi.Session
 				return false
 			}
 		}
-		for pass, q := range qs {
-			final := pass == len(qs)-1
+		for {
+			pass, left, ok := passes.take()
+			if !ok {
+				return
+			}
+			q := passes.passes[pass].q
+			// Another reader may take the passes left; this reader then
+			// closes its channel after its last page.
+			final := left == 0
 			for offset, step := 0, 0; ; offset += step {
 				place := carried
 				carried = nil
@@ -96,7 +109,7 @@ func (s *Syncer) prefetchPages(ctx context.Context, session *consumerapi.Session
 				}
 				release := sync.OnceFunc(place.release)
 				q.Offset, q.Limit = offset, s.cfg.PageSize
-				page, rejected, err := s.fetchPageExcept(ctx, session, t.stored.ProviderID, q, t.removed)
+				page, rejected, err := s.fetchPageExcept(ctx, session, t.stored.ProviderID, q, t.removed.snapshot())
 				if err != nil {
 					send(fetchedPage{pass: pass, offset: offset, err: err, release: release})
 					return
@@ -113,9 +126,10 @@ func (s *Syncer) prefetchPages(ctx context.Context, session *consumerapi.Session
 				step = max(limit-s.cfg.PageOverlap, limit/2, 1)
 				records := len(page.Transactions) + len(rejected)
 				p.last = records < limit
+				p.final = p.last && final
 				// The inactivated ids the page holds for its commit weigh
 				// as records do: a first page can list tens of thousands.
-				if ahead.shares(lightPage(records+p.removals.Len(), s.cfg.PageSize), p.last && final) {
+				if ahead.shares(lightPage(records+p.removals.Len(), s.cfg.PageSize), p.final) {
 					carried = place.share()
 				}
 				if !send(p) {
@@ -161,7 +175,7 @@ func (s *Syncer) mapPage(t accountTarget, page *consumerapi.TransactionPage, rej
 	// Only the ids no earlier page listed are kept; the next page's copy
 	// of the list finds them all in t.removed.
 	p.removals = page.InactivatedNew
-	t.removed.AddList(p.removals)
+	t.removed.add(p.removals)
 	return p
 }
 
@@ -228,9 +242,21 @@ type accountPages struct {
 // account takes the budget place of an account that starts; done gives
 // it back.
 func (b *pageBudget) account(ctx context.Context) (*accountPages, error) {
+	return b.accountUntil(ctx, nil)
+}
+
+// errNoMoreReaders: an account's backfill took no more readers before a
+// page place was free for one.
+var errNoMoreReaders = errors.New("the account takes no more readers")
+
+// accountUntil is account for a second reader of an account's backfill
+// (backfillHelpers): it stops waiting when stop is closed.
+func (b *pageBudget) accountUntil(ctx context.Context, stop <-chan struct{}) (*accountPages, error) {
 	select {
 	case b.places <- struct{}{}:
 		return &accountPages{budget: b, own: make(chan struct{}, 1)}, nil
+	case <-stop:
+		return nil, errNoMoreReaders
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"slices"
 	"time"
 
 	"github.com/pfmsync/pfmsync/internal/consumerapi"
@@ -24,8 +25,11 @@ type accountTarget struct {
 	// the account: each is tombstoned once and never written again in
 	// the same sync. It is held as compact hashes (12 bytes an id), so a
 	// long list repeated on every page neither is applied again nor keeps
-	// its strings.
-	removed *consumerapi.IDSet
+	// its strings; the account's readers share it.
+	removed *removedIDs
+	// helpers may start a second reader on the account's backfill once
+	// another account of the sync is done (nil: never).
+	helpers *backfillHelpers
 	// pages are the account's places among the sync's pages in flight
 	// (nil: no bound beyond the account's own two).
 	pages *accountPages
@@ -95,7 +99,7 @@ func (s *Syncer) syncTransactions(ctx context.Context, session *consumerapi.Sess
 	}
 	// The bank repeats inactivatedTransactionIds on every page; each id is
 	// tombstoned once per sync of the account.
-	t.removed = consumerapi.NewIDSet()
+	t.removed = newRemovedIDs()
 	passStart := s.now()
 	ref := passStart
 	if t.input.BalanceAsOf != nil {
@@ -118,40 +122,30 @@ func (s *Syncer) syncTransactions(ctx context.Context, session *consumerapi.Sess
 				return total, err
 			}
 		} else {
-			// Every window is read by one page reader, the next window's
-			// first page while the last one's commits; each window's
-			// progress commits with its last page.
-			var passes []pagePass
-			for w := range backfillWindows(st.BackfillBefore, ref, depthStart, s.cfg.BackfillWindow) {
-				first := len(passes) == 0 && st.BackfillBefore == nil
-				passes = append(passes, pagePass{q: w.query, finish: func(tx *store.Store, maxSeen *time.Time) error {
-					next := st
-					next.BackfillBefore = &w.start
-					next.BackfillComplete = w.last
-					// Later windows keep the watermark the first one set
-					// (saving it again is harmless: it never moves
-					// backwards).
-					if first {
-						wm := ref
-						if maxSeen != nil && maxSeen.Before(ref) {
-							wm = *maxSeen
-						}
-						next.Watermark = &wm
-					}
-					if err := tx.SaveSyncState(ctx, next); err != nil {
-						return err
-					}
-					// finish runs in commit order: the next window's
-					// state starts from this one's.
-					st = next
-					return nil
-				}})
+			// The windows are read in order by one page reader, the next
+			// window's first page while the last one's commits, and by a
+			// second reader once another account of the sync is done
+			// (readBackfill). The progress is saved with the last page of
+			// each window, as far back as the windows committed without a
+			// gap (backfillProgress).
+			windows := slices.Collect(backfillWindows(st.BackfillBefore, ref, depthStart, s.cfg.BackfillWindow))
+			progress := newBackfillProgress(s.store, st, windows, ref)
+			passes := make([]pagePass, len(windows))
+			for k, w := range windows {
+				passes[k] = pagePass{q: w.query,
+					finish: func(tx *store.Store, maxSeen *time.Time) error {
+						return progress.finish(ctx, tx, k, maxSeen)
+					},
+					committed: func(ctx context.Context) error {
+						return progress.afterCommit(ctx, k)
+					}}
 			}
-			counts, err := s.readPages(ctx, session, t, scope, passes)
+			counts, err := s.readBackfill(ctx, session, t, scope, newPassQueue(passes))
 			total.Add(counts)
 			if err != nil {
 				return total, err
 			}
+			st = progress.state(st)
 		}
 	}
 	if !backfilled || resumed {
@@ -162,7 +156,7 @@ func (s *Syncer) syncTransactions(ctx context.Context, session *consumerapi.Sess
 		if st.Watermark != nil {
 			q.UpdatedSince = st.Watermark.Add(-s.cfg.Overlap)
 		}
-		counts, err := s.readPages(ctx, session, t, scope, []pagePass{{q: q, finish: func(tx *store.Store, maxSeen *time.Time) error {
+		counts, err := s.readPages(ctx, session, t, scope, newPassQueue([]pagePass{{q: q, finish: func(tx *store.Store, maxSeen *time.Time) error {
 			next := st
 			next.Watermark = nil
 			if maxSeen != nil {
@@ -173,7 +167,7 @@ func (s *Syncer) syncTransactions(ctx context.Context, session *consumerapi.Sess
 				next.Watermark = &wm
 			}
 			return tx.SaveSyncState(ctx, next)
-		}}})
+		}}}))
 		total.Add(counts)
 		if err != nil {
 			return total, err
@@ -221,33 +215,29 @@ func backfillWindows(before *time.Time, ref, depthStart time.Time, size time.Dur
 
 // pagePass is one query whose pages readPages commits, and what commits
 // with its last page: finish runs in that page's transaction with the
-// highest lastUpdated seen in the query's pages.
+// highest lastUpdated seen in the query's pages, and committed (when set)
+// once that page has committed.
 type pagePass struct {
-	q      consumerapi.TransactionQuery
-	finish func(tx *store.Store, maxSeen *time.Time) error
+	q         consumerapi.TransactionQuery
+	finish    func(tx *store.Store, maxSeen *time.Time) error
+	committed func(ctx context.Context) error
 }
 
-// readPages walks the pages of each pass's query in turn (offset/limit,
-// consecutive pages overlapping by PageOverlap rows so a row that shifts
-// between two reads is not skipped), committing each page's rows and
-// tombstones in one transaction, and the pass's finish with its last
-// page. The next page is read while one commits (prefetchPages), also
-// across passes.
+// readPages walks the pages of each pass's query it takes from q in turn
+// (offset/limit, consecutive pages overlapping by PageOverlap rows so a
+// row that shifts between two reads is not skipped), committing each
+// page's rows and tombstones in one transaction, and the pass's finish
+// with its last page. The next page is read while one commits
+// (prefetchPages), also across passes. It returns once no pass is left
+// in q.
 func (s *Syncer) readPages(ctx context.Context, session *consumerapi.Session, t accountTarget, scope store.FeedScope,
-	passes []pagePass) (store.WriteCounts, error) {
+	q *passQueue) (store.WriteCounts, error) {
 	var total store.WriteCounts
-	if len(passes) == 0 {
-		return total, nil
-	}
 	if t.removed == nil {
-		t.removed = consumerapi.NewIDSet()
-	}
-	queries := make([]consumerapi.TransactionQuery, len(passes))
-	for i, p := range passes {
-		queries[i] = p.q
+		t.removed = newRemovedIDs()
 	}
 	ctx, stop := context.WithCancel(ctx)
-	pages := s.prefetchPages(ctx, session, t, queries)
+	pages := s.prefetchPages(ctx, session, t, q)
 	defer func() {
 		// The reader owns t.removed while it runs: it has stopped once
 		// its channel is closed.
@@ -258,27 +248,36 @@ func (s *Syncer) readPages(ctx context.Context, session *consumerapi.Session, t 
 	}()
 	// w is the pass's walk: it starts again with each pass.
 	var w pageWalk
+	midPass := false
 	for page := range pages {
-		last, err := s.commitPage(ctx, t, scope, &w, page, passes[page.pass].finish)
+		pass := q.passes[page.pass]
+		last, err := s.commitPage(ctx, t, scope, &w, page, pass.finish)
 		page.release()
+		if err == nil && last && pass.committed != nil {
+			err = pass.committed(ctx)
+		}
 		if err != nil {
 			total.Add(w.total)
 			return total, err
 		}
+		midPass = !last
 		if last {
 			total.Add(w.total)
 			w = pageWalk{}
-			if page.pass == len(passes)-1 {
+			if page.final {
 				return total, nil
 			}
 		}
 	}
 	total.Add(w.total)
-	// The reader stopped without a last page: ctx ended.
 	if err := ctx.Err(); err != nil {
 		return total, err
 	}
-	return total, fmt.Errorf("read transactions of account %s: the page reader stopped early", t.stored.ID)
+	if midPass {
+		return total, fmt.Errorf("read transactions of account %s: the page reader stopped early", t.stored.ID)
+	}
+	// No pass was left for the reader to take.
+	return total, nil
 }
 
 // pageWalk is what readPages carries from one page to the next.

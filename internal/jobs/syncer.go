@@ -489,6 +489,10 @@ func (s *Syncer) syncLink(ctx context.Context, link pfm.Link, inst *institutionS
 // rather than two for every account; an account reads a page ahead of its
 // commit only with a place no other account holds.
 //
+// Once an account is done, its reader slot and page place may go to a
+// second reader of another account's backfill windows (backfillHelpers),
+// so the sync does not wait on its longest account alone.
+//
 // An account the bank refuses (403) does not stop the others; it is
 // reported as forbidden. Any other error stops the accounts not finished
 // and is returned (the first one seen); what the others committed stands,
@@ -506,19 +510,30 @@ func (s *Syncer) syncAccounts(ctx context.Context, session *consumerapi.Session,
 	)
 	sem := make(chan struct{}, s.cfg.AccountConcurrency)
 	pages := newPageBudget(max(min(len(targets), s.cfg.AccountConcurrency), pagesPerSyncAtLeast))
+	helpers := newBackfillHelpers(sem, pages, logger)
 	// syncOne syncs t with run and observations of its own, merged into
 	// the link's when it ends.
 	syncOne := func(t accountTarget) {
 		defer wg.Done()
-		defer func() { <-sem }()
+		defer func() {
+			<-sem
+			helpers.wake()
+		}()
 		var own store.SyncRun
 		t.obs = &syncObservations{shrunkCount: obs.shrunkCount}
+		if s.cfg.AccountReaders > 1 {
+			t.helpers = helpers
+		}
 		var counts store.WriteCounts
 		place, err := pages.account(ctx)
 		if err == nil {
 			t.pages = place
+			began := time.Now()
 			counts, err = s.syncTransactions(ctx, session, link, t)
 			place.done()
+			logger.Debug("account's transactions read", "account_id", t.stored.ID, "took", time.Since(began).Round(time.Millisecond),
+				"added", counts.Added, "modified", counts.Modified, "removed", counts.Removed)
+			helpers.accountDone()
 		}
 		if err == nil && t.input.ProviderID != "" && !t.closed {
 			err = s.repairAccount(ctx, session, link, t, &own, t.obs, logger)
