@@ -464,7 +464,7 @@ func TestAccountsAndBalances(t *testing.T) {
 	require.Equal(t, []string{"2026-01-15=12.00", "2026-01-16=20.00"}, got, "the latest observation of a day wins")
 }
 
-func TestSyncStateWatermarkNeverMovesBack(t *testing.T) {
+func TestSyncStateProgressNeverMovesBack(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	s, _ := setup(t)
@@ -482,6 +482,14 @@ func TestSyncStateWatermarkNeverMovesBack(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, st.Watermark.Equal(t2))
 	require.True(t, st.BackfillComplete)
+
+	// A save that lands late, naming less progress, changes nothing.
+	require.NoError(t, s.SaveSyncState(ctx, store.SyncState{AccountID: acct.ID, Watermark: &t1, BackfillBefore: &t2}))
+	st, err = s.AccountSyncState(ctx, acct.ID)
+	require.NoError(t, err)
+	require.True(t, st.BackfillBefore.Equal(t1), "backfill_before never moves to a later instant")
+	require.True(t, st.BackfillComplete, "a complete backfill stays complete")
+	require.True(t, st.Watermark.Equal(t2))
 
 	n, err := s.ResetSyncState(ctx, link.ID)
 	require.NoError(t, err)

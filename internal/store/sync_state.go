@@ -37,15 +37,19 @@ func (s *Store) AccountSyncState(ctx context.Context, accountID string) (SyncSta
 }
 
 // SaveSyncState writes an account's progress. Call it in the transaction
-// that wrote the rows it describes. The watermark never moves backwards.
+// that wrote the rows it describes, or after it committed. Progress never
+// moves back: the watermark only forwards, backfill_before only to older
+// instants, and a complete backfill stays complete (ResetSyncState
+// forgets it), so a save that lands after a later one, as two readers of
+// one account's backfill may make, changes nothing.
 func (s *Store) SaveSyncState(ctx context.Context, st SyncState) error {
 	_, err := s.db.Exec(ctx, `
 		INSERT INTO sync_state (account_id, watermark, backfill_before, backfill_complete)
 		VALUES ($1, $2, $3, $4)
 		ON CONFLICT (account_id) DO UPDATE SET
 			watermark = GREATEST(sync_state.watermark, EXCLUDED.watermark),
-			backfill_before = EXCLUDED.backfill_before,
-			backfill_complete = EXCLUDED.backfill_complete,
+			backfill_before = LEAST(sync_state.backfill_before, EXCLUDED.backfill_before),
+			backfill_complete = sync_state.backfill_complete OR EXCLUDED.backfill_complete,
 			updated_at = now()`,
 		st.AccountID, st.Watermark, st.BackfillBefore, st.BackfillComplete)
 	return translate(err, "save sync state of account %s", st.AccountID)
