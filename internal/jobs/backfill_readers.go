@@ -35,6 +35,8 @@ import (
 type removedIDs struct {
 	mu  sync.Mutex
 	set atomic.Pointer[consumerapi.IDSet]
+	// shared: a second reader reads the account (see leaveOutSince).
+	shared atomic.Bool
 }
 
 func newRemovedIDs() *removedIDs {
@@ -49,6 +51,64 @@ func (r *removedIDs) snapshot() *consumerapi.IDSet { return r.set.Load() }
 // Contains reports whether id has been listed as inactivated so far (a
 // nil set holds none).
 func (r *removedIDs) Contains(id string) bool { return r != nil && r.set.Load().Contains(id) }
+
+// With one reader, an account's pages commit in the order they were read,
+// and a page's tombstones follow the rows of every page read before it.
+// With two, a page read before the bank inactivated a transaction may
+// commit after the other reader's page tombstoned it (a tombstone of an id
+// not yet stored does nothing): its rows would bring the transaction back,
+// and no later page of the sync would tombstone it again. So, while the
+// set is shared, a page leaves out the transactions listed since it was
+// read (leaveOutSince), and once committed tombstones those listed while
+// it committed (listedSince).
+
+// leaveOutSince returns inputs, the transactions of a page about to
+// commit, but those listed as inactivated since seen (the set right after
+// the page's own ids were added), and the set it compared them with.
+func (r *removedIDs) leaveOutSince(seen *consumerapi.IDSet, inputs []store.TransactionInput) ([]store.TransactionInput, *consumerapi.IDSet) {
+	if r == nil || !r.shared.Load() {
+		return inputs, seen
+	}
+	now := r.set.Load()
+	if now == seen {
+		return inputs, now
+	}
+	var kept []store.TransactionInput
+	for i, in := range inputs {
+		if now.Contains(in.ProviderID) && !seen.Contains(in.ProviderID) {
+			if kept == nil {
+				kept = append(make([]store.TransactionInput, 0, len(inputs)), inputs[:i]...)
+			}
+			continue
+		}
+		if kept != nil {
+			kept = append(kept, in)
+		}
+	}
+	if kept == nil {
+		return inputs, now
+	}
+	return kept, now
+}
+
+// listedSince returns the ids of inputs, a page's committed transactions,
+// listed as inactivated since asOf (see leaveOutSince).
+func (r *removedIDs) listedSince(asOf *consumerapi.IDSet, inputs []store.TransactionInput) []string {
+	if r == nil || !r.shared.Load() {
+		return nil
+	}
+	now := r.set.Load()
+	if now == asOf {
+		return nil
+	}
+	var ids []string
+	for _, in := range inputs {
+		if now.Contains(in.ProviderID) && !asOf.Contains(in.ProviderID) {
+			ids = append(ids, in.ProviderID)
+		}
+	}
+	return ids
+}
 
 // add puts the ids of l in the set.
 func (r *removedIDs) add(l *consumerapi.IDList) {
@@ -76,10 +136,15 @@ func newPassQueue(passes []pagePass) *passQueue {
 }
 
 // take hands out the next pass, and reports how many are left after it;
-// ok is false when none is left.
+// ok is false when none is left or the queue is closed.
 func (q *passQueue) take() (pass, left int, ok bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	select {
+	case <-q.closed:
+		return 0, 0, false
+	default:
+	}
 	if q.next == len(q.passes) {
 		return 0, 0, false
 	}
@@ -94,17 +159,21 @@ func (q *passQueue) left() int {
 	return len(q.passes) - q.next
 }
 
-// close marks the account as taking no more readers.
+// close marks the account as taking no more readers, and its readers as
+// taking no more passes.
 func (q *passQueue) close() { q.closeOnce.Do(func() { close(q.closed) }) }
 
 // backfillProgress follows which of an account's backfill windows have
 // committed, and saves the sync state as far back as they reach without
 // a gap: with the last page of the window that closes the gap (in its
 // transaction), or, when windows after it committed meanwhile, in a
-// statement of its own once that page has committed. The state saved
-// never moves back: it is saved under the lock, only further than before,
-// and a window's own transaction saves it only when every window before
-// it has committed.
+// statement of its own once that page has committed. Either way a save
+// names only windows whose pages have all committed (a window's own
+// transaction saves only when every window before it has committed). The
+// separate statement runs outside the lock (a reader waiting for the lock
+// inside its transaction holds a connection and the feed's order lock);
+// two saves landing out of order change nothing, since SaveSyncState
+// never moves progress back.
 type backfillProgress struct {
 	store   *store.Store
 	windows []backfillWindow
@@ -177,17 +246,16 @@ func (p *backfillProgress) finish(ctx context.Context, tx *store.Store, k int, m
 // afterCommit runs once window k's last page has committed.
 func (p *backfillProgress) afterCommit(ctx context.Context, k int) error {
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	p.committed[k] = true
 	n := p.reach(-1)
 	if n <= p.saved {
+		p.mu.Unlock()
 		return nil
 	}
-	if err := p.store.SaveSyncState(ctx, p.stateThrough(n)); err != nil {
-		return err
-	}
+	next := p.stateThrough(n)
 	p.saved = n
-	return nil
+	p.mu.Unlock()
+	return p.store.SaveSyncState(ctx, next)
 }
 
 // state returns the sync state as saved.
@@ -213,10 +281,10 @@ type backfillHelpers struct {
 	logger *slog.Logger
 
 	mu sync.Mutex
-	// started: an account of the sync is done; before that, every slot
-	// and place is an account's.
-	started bool
-	offers  map[*backfillOffer]struct{}
+	// started: every account of the sync has started and one is done;
+	// before that, every slot and place is an account's.
+	accountsStarted, accountDone bool
+	offers                       map[*backfillOffer]struct{}
 }
 
 func newBackfillHelpers(slots chan struct{}, budget *pageBudget, logger *slog.Logger) *backfillHelpers {
@@ -244,14 +312,19 @@ type backfillOffer struct {
 	err     error
 }
 
-// accountDone tells that an account of the sync is done with its
-// transactions: its slot and page place may go to a second reader.
-func (h *backfillHelpers) accountDone() {
-	if h == nil {
-		return
-	}
+// accountsStarted tells that every account of the sync has started.
+func (h *backfillHelpers) allStarted() {
 	h.mu.Lock()
-	h.started = true
+	h.accountsStarted = true
+	h.mu.Unlock()
+	h.wake()
+}
+
+// accountFinished tells that an account of the sync is done with its
+// transactions: its slot and page place may go to a second reader.
+func (h *backfillHelpers) accountFinished() {
+	h.mu.Lock()
+	h.accountDone = true
 	h.mu.Unlock()
 	h.wake()
 }
@@ -264,7 +337,7 @@ func (h *backfillHelpers) wake() {
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if !h.started {
+	if !h.accountsStarted || !h.accountDone {
 		return
 	}
 	var best *backfillOffer
@@ -290,9 +363,11 @@ func (h *backfillHelpers) wake() {
 // help reads o's windows with a page place of its own, then gives back its
 // slot and place and offers them to another account.
 func (h *backfillHelpers) help(o *backfillOffer) {
+	// The account waits for its readers: the slot is given back and
+	// offered again before it stops waiting.
+	defer o.readers.Done()
 	defer h.wake()
 	defer func() { <-h.slots }()
-	defer o.readers.Done()
 	// The place may be held by an account's read-ahead for a page; an
 	// account done meanwhile takes no more readers.
 	pages, err := h.budget.accountUntil(o.ctx, o.queue.closed)
@@ -313,9 +388,6 @@ func (h *backfillHelpers) help(o *backfillOffer) {
 
 // offer opens an account's backfill to more readers until withdraw.
 func (h *backfillHelpers) offer(o *backfillOffer) {
-	if h == nil {
-		return
-	}
 	h.mu.Lock()
 	h.offers[o] = struct{}{}
 	h.mu.Unlock()
@@ -352,6 +424,7 @@ func (s *Syncer) readBackfill(ctx context.Context, session *consumerapi.Session,
 	o := &backfillOffer{queue: q, ctx: ctx, cancel: cancel, accountID: t.stored.ID}
 	quarantined := 0
 	o.read = func(pages *accountPages) (store.WriteCounts, error) {
+		t.removed.shared.Store(true)
 		h := t
 		h.pages = pages
 		if t.obs != nil {
@@ -368,12 +441,20 @@ func (s *Syncer) readBackfill(ctx context.Context, session *consumerapi.Session,
 	}
 	t.helpers.offer(o)
 	counts, err := s.readPages(ctx, session, t, scope, q)
+	if err != nil {
+		// The windows after a failed one would never be saved: the
+		// other reader stops too.
+		cancel(err)
+	}
 	more, helperErr := t.helpers.withdraw(o)
 	counts.Add(more)
 	if t.obs != nil {
 		t.obs.quarantined += quarantined
 	}
-	if helperErr != nil && (err == nil || errors.Is(err, context.Canceled)) {
+	switch {
+	case err == nil:
+		err = helperErr
+	case helperErr != nil && errors.Is(err, context.Canceled) && errors.Is(context.Cause(ctx), helperErr):
 		// The account's own reader stopped because the other failed.
 		err = helperErr
 	}

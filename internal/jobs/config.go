@@ -31,7 +31,8 @@ type SyncConfig struct {
 	// AccountReaders is how many readers one account's backfill may have
 	// (default config.DefaultAccountReaders): 2 lets a second reader take
 	// its windows once another account of the link is done; 1 keeps one
-	// reader, one request in flight, per account.
+	// reader, one request in flight, per account. An account never has
+	// more than two readers: larger values act as 2.
 	AccountReaders int
 	// PageSize is the transactions page size (default and maximum 500).
 	PageSize int

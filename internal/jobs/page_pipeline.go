@@ -31,6 +31,9 @@ type fetchedPage struct {
 	// tombstone with the page, in statements of removalBatch ids (none
 	// when the page repeats a list already read).
 	removals *consumerapi.IDList
+	// seen is the account's set of inactivated ids right after the
+	// page's own were added (see removedIDs.leaveOutSince).
+	seen *consumerapi.IDSet
 	// release gives back the page's share of its place among the sync's
 	// pages in flight (pageBudget) once it has been committed or dropped.
 	release func()
@@ -53,8 +56,9 @@ type fetchedPage struct {
 // pageBudget), which the caller gives back (the page's release) once it
 // has committed or dropped it, or shares its place with the page read
 // after it (readAhead). The goroutine stops after the last page of the
-// last query, after an error (sent as the final item), or when ctx ends;
-// the caller cancels ctx when it stops reading.
+// last pass it takes (none is left, or the queue is closed), after an
+// error (sent as the final item), or when ctx ends; the caller cancels
+// ctx when it stops reading.
 //
 // Each page's inactivated ids are looked up in t.removed (as it stands
 // when the page is read) as the body streams in, the page's transactions
@@ -62,9 +66,9 @@ type fetchedPage struct {
 // before the page is sent (a page that fails to commit ends the sync of
 // the account). A second reader of the account (backfillHelpers) shares
 // t.removed: an id both read as new is tombstoned by both pages, the
-// second time changing nothing, and a transaction a page holds is either
-// left out or tombstoned with that page, since every page of the account
-// repeats its list.
+// second time changing nothing, and a transaction the other reader's page
+// tombstoned after this page was read is left out when this page commits
+// (removedIDs.leaveOutSince).
 func (s *Syncer) prefetchPages(ctx context.Context, session *consumerapi.Session, t accountTarget,
 	passes *passQueue) <-chan fetchedPage {
 	out := make(chan fetchedPage)
@@ -176,6 +180,7 @@ func (s *Syncer) mapPage(t accountTarget, page *consumerapi.TransactionPage, rej
 	// of the list finds them all in t.removed.
 	p.removals = page.InactivatedNew
 	t.removed.add(p.removals)
+	p.seen = t.removed.snapshot()
 	return p
 }
 

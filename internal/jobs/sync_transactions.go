@@ -79,7 +79,9 @@ func fingerprint(page *consumerapi.TransactionPage) pageFingerprint {
 //
 // The first sync backfills BackfillDepth in windows of posted dates, newest
 // first, so a dashboard is useful at once; progress (backfill_before) commits
-// with the last page of each window, so a crash repeats at most one window.
+// with the last page of each window, as far back as the windows committed
+// without a gap (a second reader may commit later windows first), so a
+// crash repeats at most the windows being read and never skips one.
 // Later syncs ask for updatedSince = watermark − Overlap; the watermark
 // advances only with the last page of a pass. Every page's rows and
 // tombstones commit in one transaction with the change feed.
@@ -239,8 +241,7 @@ func (s *Syncer) readPages(ctx context.Context, session *consumerapi.Session, t 
 	ctx, stop := context.WithCancel(ctx)
 	pages := s.prefetchPages(ctx, session, t, q)
 	defer func() {
-		// The reader owns t.removed while it runs: it has stopped once
-		// its channel is closed.
+		// The reader has stopped once its channel is closed.
 		stop()
 		for p := range pages {
 			p.release()
@@ -315,9 +316,10 @@ func (s *Syncer) commitPage(ctx context.Context, t accountTarget, scope store.Fe
 			w.maxSeen = &u
 		}
 	}
+	inputs, asOf := t.removed.leaveOutSince(page.seen, page.inputs)
 	now := s.now()
 	err := s.store.Transact(ctx, func(tx *store.Store) error {
-		up, err := tx.UpsertTransactions(ctx, scope, page.inputs)
+		up, err := tx.UpsertTransactions(ctx, scope, inputs)
 		if err != nil {
 			return err
 		}
@@ -325,23 +327,13 @@ func (s *Syncer) commitPage(ctx context.Context, t accountTarget, scope store.Fe
 		// at once: they are applied in bounded statements, so the
 		// statement (and the connection buffer that keeps its size)
 		// does not grow with the account's history.
-		var rm store.WriteCounts
 		// The ids are held compactly; each statement's strings are
 		// made for it alone.
-		for chunk := range page.removals.Chunks(removalBatch) {
-			c, err := tx.RemoveTransactions(ctx, scope, chunk, now)
-			if err != nil {
-				return err
-			}
-			rm.Add(c)
+		rm, err := s.tombstone(ctx, tx, scope, page.removals.Chunks(removalBatch), now)
+		if err != nil {
+			return err
 		}
-		if rm.Removed > 0 {
-			if err := s.events.Emit(ctx, tx, events.Event{Type: events.TransactionsRemoved, AppUserRef: scope.AppUserRef, LinkID: scope.LinkID,
-				Data: events.TransactionsRemovedData{AccountID: scope.AccountID, Removed: rm.Removed}}); err != nil {
-				return err
-			}
-		}
-		if err := s.setAside(ctx, tx, t, scope, page.inputs, page.rejected, now); err != nil {
+		if err := s.setAside(ctx, tx, t, scope, inputs, page.rejected, now); err != nil {
 			return err
 		}
 		if page.last {
@@ -354,12 +346,45 @@ func (s *Syncer) commitPage(ctx context.Context, t accountTarget, scope store.Fe
 		return nil
 	})
 	if err != nil {
-		// The sync of the account ends here: t.removed, which now
-		// names ids this transaction did not tombstone, is not used
-		// again.
+		// The sync of the account ends here (its other reader, if any,
+		// is stopped): t.removed, which now names ids this transaction
+		// did not tombstone, is not used to write again.
 		return false, err
 	}
+	if late := t.removed.listedSince(asOf, inputs); len(late) > 0 {
+		// The other reader listed some of this page's transactions as
+		// inactivated while it committed: its tombstones may have come
+		// first.
+		err := s.store.Transact(ctx, func(tx *store.Store) error {
+			rm, err := s.tombstone(ctx, tx, scope, slices.Values([][]string{late}), now)
+			w.total.Add(rm)
+			return err
+		})
+		if err != nil {
+			return false, err
+		}
+	}
 	return page.last, nil
+}
+
+// tombstone marks the transactions named by the id chunks as removed, and
+// tells the app how many were, in tx.
+func (s *Syncer) tombstone(ctx context.Context, tx *store.Store, scope store.FeedScope, chunks iter.Seq[[]string], now time.Time) (store.WriteCounts, error) {
+	var rm store.WriteCounts
+	for chunk := range chunks {
+		c, err := tx.RemoveTransactions(ctx, scope, chunk, now)
+		if err != nil {
+			return rm, err
+		}
+		rm.Add(c)
+	}
+	if rm.Removed > 0 {
+		if err := s.events.Emit(ctx, tx, events.Event{Type: events.TransactionsRemoved, AppUserRef: scope.AppUserRef, LinkID: scope.LinkID,
+			Data: events.TransactionsRemovedData{AccountID: scope.AccountID, Removed: rm.Removed}}); err != nil {
+			return rm, err
+		}
+	}
+	return rm, nil
 }
 
 func later(a, b time.Time) time.Time {

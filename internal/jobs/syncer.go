@@ -479,10 +479,10 @@ func (s *Syncer) syncLink(ctx context.Context, link pfm.Link, inst *institutionS
 // each active one), up to AccountConcurrency accounts at once: with a bank
 // that takes a few hundred milliseconds per request, a link's sync is a
 // chain of requests per account, and reading the accounts side by side
-// makes it as long as the longest chain instead of their sum. Each account
-// still has one request in flight at a time and commits its pages one by
-// one in its own transactions; what the bank sees per second stays bounded
-// by the institution's request budget and its pauses.
+// makes it as long as the longest chain instead of their sum. Each reader
+// has one request in flight at a time and commits its pages one by one in
+// its own transactions; what the bank sees per second stays bounded by the
+// institution's request budget and its pauses.
 //
 // The accounts share one bound on the pages in flight (pageBudget): as
 // many pages as accounts read at once (at least pagesPerSyncAtLeast),
@@ -533,7 +533,7 @@ func (s *Syncer) syncAccounts(ctx context.Context, session *consumerapi.Session,
 			place.done()
 			logger.Debug("account's transactions read", "account_id", t.stored.ID, "took", time.Since(began).Round(time.Millisecond),
 				"added", counts.Added, "modified", counts.Modified, "removed", counts.Removed)
-			helpers.accountDone()
+			helpers.accountFinished()
 		}
 		if err == nil && t.input.ProviderID != "" && !t.closed {
 			err = s.repairAccount(ctx, session, link, t, &own, t.obs, logger)
@@ -569,6 +569,8 @@ func (s *Syncer) syncAccounts(ctx context.Context, session *consumerapi.Session,
 		wg.Add(1)
 		go syncOne(t)
 	}
+	// Slots freed from now on may go to second readers.
+	helpers.allStarted()
 	wg.Wait()
 	if firstErr == nil && started < len(targets) {
 		// ctx ended before every account started: the sync is not done.
