@@ -282,22 +282,26 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	return nil
 }
 
+// printBanner writes the banner in one write, so a reader that sees its
+// first line sees all of it, and no log line falls inside it.
 func printBanner(w io.Writer, srv *sandbox.Running, f flags) {
 	info := srv.Info()
-	fmt.Fprintf(w, "sandbox institution %q listening on %s\n", info.Institution, srv.URL())
-	fmt.Fprintf(w, "  issuer:        %s\n", info.Issuer)
-	fmt.Fprintf(w, "  discovery:     %s/.well-known/openid-configuration\n", info.Issuer)
-	fmt.Fprintf(w, "  consumer API:  %s\n", info.APIBaseURL)
-	fmt.Fprintf(w, "  admin API:     %s%s/\n", srv.URL(), sandbox.AdminPrefix)
-	fmt.Fprintf(w, "  demo users:    %s (password %q), seed %d\n", info.DemoUsers, info.DemoPassword, info.Seed)
-	fmt.Fprintf(w, "  client:        id %q, secret %q\n", f.clientID, f.clientSecret)
-	fmt.Fprintf(w, "  redirect URIs: %s\n", strings.Join(f.redirectURIs, ", "))
-	fmt.Fprintf(w, "  data clock:    %s\n", info.Clock)
-	if b := srv.Behaviour(); !b.IsZero() {
+	var b strings.Builder
+	fmt.Fprintf(&b, "sandbox institution %q listening on %s\n", info.Institution, srv.URL())
+	fmt.Fprintf(&b, "  issuer:        %s\n", info.Issuer)
+	fmt.Fprintf(&b, "  discovery:     %s/.well-known/openid-configuration\n", info.Issuer)
+	fmt.Fprintf(&b, "  consumer API:  %s\n", info.APIBaseURL)
+	fmt.Fprintf(&b, "  admin API:     %s%s/\n", srv.URL(), sandbox.AdminPrefix)
+	fmt.Fprintf(&b, "  demo users:    %s (password %q), seed %d\n", info.DemoUsers, info.DemoPassword, info.Seed)
+	fmt.Fprintf(&b, "  client:        id %q, secret %q\n", f.clientID, f.clientSecret)
+	fmt.Fprintf(&b, "  redirect URIs: %s\n", strings.Join(f.redirectURIs, ", "))
+	fmt.Fprintf(&b, "  data clock:    %s\n", info.Clock)
+	if bh := srv.Behaviour(); !bh.IsZero() {
 		names := []string{}
-		for _, o := range b.Active() {
+		for _, o := range bh.Active() {
 			names = append(names, o.Name)
 		}
-		fmt.Fprintf(w, "  behaviour:     %s\n", strings.Join(names, ", "))
+		fmt.Fprintf(&b, "  behaviour:     %s\n", strings.Join(names, ", "))
 	}
+	_, _ = io.WriteString(w, b.String())
 }

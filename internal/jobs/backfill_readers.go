@@ -273,7 +273,8 @@ func (p *backfillProgress) state(before store.SyncState) store.SyncState {
 // reader takes a slot of the sync's readers (the accounts it reads at
 // once, AccountConcurrency), so the bank never has more of the sync's
 // requests in flight than before, and a place among its pages in flight,
-// so the sync holds no more pages than before. An account still to start
+// so the sync holds no more pages than before. Second readers start only
+// once every account of the sync has started: an account still to start
 // has the first claim on a slot freed.
 type backfillHelpers struct {
 	slots  chan struct{}
@@ -281,8 +282,9 @@ type backfillHelpers struct {
 	logger *slog.Logger
 
 	mu sync.Mutex
-	// started: every account of the sync has started and one is done;
-	// before that, every slot and place is an account's.
+	// accountsStarted: every account of the sync has started;
+	// accountDone: one is done. Until both, every slot and place is an
+	// account's.
 	accountsStarted, accountDone bool
 	offers                       map[*backfillOffer]struct{}
 }
@@ -312,7 +314,7 @@ type backfillOffer struct {
 	err     error
 }
 
-// accountsStarted tells that every account of the sync has started.
+// allStarted tells that every account of the sync has started.
 func (h *backfillHelpers) allStarted() {
 	h.mu.Lock()
 	h.accountsStarted = true
