@@ -280,6 +280,8 @@ type backfillHelpers struct {
 	slots  chan struct{}
 	budget *pageBudget
 	logger *slog.Logger
+	// started is told of every second reader that starts reading.
+	started func()
 
 	mu sync.Mutex
 	// accountsStarted: every account of the sync has started;
@@ -289,8 +291,8 @@ type backfillHelpers struct {
 	offers                       map[*backfillOffer]struct{}
 }
 
-func newBackfillHelpers(slots chan struct{}, budget *pageBudget, logger *slog.Logger) *backfillHelpers {
-	return &backfillHelpers{slots: slots, budget: budget, logger: logger, offers: map[*backfillOffer]struct{}{}}
+func newBackfillHelpers(slots chan struct{}, budget *pageBudget, logger *slog.Logger, started func()) *backfillHelpers {
+	return &backfillHelpers{slots: slots, budget: budget, logger: logger, started: started, offers: map[*backfillOffer]struct{}{}}
 }
 
 // backfillOffer is an account's backfill open to more readers.
@@ -378,6 +380,7 @@ func (h *backfillHelpers) help(o *backfillOffer) {
 	}
 	defer pages.done()
 	h.logger.Debug("a second reader joins an account's backfill", "account_id", o.accountID, "windows_left", o.queue.left())
+	h.started()
 	counts, err := o.read(pages)
 	o.mu.Lock()
 	defer o.mu.Unlock()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -11,7 +12,9 @@ import (
 
 	"github.com/pfmsync/pfmsync/internal/consumerapi"
 	"github.com/pfmsync/pfmsync/internal/jobs"
+	"github.com/pfmsync/pfmsync/internal/pfm"
 	"github.com/pfmsync/pfmsync/internal/sandbox"
+	"github.com/pfmsync/pfmsync/internal/store"
 	"github.com/pfmsync/pfmsync/internal/synctest"
 )
 
@@ -75,6 +78,16 @@ func TestSecondReaderTakesTheLongestBackfill(t *testing.T) {
 	b.requireMatchesTruth(t, link, 1)
 }
 
+// secondReaders counts the second readers a syncer reports, and discards
+// the rest of its metrics.
+type secondReaders struct{ started atomic.Int64 }
+
+func (*secondReaders) SyncFinished(string, pfm.SyncOutcome, pfm.ErrorClass, time.Duration, store.SyncRun) {
+}
+func (*secondReaders) SlotWaitSnoozed(string)                      {}
+func (*secondReaders) LinksScheduled(int, int, int, time.Duration) {}
+func (r *secondReaders) SecondReaderStarted(string)                { r.started.Add(1) }
+
 // TestSecondReaderFailureKeepsWhatCommitted: the bank starts failing every
 // transactions request once an account is read by two readers. The sync
 // fails; every account's saved progress covers only what is stored (every
@@ -89,13 +102,18 @@ func TestSecondReaderFailureKeepsWhatCommitted(t *testing.T) {
 		f.Rules = []sandbox.FaultRule{{Kind: sandbox.FaultServerError, Match: "/transactions", Status: 500}}
 		require.NoError(t, b.Sandbox.SetFaults(f))
 	}
-	syncer := b.syncer(t, cfg, 4)
+	readers := &secondReaders{}
+	syncer := jobs.NewSyncer(jobs.SyncerOptions{
+		Logger: synctest.TestLogger(t), Store: b.Store, Sealer: b.Sealer, Config: cfg, Metrics: readers,
+		Institutions: []jobs.Institution{{Slug: synctest.InstitutionSlug, Client: b.Client, MaxConcurrentSyncs: 4}},
+	})
 	link := b.consent(t, 1)
 	ctx := context.Background()
 	require.Error(t, syncer.Sync(ctx, jobs.SyncArgs{LinkID: link.ID, Trigger: jobs.TriggerLink}, 1, 1))
 	flight.mu.Lock()
 	require.Nil(t, flight.onTwo, "an account was read by two readers before the bank failed")
 	flight.mu.Unlock()
+	require.Positive(t, readers.started.Load(), "the second reader is counted")
 
 	truth, ok := b.Sandbox.Truth(b.Sandbox.Bank().UserID(1))
 	require.True(t, ok)

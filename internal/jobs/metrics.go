@@ -17,6 +17,9 @@ type Metrics interface {
 	SlotWaitSnoozed(institution string)
 	// LinksScheduled is called after each scheduler pass.
 	LinksScheduled(claimed, inserted, skipped int, d time.Duration)
+	// SecondReaderStarted is called when a second reader starts on an
+	// account's backfill (backfillHelpers).
+	SecondReaderStarted(institution string)
 }
 
 // noMetrics discards everything.
@@ -26,3 +29,4 @@ func (noMetrics) SyncFinished(string, pfm.SyncOutcome, pfm.ErrorClass, time.Dura
 }
 func (noMetrics) SlotWaitSnoozed(string)                      {}
 func (noMetrics) LinksScheduled(int, int, int, time.Duration) {}
+func (noMetrics) SecondReaderStarted(string)                  {}

@@ -510,7 +510,7 @@ func (s *Syncer) syncAccounts(ctx context.Context, session *consumerapi.Session,
 	)
 	sem := make(chan struct{}, s.cfg.AccountConcurrency)
 	pages := newPageBudget(max(min(len(targets), s.cfg.AccountConcurrency), pagesPerSyncAtLeast))
-	helpers := newBackfillHelpers(sem, pages, logger)
+	helpers := newBackfillHelpers(sem, pages, logger, func() { s.metrics.SecondReaderStarted(link.InstitutionSlug) })
 	// syncOne syncs t with run and observations of its own, merged into
 	// the link's when it ends.
 	syncOne := func(t accountTarget) {

@@ -40,6 +40,7 @@ type instruments struct {
 	reconcileRepairs     metric.Int64Counter
 	rateLimitSnoozes     metric.Int64Counter
 	slotWaitSnoozes      metric.Int64Counter
+	secondReaders        metric.Int64Counter
 	tokenRefreshFailures metric.Int64Counter
 	scheduleLinks        metric.Int64Counter
 	scheduleDuration     metric.Float64Histogram
@@ -72,6 +73,7 @@ func newInstruments(m metric.Meter) (*instruments, error) {
 	in.reconcileRepairs = counter("pfmsync.reconcile.repairs", "{transaction}", "Rows the reconciliation pass (or the stale-pending rule) repaired, by kind: removed, modified, added, stale_pending. Any repair is a bug signal of the incremental feed.")
 	in.rateLimitSnoozes = counter("pfmsync.rate_limit.snoozes", "{snooze}", "Syncs put off because the bank rate limited them (429, or 503 with Retry-After).")
 	in.slotWaitSnoozes = counter("pfmsync.slot_wait.snoozes", "{snooze}", "Syncs put off because the institution's concurrent sync slots were all busy.")
+	in.secondReaders = counter("pfmsync.sync.second_readers", "{reader}", "Second readers started on an account's backfill once another account of the sync was done.")
 	in.tokenRefreshFailures = counter("pfmsync.token_refresh.failures", "{failure}", "Failed refresh-token exchanges by institution and error class.")
 	in.scheduleLinks = counter("pfmsync.schedule.links", "{link}", "Due links the scheduler claimed, and whose sync it inserted or skipped (already queued).")
 	in.scheduleDuration = histogram("pfmsync.schedule.duration", "Duration of scheduler passes.", requestBuckets)

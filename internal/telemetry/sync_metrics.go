@@ -48,6 +48,12 @@ func (m *SyncMetrics) SlotWaitSnoozed(institution string) {
 	m.in.slotWaitSnoozes.Add(context.Background(), 1, metric.WithAttributes(keyInstitution.String(institution)))
 }
 
+// SecondReaderStarted records a second reader started on an account's
+// backfill.
+func (m *SyncMetrics) SecondReaderStarted(institution string) {
+	m.in.secondReaders.Add(context.Background(), 1, metric.WithAttributes(keyInstitution.String(institution)))
+}
+
 // LinksScheduled records one scheduler pass.
 func (m *SyncMetrics) LinksScheduled(claimed, inserted, skipped int, d time.Duration) {
 	ctx := context.Background()

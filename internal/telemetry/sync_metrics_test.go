@@ -24,6 +24,8 @@ func TestSyncMetrics(t *testing.T) {
 	m.SyncFinished("garden", pfm.OutcomeFailed, "token_unreadable", time.Millisecond, store.SyncRun{})
 	m.SyncFinished("oak", pfm.OutcomeReauthRequired, "consent_revoked", time.Millisecond, store.SyncRun{})
 	m.SlotWaitSnoozed("oak")
+	m.SecondReaderStarted("oak")
+	m.SecondReaderStarted("oak")
 	m.LinksScheduled(3, 2, 1, 40*time.Millisecond)
 
 	garden := keyInstitution.String("garden")
@@ -40,6 +42,7 @@ func TestSyncMetrics(t *testing.T) {
 
 	require.EqualValues(t, 1, b.counter(t, "pfmsync.rate_limit.snoozes", garden))
 	require.EqualValues(t, 1, b.counter(t, "pfmsync.slot_wait.snoozes", keyInstitution.String("oak")))
+	require.EqualValues(t, 2, b.counter(t, "pfmsync.sync.second_readers", keyInstitution.String("oak")))
 	// A token the key ring cannot open is a refresh failure; invalid_grant
 	// is counted at the bank transport, not here.
 	require.EqualValues(t, 1, b.counter(t, "pfmsync.token_refresh.failures", garden, keyErrorClass.String("token_unreadable")))

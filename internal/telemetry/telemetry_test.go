@@ -35,6 +35,7 @@ func TestPrometheusNames(t *testing.T) {
 	m.SyncFinished("garden", pfm.OutcomeSnoozed, "rate_limited", time.Second, store.SyncRun{})
 	m.SyncFinished("garden", pfm.OutcomeFailed, "token_unreadable", time.Second, store.SyncRun{})
 	m.SlotWaitSnoozed("garden")
+	m.SecondReaderStarted("garden")
 	m.LinksScheduled(1, 1, 0, time.Millisecond)
 	mw := b.tel.RiverMiddleware()
 	require.NoError(t, mw.Work(ctx, &rivertype.JobRow{Kind: "sync_link", Queue: "sync", Attempt: 1, MaxAttempts: 5}, func(context.Context) error { return nil }))
@@ -69,6 +70,7 @@ func TestPrometheusNames(t *testing.T) {
 		"pfmsync_transactions_total":                    {"institution", "change"},
 		"pfmsync_rate_limit_snoozes_total":              {"institution"},
 		"pfmsync_slot_wait_snoozes_total":               {"institution"},
+		"pfmsync_sync_second_readers_total":             {"institution"},
 		"pfmsync_token_refresh_failures_total":          {"institution", "error_class"},
 		"pfmsync_schedule_links_total":                  {"result"},
 		"pfmsync_schedule_duration_seconds_count":       {},
