@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -60,50 +61,46 @@ func (r *removedIDs) Contains(id string) bool { return r != nil && r.set.Load().
 // and no later page of the sync would tombstone it again. So, while the
 // set is shared, a page leaves out the transactions listed since it was
 // read (leaveOutSince), and once committed tombstones those listed while
-// it committed (listedSince).
+// it committed (listedIDsSince).
 
-// leaveOutSince returns inputs, the transactions of a page about to
-// commit, but those listed as inactivated since seen (the set right after
-// the page's own ids were added), and the set it compared them with.
-func (r *removedIDs) leaveOutSince(seen *consumerapi.IDSet, inputs []store.TransactionInput) ([]store.TransactionInput, *consumerapi.IDSet) {
-	if r == nil || !r.shared.Load() {
-		return inputs, seen
+// listedSince returns the set to compare with from now on, and a test of
+// a transaction of a page: listed as inactivated since old. While one
+// reader reads the account that set is old and the test nil; the test is
+// nil too when nothing was listed since old.
+func (r *removedIDs) listedSince(old *consumerapi.IDSet) (*consumerapi.IDSet, func(store.TransactionInput) bool) {
+	if !r.shared.Load() {
+		return old, nil
 	}
 	now := r.set.Load()
-	if now == seen {
-		return inputs, now
+	if now == old {
+		return now, nil
 	}
-	var kept []store.TransactionInput
-	for i, in := range inputs {
-		if now.Contains(in.ProviderID) && !seen.Contains(in.ProviderID) {
-			if kept == nil {
-				kept = append(make([]store.TransactionInput, 0, len(inputs)), inputs[:i]...)
-			}
-			continue
-		}
-		if kept != nil {
-			kept = append(kept, in)
-		}
+	return now, func(in store.TransactionInput) bool {
+		return now.Contains(in.ProviderID) && !old.Contains(in.ProviderID)
 	}
-	if kept == nil {
-		return inputs, now
-	}
-	return kept, now
 }
 
-// listedSince returns the ids of inputs, a page's committed transactions,
-// listed as inactivated since asOf (see leaveOutSince).
-func (r *removedIDs) listedSince(asOf *consumerapi.IDSet, inputs []store.TransactionInput) []string {
-	if r == nil || !r.shared.Load() {
-		return nil
+// leaveOutSince returns inputs, the transactions of a page about to
+// commit, but those listed since seen (the set right after the page's own
+// ids were added), and the set it compared them with.
+func (r *removedIDs) leaveOutSince(seen *consumerapi.IDSet, inputs []store.TransactionInput) ([]store.TransactionInput, *consumerapi.IDSet) {
+	now, listed := r.listedSince(seen)
+	if listed == nil || !slices.ContainsFunc(inputs, listed) {
+		return inputs, now
 	}
-	now := r.set.Load()
-	if now == asOf {
+	return slices.DeleteFunc(slices.Clone(inputs), listed), now
+}
+
+// listedIDsSince returns the ids of inputs, a page's committed
+// transactions, listed since asOf (see leaveOutSince).
+func (r *removedIDs) listedIDsSince(asOf *consumerapi.IDSet, inputs []store.TransactionInput) []string {
+	_, listed := r.listedSince(asOf)
+	if listed == nil {
 		return nil
 	}
 	var ids []string
 	for _, in := range inputs {
-		if now.Contains(in.ProviderID) && !asOf.Contains(in.ProviderID) {
+		if listed(in) {
 			ids = append(ids, in.ProviderID)
 		}
 	}
@@ -336,9 +333,6 @@ func (h *backfillHelpers) accountFinished() {
 // wake starts a second reader on the open backfill with the most windows
 // left, if there is one and a reader slot is free.
 func (h *backfillHelpers) wake() {
-	if h == nil {
-		return
-	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if !h.accountsStarted || !h.accountDone {
@@ -403,11 +397,9 @@ func (h *backfillHelpers) offer(o *backfillOffer) {
 // what they wrote and the first error one of them met.
 func (h *backfillHelpers) withdraw(o *backfillOffer) (store.WriteCounts, error) {
 	o.queue.close()
-	if h != nil {
-		h.mu.Lock()
-		delete(h.offers, o)
-		h.mu.Unlock()
-	}
+	h.mu.Lock()
+	delete(h.offers, o)
+	h.mu.Unlock()
 	o.readers.Wait()
 	o.mu.Lock()
 	defer o.mu.Unlock()
@@ -423,9 +415,6 @@ func (s *Syncer) readBackfill(ctx context.Context, session *consumerapi.Session,
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	if t.removed == nil {
-		t.removed = newRemovedIDs()
-	}
 	o := &backfillOffer{queue: q, ctx: ctx, cancel: cancel, accountID: t.stored.ID}
 	quarantined := 0
 	o.read = func(pages *accountPages) (store.WriteCounts, error) {

@@ -149,14 +149,14 @@ func TestSharedRemovedIDsLeaveOutWhatTheOtherReaderListed(t *testing.T) {
 	listed(r, "a", "b") // another page's, read later
 	kept, asOf := r.leaveOutSince(seen, inputs)
 	require.Equal(t, ids(inputs), ids(kept), "one reader: pages commit in the order they were read")
-	require.Nil(t, r.listedSince(asOf, kept))
+	require.Nil(t, r.listedIDsSince(asOf, kept))
 
 	r.shared.Store(true)
 	kept, asOf = r.leaveOutSince(seen, inputs)
 	require.Equal(t, []string{"a", "c", "d"}, ids(kept), "b was listed after the page was read; a is the page's own, tombstoned with it")
-	require.Nil(t, r.listedSince(asOf, kept), "nothing listed since")
+	require.Nil(t, r.listedIDsSince(asOf, kept), "nothing listed since")
 	listed(r, "a", "b", "d", "x") // listed while the page commits
-	require.Equal(t, []string{"d"}, r.listedSince(asOf, kept))
+	require.Equal(t, []string{"d"}, r.listedIDsSince(asOf, kept))
 
 	unchanged, _ := r.leaveOutSince(r.snapshot(), inputs)
 	require.Equal(t, ids(inputs), ids(unchanged), "nothing listed since the page was read")

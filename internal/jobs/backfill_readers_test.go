@@ -3,7 +3,6 @@ package jobs_test
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -165,7 +164,7 @@ func BenchmarkFirstSyncAtBankLatency(b *testing.B) {
 				cfg := jobs.DefaultSyncConfig()
 				cfg.AccountReaders = readers
 				syncer := jobs.NewSyncer(jobs.SyncerOptions{
-					Logger: slog.New(slog.DiscardHandler), Store: env.Store, Sealer: env.Sealer, Config: cfg,
+					Store: env.Store, Sealer: env.Sealer, Config: cfg,
 					Institutions: []jobs.Institution{{Slug: synctest.InstitutionSlug, Client: env.Client, MaxConcurrentSyncs: 4}},
 				})
 				link := env.Consent(b, 1)

@@ -351,7 +351,7 @@ func (s *Syncer) commitPage(ctx context.Context, t accountTarget, scope store.Fe
 		// did not tombstone, is not used to write again.
 		return false, err
 	}
-	if late := t.removed.listedSince(asOf, inputs); len(late) > 0 {
+	if late := t.removed.listedIDsSince(asOf, inputs); len(late) > 0 {
 		// The other reader listed some of this page's transactions as
 		// inactivated while it committed: its tombstones may have come
 		// first.
