@@ -48,14 +48,20 @@ func BenchmarkStreamedKnownInactivatedList(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	known := NewIDSet()
-	known.Add(ids)
+	known := NewListChunks()
+	read := newListDiverterNewChunks(known)
+	read.filter(nil, body)
+	read1 := &TransactionPage{}
+	if err := read.apply(read1); err != nil {
+		b.Fatal(err)
+	}
+	known.Add(read1.InactivatedChunks)
 	for _, c := range []struct {
 		name string
 		d    func() *listDiverter
 	}{
 		{"prev", func() *listDiverter { return newListDiverter(first.TransactionPage) }},
-		{"known", func() *listDiverter { return newListDiverterExcept(known) }},
+		{"known", func() *listDiverter { return newListDiverterNewChunks(known) }},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			b.SetBytes(int64(len(body)))

@@ -27,12 +27,13 @@ const inactivatedKey = "inactivatedTransactionIds"
 // first id that differs, so a repeated list (the bank repeats it on every
 // page of a query) costs neither a buffer nor a decoded copy.
 //
-// With a known set (newListDiverterExcept) the list is not compared with
-// a previous one: each id is looked up in the set as it passes, and only
-// the ids the set does not hold are kept, in an [IDList] (their bytes in
-// one buffer, no strings), so a list the reader has applied already costs
-// nothing whatever its length, and a new one costs its bytes (no digest
-// is computed: [TransactionPage.InactivatedDigest] stays zero).
+// With a set of known chunks (newListDiverterNewChunks, see [ListChunks])
+// the list is not compared with a previous one: it is cut into chunks as
+// it passes, and only the ids of chunks the set does not know are kept,
+// in an [IDList] (their bytes in one buffer, no strings), so a list the
+// reader has applied already costs nothing whatever its length, and a new
+// one costs its bytes (no digest is computed:
+// [TransactionPage.InactivatedDigest] stays zero).
 //
 // Keys are matched the way encoding/json matches them (escapes decoded,
 // case folded; the last of several matches wins). The rest of the body is
@@ -42,7 +43,7 @@ const inactivatedKey = "inactivatedTransactionIds"
 type listDiverter struct {
 	prevIDs    []string
 	prevDigest [sha256.Size]byte
-	known      *IDSet
+	chunks     *ListChunks
 
 	st     divertState
 	key    []byte
@@ -51,12 +52,13 @@ type listDiverter struct {
 	list   *listScanner
 
 	// Results, once the body is read.
-	found    bool
-	ids      []string
-	newIDs   *IDList // with known: the ids it does not hold
-	digest   [sha256.Size]byte
-	repeated bool
-	err      error
+	found     bool
+	ids       []string
+	newIDs    *IDList // with chunks: the ids of the chunks it does not know
+	newChunks []ListChunk
+	digest    [sha256.Size]byte
+	repeated  bool
+	err       error
 }
 
 type divertState uint8
@@ -80,13 +82,10 @@ func newListDiverter(prev *TransactionPage) *listDiverter {
 	return d
 }
 
-// newListDiverterExcept returns a listDiverter that keeps only the listed
-// ids known does not hold (nil or empty: every id).
-func newListDiverterExcept(known *IDSet) *listDiverter {
-	if known == nil {
-		known = &IDSet{}
-	}
-	return &listDiverter{known: known}
+// newListDiverterNewChunks returns a listDiverter that keeps only the ids
+// of the list's chunks that chunks does not know (see [ListChunks]).
+func newListDiverterNewChunks(chunks *ListChunks) *listDiverter {
+	return &listDiverter{chunks: chunks}
 }
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
@@ -161,14 +160,14 @@ func (d *listDiverter) filter(dst, p []byte) []byte {
 				// decoded, or refused, with the rest), replacing a list
 				// an earlier duplicate key gave.
 				if d.keyMatches() && c != '[' {
-					d.found, d.ids, d.newIDs, d.digest, d.repeated = false, nil, nil, [sha256.Size]byte{}, false
+					d.found, d.ids, d.newIDs, d.newChunks, d.digest, d.repeated = false, nil, nil, nil, [sha256.Size]byte{}, false
 				}
 				if d.keyMatches() && c == '[' {
 					dst = append(dst, "null"...)
 					d.list, d.st = newListScanner(d.prevIDs), dsList
-					if d.known != nil {
+					if d.chunks != nil {
 						// Nothing is compared by digest: no hash.
-						d.list.known, d.list.h = d.known, nil
+						d.list.chunks, d.list.h = newListChunker(d.chunks), nil
 					}
 				} else {
 					d.val, d.st = valueSkipper{}, dsValue
@@ -208,12 +207,16 @@ func (d *listDiverter) finishList() {
 		return
 	}
 	if l.null {
-		d.ids, d.newIDs, d.digest, d.repeated = nil, nil, [sha256.Size]byte{}, false
+		d.ids, d.newIDs, d.newChunks, d.digest, d.repeated = nil, nil, nil, [sha256.Size]byte{}, false
 		return
 	}
-	if l.known != nil {
-		fresh := l.fresh
-		d.ids, d.newIDs, d.repeated = nil, &fresh, false
+	if l.chunks != nil {
+		if !l.chunks.end() {
+			d.err = fmt.Errorf("%w: %s: list longer than %d bytes", ErrMalformedBody, inactivatedKey, maxIDListBytes)
+			return
+		}
+		fresh := l.chunks.fresh
+		d.ids, d.newIDs, d.newChunks, d.repeated = nil, &fresh, l.chunks.chunks, false
 		return
 	}
 	if l.h != nil {
@@ -236,7 +239,7 @@ func (d *listDiverter) apply(page *TransactionPage) error {
 	}
 	if d.found {
 		page.InactivatedTransactionIDs, page.InactivatedDigest, page.InactivatedRepeated = d.ids, d.digest, d.repeated
-		page.InactivatedNew = d.newIDs
+		page.InactivatedNew, page.InactivatedChunks = d.newIDs, d.newChunks
 	}
 	return nil
 }
@@ -309,16 +312,15 @@ func (v *valueSkipper) skip(p []byte) (n int, done bool) {
 // listScanner reads the value of inactivatedTransactionIds in pieces.
 type listScanner struct {
 	prev []string
-	// known, when set, replaces prev: only ids it does not hold are kept,
-	// in fresh.
-	known *IDSet
-	fresh IDList
-	h     hash.Hash
-	st    listState
-	elem  []byte // the element being read (a string with its quotes, or a literal)
-	esc   bool
-	hasE  bool // the string has escapes
-	skip  valueSkipper
+	// chunks, when set, replaces prev: ids are kept by chunk (see
+	// ListChunks).
+	chunks *listChunker
+	h      hash.Hash
+	st     listState
+	elem   []byte // the element being read (a string with its quotes, or a literal)
+	esc    bool
+	hasE   bool // the string has escapes
+	skip   valueSkipper
 	// matched counts the leading ids equal to prev's; ids holds the list
 	// once it differs from prev.
 	matched  int
@@ -493,8 +495,8 @@ func plainASCII(b []byte) bool {
 
 // add appends one id, allocating only once the list differs from prev.
 func (l *listScanner) add(id []byte) {
-	if l.known != nil {
-		if !l.known.containsBytes(id) && !l.fresh.appendID(id) {
+	if l.chunks != nil {
+		if !l.chunks.add(id) {
 			l.fail(fmt.Errorf("list longer than %d bytes", maxIDListBytes), 1)
 		}
 		return

@@ -195,11 +195,16 @@ type TransactionPage struct {
 	// shared, and a caller that applied it already has nothing to do.
 	InactivatedRepeated bool `json:"-"`
 	// InactivatedNew, for a page read by
-	// [Session.TransactionsTolerantExcept], holds the listed ids its known
-	// set did not hold, in list order (duplicates kept), compactly;
+	// [Session.TransactionsTolerantNewChunks], holds the ids of the list's
+	// chunks not known yet, in list order (duplicates kept), compactly;
 	// InactivatedTransactionIDs is then nil. Nil when the response had no
 	// list, or for a page read otherwise.
 	InactivatedNew *IDList `json:"-"`
+	// InactivatedChunks, for a page read by
+	// [Session.TransactionsTolerantNewChunks], names the chunks of the
+	// list whose ids InactivatedNew holds: the reader marks them known
+	// ([ListChunks.Add]) once it has taken the page.
+	InactivatedChunks []ListChunk `json:"-"`
 	// Offset and Limit are as reported by the response, or as requested
 	// when the response omits them (0 when not paginated).
 	Offset int `json:"offset"`

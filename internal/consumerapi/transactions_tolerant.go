@@ -41,16 +41,16 @@ func (s *Session) TransactionsTolerantAfter(ctx context.Context, accountID strin
 	return page, rejected, nil
 }
 
-// TransactionsTolerantExcept is [Session.TransactionsTolerant] for a reader
-// that has applied the inactivated ids in known already (nil: none): the
-// page's InactivatedNew holds only the listed ids known does not hold, in
-// list order (duplicates kept), as one compact buffer (no string per id);
+// TransactionsTolerantNewChunks is [Session.TransactionsTolerant] for a
+// reader that remembers the chunks of inactivated lists it has taken in
+// (see [ListChunks]): the page's InactivatedNew holds only the ids of the
+// list's chunks that chunks does not know, in list order (duplicates
+// kept), and InactivatedChunks names those chunks;
 // InactivatedTransactionIDs is nil and InactivatedDigest zero. A list of
-// any length whose ids are all known costs neither its JSON nor its ids;
-// known is only read, never changed, and must not change during the
-// call.
-func (s *Session) TransactionsTolerantExcept(ctx context.Context, accountID string, q TransactionQuery, known *IDSet) (*TransactionPage, []RejectedTransaction, error) {
-	page, rejected, err := s.transactionsTolerant(ctx, accountID, q, func() *listDiverter { return newListDiverterExcept(known) })
+// any length whose chunks are all known costs neither its JSON nor its
+// ids. chunks is only read.
+func (s *Session) TransactionsTolerantNewChunks(ctx context.Context, accountID string, q TransactionQuery, chunks *ListChunks) (*TransactionPage, []RejectedTransaction, error) {
+	page, rejected, err := s.transactionsTolerant(ctx, accountID, q, func() *listDiverter { return newListDiverterNewChunks(chunks) })
 	if err != nil {
 		return nil, nil, fmt.Errorf("get transactions for account %s: %w", accountID, err)
 	}

@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"slices"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/pfmsync/pfmsync/internal/consumerapi"
@@ -26,96 +24,8 @@ import (
 // backfill reached (backfill_before); it is saved only as far as the
 // windows committed without a gap (backfillProgress), so a crash or an
 // error repeats at most the windows in flight and those after a gap, and
-// never skips one. The account's inactivated ids are shared by its
-// readers (removedIDs).
-
-// removedIDs is the set of inactivated ids one account's sync has read
-// (accountTarget.removed), shared by the account's readers. Each read
-// looks its page's list up in the set as it stands then (a snapshot that
-// never changes), and a page's new ids make the next set.
-type removedIDs struct {
-	mu  sync.Mutex
-	set atomic.Pointer[consumerapi.IDSet]
-	// shared: a second reader reads the account (see leaveOutSince).
-	shared atomic.Bool
-}
-
-func newRemovedIDs() *removedIDs {
-	r := &removedIDs{}
-	r.set.Store(consumerapi.NewIDSet())
-	return r
-}
-
-// snapshot returns the set as it stands; it never changes.
-func (r *removedIDs) snapshot() *consumerapi.IDSet { return r.set.Load() }
-
-// Contains reports whether id has been listed as inactivated so far (a
-// nil set holds none).
-func (r *removedIDs) Contains(id string) bool { return r != nil && r.set.Load().Contains(id) }
-
-// With one reader, an account's pages commit in the order they were read,
-// and a page's tombstones follow the rows of every page read before it.
-// With two, a page read before the bank inactivated a transaction may
-// commit after the other reader's page tombstoned it (a tombstone of an id
-// not yet stored does nothing): its rows would bring the transaction back,
-// and no later page of the sync would tombstone it again. So, while the
-// set is shared, a page leaves out the transactions listed since it was
-// read (leaveOutSince), and once committed tombstones those listed while
-// it committed (listedIDsSince).
-
-// listedSince returns the set to compare with from now on, and a test of
-// a transaction of a page: listed as inactivated since old. While one
-// reader reads the account that set is old and the test nil; the test is
-// nil too when nothing was listed since old.
-func (r *removedIDs) listedSince(old *consumerapi.IDSet) (*consumerapi.IDSet, func(store.TransactionInput) bool) {
-	if !r.shared.Load() {
-		return old, nil
-	}
-	now := r.set.Load()
-	if now == old {
-		return now, nil
-	}
-	return now, func(in store.TransactionInput) bool {
-		return now.Contains(in.ProviderID) && !old.Contains(in.ProviderID)
-	}
-}
-
-// leaveOutSince returns inputs, the transactions of a page about to
-// commit, but those listed since seen (the set right after the page's own
-// ids were added), and the set it compared them with.
-func (r *removedIDs) leaveOutSince(seen *consumerapi.IDSet, inputs []store.TransactionInput) ([]store.TransactionInput, *consumerapi.IDSet) {
-	now, listed := r.listedSince(seen)
-	if listed == nil || !slices.ContainsFunc(inputs, listed) {
-		return inputs, now
-	}
-	return slices.DeleteFunc(slices.Clone(inputs), listed), now
-}
-
-// listedIDsSince returns the ids of inputs, a page's committed
-// transactions, listed since asOf (see leaveOutSince).
-func (r *removedIDs) listedIDsSince(asOf *consumerapi.IDSet, inputs []store.TransactionInput) []string {
-	_, listed := r.listedSince(asOf)
-	if listed == nil {
-		return nil
-	}
-	var ids []string
-	for _, in := range inputs {
-		if listed(in) {
-			ids = append(ids, in.ProviderID)
-		}
-	}
-	return ids
-}
-
-// add puts the ids of l in the set.
-func (r *removedIDs) add(l *consumerapi.IDList) {
-	if l.Len() == 0 {
-		return
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.set.Store(r.set.Load().WithList(l))
-}
+// never skips one. What the sync has read of the account's inactivated
+// lists is shared by its readers (inactivatedLists).
 
 // passQueue hands the passes of one account's sync to its readers, in
 // order, each pass to one reader.
@@ -418,7 +328,6 @@ func (s *Syncer) readBackfill(ctx context.Context, session *consumerapi.Session,
 	o := &backfillOffer{queue: q, ctx: ctx, cancel: cancel, accountID: t.stored.ID}
 	quarantined := 0
 	o.read = func(pages *accountPages) (store.WriteCounts, error) {
-		t.removed.shared.Store(true)
 		h := t
 		h.pages = pages
 		if t.obs != nil {

@@ -8,7 +8,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/pfmsync/pfmsync/internal/consumerapi"
 	"github.com/pfmsync/pfmsync/internal/store"
 	"github.com/pfmsync/pfmsync/internal/synctest"
 )
@@ -119,45 +118,4 @@ func TestBackfillProgressSavesOnlyWithoutAGap(t *testing.T) {
 		require.True(t, st.BackfillBefore.Equal(rest[0].start))
 		require.True(t, st.Watermark.Equal(seen))
 	})
-}
-
-// TestSharedRemovedIDsLeaveOutWhatTheOtherReaderListed: while one reader
-// reads the account, a page's transactions are kept as read; once two
-// share the set, a page leaves out the transactions the other listed as
-// inactivated after it was read, and once committed names those listed
-// while it committed.
-func TestSharedRemovedIDsLeaveOutWhatTheOtherReaderListed(t *testing.T) {
-	t.Parallel()
-	// listed makes the shared set hold ids, as pages' lists add them.
-	listed := func(r *removedIDs, ids ...string) {
-		set := consumerapi.NewIDSet()
-		set.Add(ids)
-		r.set.Store(set)
-	}
-	inputs := []store.TransactionInput{{ProviderID: "a"}, {ProviderID: "b"}, {ProviderID: "c"}, {ProviderID: "d"}}
-	ids := func(in []store.TransactionInput) []string {
-		var out []string
-		for _, i := range in {
-			out = append(out, i.ProviderID)
-		}
-		return out
-	}
-
-	r := newRemovedIDs()
-	listed(r, "a") // the page's own list
-	seen := r.snapshot()
-	listed(r, "a", "b") // another page's, read later
-	kept, asOf := r.leaveOutSince(seen, inputs)
-	require.Equal(t, ids(inputs), ids(kept), "one reader: pages commit in the order they were read")
-	require.Nil(t, r.listedIDsSince(asOf, kept))
-
-	r.shared.Store(true)
-	kept, asOf = r.leaveOutSince(seen, inputs)
-	require.Equal(t, []string{"a", "c", "d"}, ids(kept), "b was listed after the page was read; a is the page's own, tombstoned with it")
-	require.Nil(t, r.listedIDsSince(asOf, kept), "nothing listed since")
-	listed(r, "a", "b", "d", "x") // listed while the page commits
-	require.Equal(t, []string{"d"}, r.listedIDsSince(asOf, kept))
-
-	unchanged, _ := r.leaveOutSince(r.snapshot(), inputs)
-	require.Equal(t, ids(inputs), ids(unchanged), "nothing listed since the page was read")
 }

@@ -21,19 +21,16 @@ type fetchedPage struct {
 	fp    pageFingerprint
 	empty bool
 	// inputs are the page's transactions mapped for the store, in page
-	// order, but those whose id an earlier page of this sync listed as
-	// inactivated; rejected are the records set aside: unreadable as
-	// sent, or not mappable.
+	// order (those listed as inactivated in this sync are left out when
+	// the page commits); rejected are the records set aside: unreadable
+	// as sent, or not mappable.
 	inputs   []store.TransactionInput
 	rejected []consumerapi.RejectedTransaction
 	// removals are the ids of the page's inactivatedTransactionIds list
-	// that no earlier page of this sync listed, held compactly: to
-	// tombstone with the page, in statements of removalBatch ids (none
-	// when the page repeats a list already read).
+	// in the chunks no earlier page of this sync read, held compactly:
+	// to record and tombstone with the page, in statements of
+	// removalBatch ids (none when the page repeats a list already read).
 	removals *consumerapi.IDList
-	// seen is the account's set of inactivated ids right after the
-	// page's own were added (see removedIDs.leaveOutSince).
-	seen *consumerapi.IDSet
 	// release gives back the page's share of its place among the sync's
 	// pages in flight (pageBudget) once it has been committed or dropped.
 	release func()
@@ -60,15 +57,13 @@ type fetchedPage struct {
 // error (sent as the final item), or when ctx ends; the caller cancels
 // ctx when it stops reading.
 //
-// Each page's inactivated ids are looked up in t.removed (as it stands
-// when the page is read) as the body streams in, the page's transactions
-// listed there are left out, and the page's new ids are added to it
-// before the page is sent (a page that fails to commit ends the sync of
-// the account). A second reader of the account (backfillHelpers) shares
-// t.removed: an id both read as new is tombstoned by both pages, the
-// second time changing nothing, and a transaction the other reader's page
-// tombstoned after this page was read is left out when this page commits
-// (removedIDs.leaveOutSince).
+// Each page's inactivated list is cut into chunks as the body streams in,
+// and only the ids of chunks t.lists does not know yet are kept; those
+// chunks are marked known before the page is sent (a page that fails to
+// commit ends the sync of the account). A second reader of the account
+// (backfillHelpers) shares t.lists: a chunk both read as new is recorded
+// by both pages, the second time changing nothing (see inactivatedLists
+// for why the tombstones stand whichever page commits first).
 func (s *Syncer) prefetchPages(ctx context.Context, session *consumerapi.Session, t accountTarget,
 	passes *passQueue) <-chan fetchedPage {
 	out := make(chan fetchedPage)
@@ -113,7 +108,7 @@ func (s *Syncer) prefetchPages(ctx context.Context, session *consumerapi.Session
 				}
 				release := sync.OnceFunc(place.release)
 				q.Offset, q.Limit = offset, s.cfg.PageSize
-				page, rejected, err := s.fetchPageExcept(ctx, session, t.stored.ProviderID, q, t.removed.snapshot())
+				page, rejected, err := s.fetchPageNewChunks(ctx, session, t.stored.ProviderID, q, t.lists.chunks)
 				if err != nil {
 					send(fetchedPage{pass: pass, offset: offset, err: err, release: release})
 					return
@@ -148,9 +143,9 @@ func (s *Syncer) prefetchPages(ctx context.Context, session *consumerapi.Session
 	return out
 }
 
-// mapPage maps a page read for t for the store: its transactions but
-// those inactivated earlier in this sync, the records set aside, and the
-// inactivated ids no earlier page listed (added to t.removed).
+// mapPage maps a page read for t for the store: its transactions, the
+// records set aside, and the inactivated ids of the list's chunks no
+// earlier page read (marked known in t.lists).
 func (s *Syncer) mapPage(t accountTarget, page *consumerapi.TransactionPage, rejected []consumerapi.RejectedTransaction) fetchedPage {
 	// The page's records: those decoded and those the bank sent
 	// unreadable (set aside, never lost).
@@ -170,17 +165,12 @@ func (s *Syncer) mapPage(t accountTarget, page *consumerapi.TransactionPage, rej
 			p.rejected = append(p.rejected, unmappable(tx, err))
 			continue
 		}
-		if t.removed.Contains(in.ProviderID) {
-			// Inactivated earlier in this sync: the tombstone stands.
-			continue
-		}
 		p.inputs = append(p.inputs, in)
 	}
-	// Only the ids no earlier page listed are kept; the next page's copy
-	// of the list finds them all in t.removed.
+	// Only the ids of chunks no earlier page read are kept; the next
+	// page's copy of the list finds those chunks known.
 	p.removals = page.InactivatedNew
-	t.removed.add(p.removals)
-	p.seen = t.removed.snapshot()
+	t.lists.chunks.Add(page.InactivatedChunks)
 	return p
 }
 

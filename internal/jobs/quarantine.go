@@ -74,12 +74,13 @@ func (s *Syncer) fetchPage(ctx context.Context, session *consumerapi.Session, ac
 	})
 }
 
-// fetchPageExcept is fetchPage for a sync that has read the inactivated
-// ids in known already (see consumerapi.Session.TransactionsTolerantExcept:
-// the page lists only the others).
-func (s *Syncer) fetchPageExcept(ctx context.Context, session *consumerapi.Session, accountID string, q consumerapi.TransactionQuery, known *consumerapi.IDSet) (*consumerapi.TransactionPage, []consumerapi.RejectedTransaction, error) {
+// fetchPageNewChunks is fetchPage for a sync that remembers the chunks of
+// inactivated lists it has read (see
+// consumerapi.Session.TransactionsTolerantNewChunks: the page holds only
+// the ids of the others).
+func (s *Syncer) fetchPageNewChunks(ctx context.Context, session *consumerapi.Session, accountID string, q consumerapi.TransactionQuery, chunks *consumerapi.ListChunks) (*consumerapi.TransactionPage, []consumerapi.RejectedTransaction, error) {
 	return readAgainIfRejected(func() (*consumerapi.TransactionPage, []consumerapi.RejectedTransaction, error) {
-		return session.TransactionsTolerantExcept(ctx, accountID, q, known)
+		return session.TransactionsTolerantNewChunks(ctx, accountID, q, chunks)
 	})
 }
 

@@ -148,9 +148,6 @@ func (s *Syncer) reconcile(ctx context.Context, session *consumerapi.Session, t 
 	inputs := make([]store.TransactionInput, 0, len(rows))
 	for _, tx := range rows {
 		seen[tx.ID] = struct{}{}
-		if t.removed.Contains(tx.ID) {
-			continue
-		}
 		in, err := transactionInput(tx, accountType)
 		if err != nil {
 			rejected = append(rejected, unmappable(tx, err))

@@ -21,12 +21,10 @@ type accountTarget struct {
 	// input is the account as listed now; zero for an account the bank
 	// has just inactivated.
 	input store.AccountInput
-	// removed holds every inactivated id listed so far in this sync of
-	// the account: each is tombstoned once and never written again in
-	// the same sync. It is held as compact hashes (12 bytes an id), so a
-	// long list repeated on every page neither is applied again nor keeps
-	// its strings; the account's readers share it.
-	removed *removedIDs
+	// lists is what the sync of the account has read of the bank's
+	// inactivated lists: each id is tombstoned once and never written
+	// live again in the same sync. The account's readers share it.
+	lists *inactivatedLists
 	// helpers may start a second reader on the account's backfill once
 	// another account of the sync is done (nil: never).
 	helpers *backfillHelpers
@@ -101,7 +99,7 @@ func (s *Syncer) syncTransactions(ctx context.Context, session *consumerapi.Sess
 	}
 	// The bank repeats inactivatedTransactionIds on every page; each id is
 	// tombstoned once per sync of the account.
-	t.removed = newRemovedIDs()
+	t.lists = newInactivatedLists()
 	passStart := s.now()
 	ref := passStart
 	if t.input.BalanceAsOf != nil {
@@ -235,8 +233,8 @@ type pagePass struct {
 func (s *Syncer) readPages(ctx context.Context, session *consumerapi.Session, t accountTarget, scope store.FeedScope,
 	q *passQueue) (store.WriteCounts, error) {
 	var total store.WriteCounts
-	if t.removed == nil {
-		t.removed = newRemovedIDs()
+	if t.lists == nil {
+		t.lists = newInactivatedLists()
 	}
 	ctx, stop := context.WithCancel(ctx)
 	pages := s.prefetchPages(ctx, session, t, q)
@@ -307,33 +305,38 @@ func (s *Syncer) commitPage(ctx context.Context, t accountTarget, scope store.Fe
 		}
 		w.prev = page.fp
 	}
-	// The reader left out the transactions inactivated earlier in
-	// this sync (the tombstone stands), and removals holds only the
-	// listed ids no earlier page listed.
 	for _, in := range page.inputs {
 		if in.ProviderUpdatedAt != nil && (w.maxSeen == nil || in.ProviderUpdatedAt.After(*w.maxSeen)) {
 			u := *in.ProviderUpdatedAt
 			w.maxSeen = &u
 		}
 	}
-	inputs, asOf := t.removed.leaveOutSince(page.seen, page.inputs)
 	now := s.now()
 	err := s.store.Transact(ctx, func(tx *store.Store) error {
-		up, err := tx.UpsertTransactions(ctx, scope, inputs)
+		// The account's pages commit one at a time (a second reader may
+		// read it), each seeing what those before it wrote.
+		if err := tx.LockAccountSync(ctx, t.stored.ID); err != nil {
+			return err
+		}
+		// The listed ids no earlier page of the sync listed come first:
+		// recorded as listed, so the upsert below (this page's or a
+		// later one's, whichever reader read it) leaves them out, and
+		// tombstoned where stored. A first sync can meet tens of
+		// thousands at once: they are applied in bounded statements, so
+		// the statement (and the connection buffer that keeps its size)
+		// does not grow with the account's history. The ids are held
+		// compactly; each statement's strings are made for it alone.
+		rm, err := s.tombstone(ctx, tx, scope, t.lists.listing, page.removals.Chunks(removalBatch), now)
 		if err != nil {
 			return err
 		}
-		// A first sync can meet tens of thousands of inactivated ids
-		// at once: they are applied in bounded statements, so the
-		// statement (and the connection buffer that keeps its size)
-		// does not grow with the account's history.
-		// The ids are held compactly; each statement's strings are
-		// made for it alone.
-		rm, err := s.tombstone(ctx, tx, scope, page.removals.Chunks(removalBatch), now)
+		// Transactions listed as inactivated earlier in the sync are
+		// left out: the tombstone stands.
+		up, err := tx.UpsertTransactionsUnlisted(ctx, scope, t.lists.listing, page.inputs)
 		if err != nil {
 			return err
 		}
-		if err := s.setAside(ctx, tx, t, scope, inputs, page.rejected, now); err != nil {
+		if err := s.setAside(ctx, tx, t, scope, page.inputs, page.rejected, now); err != nil {
 			return err
 		}
 		if page.last {
@@ -347,32 +350,20 @@ func (s *Syncer) commitPage(ctx context.Context, t accountTarget, scope store.Fe
 	})
 	if err != nil {
 		// The sync of the account ends here (its other reader, if any,
-		// is stopped): t.removed, which now names ids this transaction
-		// did not tombstone, is not used to write again.
+		// is stopped): t.lists, which now names chunks whose ids this
+		// transaction did not record, is not used to write again.
 		return false, err
-	}
-	if late := t.removed.listedIDsSince(asOf, inputs); len(late) > 0 {
-		// The other reader listed some of this page's transactions as
-		// inactivated while it committed: its tombstones may have come
-		// first.
-		err := s.store.Transact(ctx, func(tx *store.Store) error {
-			rm, err := s.tombstone(ctx, tx, scope, slices.Values([][]string{late}), now)
-			w.total.Add(rm)
-			return err
-		})
-		if err != nil {
-			return false, err
-		}
 	}
 	return page.last, nil
 }
 
-// tombstone marks the transactions named by the id chunks as removed, and
-// tells the app how many were, in tx.
-func (s *Syncer) tombstone(ctx context.Context, tx *store.Store, scope store.FeedScope, chunks iter.Seq[[]string], now time.Time) (store.WriteCounts, error) {
+// tombstone records the ids of chunks as listed inactivated under
+// listing, marks the transactions they name as removed, and tells the app
+// how many were, in tx.
+func (s *Syncer) tombstone(ctx context.Context, tx *store.Store, scope store.FeedScope, listing int64, chunks iter.Seq[[]string], now time.Time) (store.WriteCounts, error) {
 	var rm store.WriteCounts
 	for chunk := range chunks {
-		c, err := tx.RemoveTransactions(ctx, scope, chunk, now)
+		c, err := tx.RemoveListedTransactions(ctx, scope, listing, chunk, now)
 		if err != nil {
 			return rm, err
 		}

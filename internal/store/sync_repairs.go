@@ -19,7 +19,7 @@ const (
 // provider ids like RemoveTransactions, recording why. It must run inside
 // Transact.
 func (s *Store) TombstoneTransactions(ctx context.Context, scope FeedScope, providerIDs []string, at time.Time, reason string) (WriteCounts, error) {
-	return s.tombstone(ctx, scope, providerIDs, at, &reason)
+	return s.tombstone(ctx, scope, providerIDs, at, &reason, 0)
 }
 
 // StalePendingIDs returns the provider ids of the account's live pending

@@ -127,7 +127,7 @@ func releaseParams(n int) (string, []any) {
 // built once (pgx only reads a statement's arguments). A parameter added
 // to the upsert must be counted here too: with the raw JSON last,
 // TestPageWriteLeavesNoPageHeldByThePool fails otherwise.
-var upsertReleaseSQL, upsertReleaseArgs = releaseParams(21)
+var upsertReleaseSQL, upsertReleaseArgs = releaseParams(22)
 
 // liveTransactionIDsSQL is an array of the row ids of the live
 // transactions of account $1 among provider ids $2, each row locked (FOR
@@ -188,6 +188,22 @@ var errFeedNeedsTx = errors.New("change feed writes need a transaction")
 // A transaction reported again after a removal is live again. It must run
 // inside Transact.
 func (s *Store) UpsertTransactions(ctx context.Context, scope FeedScope, in []TransactionInput) (WriteCounts, error) {
+	return s.upsertTransactions(ctx, scope, 0, in)
+}
+
+// UpsertTransactionsUnlisted is UpsertTransactions for a page of a sync
+// whose inactivated lists are recorded under listing (see
+// RemoveListedTransactions): the transactions that listing names are left
+// out, neither written nor counted. It must run inside Transact, after
+// LockAccountSync.
+func (s *Store) UpsertTransactionsUnlisted(ctx context.Context, scope FeedScope, listing int64, in []TransactionInput) (WriteCounts, error) {
+	if listing == 0 {
+		return WriteCounts{}, errors.New("upsert transactions: a listing is never 0")
+	}
+	return s.upsertTransactions(ctx, scope, listing, in)
+}
+
+func (s *Store) upsertTransactions(ctx context.Context, scope FeedScope, listing int64, in []TransactionInput) (WriteCounts, error) {
 	in = dedupeTransactions(in)
 	if len(in) == 0 {
 		return WriteCounts{}, nil
@@ -202,7 +218,7 @@ func (s *Store) UpsertTransactions(ctx context.Context, scope FeedScope, in []Tr
 	batch := &pgx.Batch{}
 	s.queueFeedScope(batch, scope)
 	var c WriteCounts
-	batch.Queue(upsertTransactionsSQL, upsertTransactionsArgs(scope, in)...).QueryRow(func(row pgx.Row) error {
+	batch.Queue(upsertTransactionsSQL, upsertTransactionsArgs(scope, listing, in)...).QueryRow(func(row pgx.Row) error {
 		return row.Scan(&c.Added, &c.Modified)
 	})
 	batch.Queue(upsertReleaseSQL, upsertReleaseArgs...)
@@ -226,7 +242,11 @@ var upsertTransactionsSQL = `
 			SELECT $1, t.* FROM ROWS FROM (unnest($2::text[]), unnest($3::text[]::numeric[]), unnest($4::text[]::numeric[]), unnest($5::text[]),
 				unnest($6::timestamptz[]), unnest($7::bool[]), unnest($8::text[]), unnest($9::text[]), unnest($10::text[]),
 				unnest($11::text[]), unnest($12::text[]), unnest($13::text[]), unnest($14::text[]), unnest($15::text[]),
-				unnest($16::text[]::numeric[]), unnest($17::bigint[]), unnest($18::timestamptz[]), jsonb_array_elements($21::jsonb)) AS t
+				unnest($16::text[]::numeric[]), unnest($17::bigint[]), unnest($18::timestamptz[]), jsonb_array_elements($22::jsonb))
+				AS t(provider_id, amount, signed_amount, currency, posted_at, pending, pending_status, type, subtype, memo,
+					description, merchant_name, category, check_number, running_balance, sequence, provider_updated_at, raw)
+			WHERE NOT EXISTS (SELECT FROM listed_inactivated_transactions l
+				WHERE l.account_id = $1 AND l.provider_transaction_id = t.provider_id AND l.listing = $21)
 			ON CONFLICT (account_id, provider_transaction_id) DO UPDATE SET
 				amount = EXCLUDED.amount, signed_amount = EXCLUDED.signed_amount, currency = EXCLUDED.currency,
 				posted_at = EXCLUDED.posted_at, pending = EXCLUDED.pending, pending_status = EXCLUDED.pending_status,
@@ -245,7 +265,7 @@ var upsertTransactionsSQL = `
 
 // upsertTransactionsArgs are upsertTransactionsSQL's parameters for in
 // (deduplicated): one array per column, and the raw JSON.
-func upsertTransactionsArgs(scope FeedScope, in []TransactionInput) []any {
+func upsertTransactionsArgs(scope FeedScope, listing int64, in []TransactionInput) []any {
 	n := len(in)
 	var (
 		ids, amounts, signed, currencies        = make([]string, n), make([]string, n), make([]string, n), make([]string, n)
@@ -268,7 +288,7 @@ func upsertTransactionsArgs(scope FeedScope, in []TransactionInput) []any {
 		}
 	}
 	return []any{scope.AccountID, ids, amounts, signed, currencies, posted, pending, statuses, types, subtypes, memos, descs,
-		merchants, categories, checks, running, sequences, updated, scope.AppUserRef, scope.LinkID,
+		merchants, categories, checks, running, sequences, updated, scope.AppUserRef, scope.LinkID, listing,
 		// The raw JSON, the largest parameter, goes last: pgx appends the
 		// parameters to one buffer and keeps each one's slice of it until
 		// the statement is sent, so a buffer outgrown by a parameter after
@@ -296,12 +316,40 @@ func dedupeTransactions(in []TransactionInput) []TransactionInput {
 // provider ids (never deleting them) and appends a removed change for each
 // that was live. Ids never seen are ignored. It must run inside Transact.
 func (s *Store) RemoveTransactions(ctx context.Context, scope FeedScope, providerIDs []string, at time.Time) (WriteCounts, error) {
-	return s.tombstone(ctx, scope, providerIDs, at, nil)
+	return s.tombstone(ctx, scope, providerIDs, at, nil, 0)
+}
+
+// RemoveListedTransactions is RemoveTransactions for ids a sync read in
+// the bank's inactivatedTransactionIds lists: it also records them under
+// the sync's listing (a token of the sync of the account, never 0), so
+// that the sync's pages never write them live again
+// (UpsertTransactionsUnlisted), whichever commits first. It must run
+// inside Transact, after LockAccountSync.
+func (s *Store) RemoveListedTransactions(ctx context.Context, scope FeedScope, listing int64, providerIDs []string, at time.Time) (WriteCounts, error) {
+	if listing == 0 {
+		return WriteCounts{}, errors.New("tombstone listed transactions: a listing is never 0")
+	}
+	return s.tombstone(ctx, scope, providerIDs, at, nil, listing)
+}
+
+// LockAccountSync takes the account's page lock until the transaction
+// ends: the pages of one sync of the account (two readers may read it)
+// then commit one at a time, and each statement after the lock sees what
+// the pages before it wrote (the ids they listed as inactivated, the
+// transactions they stored). It must run inside Transact.
+func (s *Store) LockAccountSync(ctx context.Context, accountID string) error {
+	if s.tx == nil {
+		return errors.New("lock account sync: needs a transaction")
+	}
+	if _, err := s.db.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('pfmsync.account_sync:' || $1, 0))`, accountID); err != nil {
+		return translate(err, "lock sync of account %s", accountID)
+	}
+	return nil
 }
 
 // tombstone is RemoveTransactions recording why (nil: the row's reason
-// stays as it is).
-func (s *Store) tombstone(ctx context.Context, scope FeedScope, providerIDs []string, at time.Time, reason *string) (WriteCounts, error) {
+// stays as it is) and, with a listing, recording the ids as listed.
+func (s *Store) tombstone(ctx context.Context, scope FeedScope, providerIDs []string, at time.Time, reason *string, listing int64) (WriteCounts, error) {
 	if len(providerIDs) == 0 {
 		return WriteCounts{}, nil
 	}
@@ -310,6 +358,13 @@ func (s *Store) tombstone(ctx context.Context, scope FeedScope, providerIDs []st
 	}
 	batch := &pgx.Batch{}
 	s.queueFeedScope(batch, scope)
+	if listing != 0 {
+		batch.Queue(`
+			INSERT INTO listed_inactivated_transactions AS l (account_id, provider_transaction_id, listing)
+			SELECT DISTINCT $1::uuid, r.id, $3::bigint FROM unnest($2::text[]) AS r(id)
+			ON CONFLICT (account_id, provider_transaction_id) DO UPDATE SET listing = EXCLUDED.listing
+			WHERE l.listing <> EXCLUDED.listing`, scope.AccountID, providerIDs, listing)
+	}
 	var removed int
 	batch.Queue(`
 		WITH written AS (

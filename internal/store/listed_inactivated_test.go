@@ -1,0 +1,188 @@
+package store_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/pfmsync/pfmsync/internal/store"
+)
+
+// TestListedTransactionsStayRemovedInTheirSync: ids recorded as listed
+// inactivated under a sync's listing are tombstoned where stored and
+// never written live by that sync's upserts (in the page that lists them
+// or any later one), nor counted; another listing, or a plain upsert,
+// writes them as before; recording the same ids again changes nothing.
+func TestListedTransactionsStayRemovedInTheirSync(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, _ := setup(t)
+	link := linkFixture(t, s, "u1")
+	acct := accountFixture(t, s, link.ID, "acc-1", "Deposit")
+	other := accountFixture(t, s, link.ID, "acc-2", "Deposit")
+	scope := store.FeedScope{AppUserRef: link.AppUserRef, LinkID: link.ID, AccountID: acct.ID}
+	day := time.Date(2026, 1, 10, 0, 0, 0, 0, time.UTC)
+	const listing, nextSync = 7, 8
+	page := func(fn func(tx *store.Store) (store.WriteCounts, error)) store.WriteCounts {
+		t.Helper()
+		var c store.WriteCounts
+		require.NoError(t, s.Transact(ctx, func(tx *store.Store) error {
+			if err := tx.LockAccountSync(ctx, acct.ID); err != nil {
+				return err
+			}
+			var err error
+			c, err = fn(tx)
+			return err
+		}))
+		return c
+	}
+	live := func(id string) bool {
+		t.Helper()
+		return len(queryColumn[string](t, s, `SELECT provider_transaction_id FROM transactions
+			WHERE account_id = $1 AND provider_transaction_id = $2 AND removed_at IS NULL`, acct.ID, id)) == 1
+	}
+
+	c := page(func(tx *store.Store) (store.WriteCounts, error) {
+		return tx.UpsertTransactionsUnlisted(ctx, scope, listing, []store.TransactionInput{txn("stored", "-1.00", day, true), txn("kept", "2.00", day, false)})
+	})
+	require.Equal(t, store.WriteCounts{Added: 2}, c)
+
+	// A page lists "stored" and "ahead" (never stored) and serves "ahead"
+	// live: the listed ids come first, so the page's own upsert leaves
+	// "ahead" out.
+	c = page(func(tx *store.Store) (store.WriteCounts, error) {
+		rm, err := tx.RemoveListedTransactions(ctx, scope, listing, []string{"stored", "ahead", "ahead"}, day)
+		if err != nil {
+			return rm, err
+		}
+		up, err := tx.UpsertTransactionsUnlisted(ctx, scope, listing, []store.TransactionInput{txn("ahead", "3.00", day, false), txn("new", "4.00", day, false)})
+		rm.Add(up)
+		return rm, err
+	})
+	require.Equal(t, store.WriteCounts{Added: 1, Removed: 1}, c, "new added, stored removed, ahead left out")
+	require.False(t, live("stored"))
+	require.Zero(t, len(queryColumn[string](t, s, `SELECT provider_transaction_id FROM transactions WHERE provider_transaction_id = 'ahead'`)))
+
+	// A later page of the sync serves both again (a stale read): left out.
+	c = page(func(tx *store.Store) (store.WriteCounts, error) {
+		return tx.UpsertTransactionsUnlisted(ctx, scope, listing, []store.TransactionInput{txn("stored", "-1.00", day, false), txn("ahead", "3.00", day, false)})
+	})
+	require.Equal(t, store.WriteCounts{}, c)
+	require.False(t, live("stored"))
+
+	// Recording the same ids again changes nothing.
+	c = page(func(tx *store.Store) (store.WriteCounts, error) {
+		return tx.RemoveListedTransactions(ctx, scope, listing, []string{"stored", "ahead"}, day)
+	})
+	require.Equal(t, store.WriteCounts{}, c)
+
+	// The listing is the account's: another account's page writes the
+	// same provider id.
+	otherScope := scope
+	otherScope.AccountID = other.ID
+	require.NoError(t, s.Transact(ctx, func(tx *store.Store) error {
+		c, err := tx.UpsertTransactionsUnlisted(ctx, otherScope, listing, []store.TransactionInput{txn("ahead", "3.00", day, false)})
+		require.Equal(t, store.WriteCounts{Added: 1}, c)
+		return err
+	}))
+
+	// The next sync no longer lists them: the bank's word now is the
+	// page, and both are live.
+	c = page(func(tx *store.Store) (store.WriteCounts, error) {
+		return tx.UpsertTransactionsUnlisted(ctx, scope, nextSync, []store.TransactionInput{txn("stored", "-1.00", day, false), txn("ahead", "3.00", day, false)})
+	})
+	require.Equal(t, store.WriteCounts{Added: 1, Modified: 1}, c)
+	require.True(t, live("stored"))
+	require.True(t, live("ahead"))
+
+	// The next sync lists one again: its own record, its own tombstone.
+	c = page(func(tx *store.Store) (store.WriteCounts, error) {
+		return tx.RemoveListedTransactions(ctx, scope, nextSync, []string{"ahead"}, day)
+	})
+	require.Equal(t, store.WriteCounts{Removed: 1}, c)
+	require.Equal(t, []int64{nextSync, listing}, queryColumn[int64](t, s, `SELECT listing FROM listed_inactivated_transactions
+		WHERE account_id = $1 ORDER BY provider_transaction_id`, acct.ID), "ahead's listing moved; stored keeps the last that listed it")
+
+	for _, bad := range []func(tx *store.Store) error{
+		func(tx *store.Store) error { _, err := tx.UpsertTransactionsUnlisted(ctx, scope, 0, nil); return err },
+		func(tx *store.Store) error {
+			_, err := tx.RemoveListedTransactions(ctx, scope, 0, []string{"x"}, day)
+			return err
+		},
+	} {
+		require.Error(t, s.Transact(ctx, bad), "a listing is never 0")
+	}
+	require.Error(t, s.LockAccountSync(ctx, acct.ID), "the lock lasts a transaction")
+}
+
+// TestListedTransactionsStandWhicheverPageCommitsFirst: two readers'
+// pages of one sync, one serving a transaction live (read before the bank
+// inactivated it) and one listing it, commit in either order, one at a
+// time under LockAccountSync: the transaction ends removed both ways.
+func TestListedTransactionsStandWhicheverPageCommitsFirst(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, _ := setup(t)
+	link := linkFixture(t, s, "u1")
+	day := time.Date(2026, 1, 10, 0, 0, 0, 0, time.UTC)
+	const listing = 11
+	for _, listerFirst := range []bool{false, true} {
+		acct := accountFixture(t, s, link.ID, map[bool]string{false: "server-first", true: "lister-first"}[listerFirst], "Deposit")
+		scope := store.FeedScope{AppUserRef: link.AppUserRef, LinkID: link.ID, AccountID: acct.ID}
+		serve := func(tx *store.Store) error {
+			_, err := tx.UpsertTransactionsUnlisted(ctx, scope, listing, []store.TransactionInput{txn("x", "-9.00", day, true), txn("y", "1.00", day, false)})
+			return err
+		}
+		list := func(tx *store.Store) error {
+			_, err := tx.RemoveListedTransactions(ctx, scope, listing, []string{"x"}, day)
+			return err
+		}
+		first, second := serve, list
+		if listerFirst {
+			first, second = list, serve
+		}
+		// The first page holds the lock; the second starts meanwhile and
+		// waits for it, then sees what the first committed.
+		holding, release := make(chan struct{}), make(chan struct{})
+		done := make(chan error, 1)
+		go func() {
+			done <- s.Transact(ctx, func(tx *store.Store) error {
+				if err := tx.LockAccountSync(ctx, acct.ID); err != nil {
+					return err
+				}
+				close(holding)
+				<-release
+				return first(tx)
+			})
+		}()
+		<-holding
+		secondDone := make(chan error, 1)
+		go func() {
+			secondDone <- s.Transact(ctx, func(tx *store.Store) error {
+				if err := tx.LockAccountSync(ctx, acct.ID); err != nil {
+					return err
+				}
+				return second(tx)
+			})
+		}()
+		require.Eventually(t, func() bool {
+			var waiting int
+			err := s.Pool().QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
+				WHERE wait_event_type = 'Lock' AND wait_event = 'advisory' AND datname = current_database()`).Scan(&waiting)
+			return err == nil && waiting == 1
+		}, 30*time.Second, 10*time.Millisecond, "the second page waits for the first")
+		close(release)
+		require.NoError(t, <-done)
+		require.NoError(t, <-secondDone)
+
+		rows := queryColumn[string](t, s, `SELECT provider_transaction_id || ':' || (removed_at IS NULL)::text FROM transactions
+			WHERE account_id = $1 ORDER BY 1`, acct.ID)
+		if listerFirst {
+			require.Equal(t, []string{"y:true"}, rows, "x was left out")
+		} else {
+			require.Equal(t, []string{"x:false", "y:true"}, rows, "x was tombstoned")
+		}
+	}
+}
