@@ -32,8 +32,8 @@ func BenchmarkDecodeTransactionPage(b *testing.B) {
 // BenchmarkStreamedKnownInactivatedList measures the filter a
 // transactions body streams through, on a page carrying a 28,000-id list
 // that the reader has seen already: compared id by id with the previous
-// page's decoded list (prev), or looked up id by id in the sync's IDSet
-// (known), which is what the sync uses.
+// page's decoded list (prev), or cut into chunks whose digests the
+// sync's ListChunks knows (known), which is what the sync uses.
 func BenchmarkStreamedKnownInactivatedList(b *testing.B) {
 	ids := make([]string, 28_000)
 	for i := range ids {

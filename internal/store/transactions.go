@@ -229,7 +229,12 @@ func (s *Store) upsertTransactions(ctx context.Context, scope FeedScope, listing
 }
 
 // upsertTransactionsSQL is UpsertTransactions' statement; its parameters
-// are upsertTransactionsArgs. The amounts come as text[] cast to
+// are upsertTransactionsArgs. Each row is looked up in
+// listed_inactivated_transactions by the table's key (the OFFSET 0 keeps
+// the lookup a per-row probe: made an anti-join, the planner read every
+// id the account's list holds for every row of the page, 2.9M
+// comparisons for a 500-row page at 5,862 listed ids, and the sync
+// became four times slower). The amounts come as text[] cast to
 // numeric[] in the statement: pgx has no binary encoding of Go strings as
 // numeric, and for a numeric[] parameter it found that out on every page,
 // building an error message that printed the whole array before sending
@@ -246,7 +251,8 @@ var upsertTransactionsSQL = `
 				AS t(provider_id, amount, signed_amount, currency, posted_at, pending, pending_status, type, subtype, memo,
 					description, merchant_name, category, check_number, running_balance, sequence, provider_updated_at, raw)
 			WHERE NOT EXISTS (SELECT FROM listed_inactivated_transactions l
-				WHERE l.account_id = $1 AND l.provider_transaction_id = t.provider_id AND l.listing = $21)
+				WHERE l.account_id = $1 AND l.provider_transaction_id = t.provider_id AND l.listing = $21
+				OFFSET 0)
 			ON CONFLICT (account_id, provider_transaction_id) DO UPDATE SET
 				amount = EXCLUDED.amount, signed_amount = EXCLUDED.signed_amount, currency = EXCLUDED.currency,
 				posted_at = EXCLUDED.posted_at, pending = EXCLUDED.pending, pending_status = EXCLUDED.pending_status,
