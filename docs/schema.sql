@@ -1625,7 +1625,7 @@ COMMENT ON COLUMN public.link_tokens.version IS 'Incremented on every write.';
 -- Name: listed_inactivated_transactions; Type: TABLE; Schema: public; Owner: -
 --
 
-CREATE TABLE public.listed_inactivated_transactions (
+CREATE UNLOGGED TABLE public.listed_inactivated_transactions (
     account_id uuid NOT NULL,
     provider_transaction_id text NOT NULL,
     listing bigint NOT NULL
@@ -1635,7 +1635,7 @@ CREATE TABLE public.listed_inactivated_transactions (
 -- Name: TABLE listed_inactivated_transactions; Type: COMMENT; Schema: public; Owner: -
 --
 
-COMMENT ON TABLE public.listed_inactivated_transactions IS 'Transaction ids the bank listed as inactivated, with the sync (listing) that listed each last: a page of that sync never writes them live.';
+COMMENT ON TABLE public.listed_inactivated_transactions IS 'Transaction ids the bank listed as inactivated, with the sync (listing) that listed each last: that sync never writes them live. Unlogged: rows matter only while their sync runs.';
 
 --
 -- Name: quarantined_records; Type: TABLE; Schema: public; Owner: -

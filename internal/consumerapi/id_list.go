@@ -168,8 +168,3 @@ func (l *IDList) Chunks(n int) iter.Seq[[]string] {
 		}
 	}
 }
-
-// reset empties the list, keeping its buffers for the next ids.
-func (l *IDList) reset() {
-	l.uuids, l.text, l.data, l.ends = l.uuids[:0], false, l.data[:0], l.ends[:0]
-}

@@ -215,6 +215,7 @@ func (d *listDiverter) finishList() {
 			d.err = fmt.Errorf("%w: %s: list longer than %d bytes", ErrMalformedBody, inactivatedKey, maxIDListBytes)
 			return
 		}
+		l.chunks.release()
 		fresh := l.chunks.fresh
 		d.ids, d.newIDs, d.newChunks, d.repeated = nil, &fresh, l.chunks.chunks, false
 		return

@@ -1,6 +1,7 @@
 package consumerapi
 
 import (
+	"encoding/binary"
 	"hash/maphash"
 	"sync"
 )
@@ -15,8 +16,9 @@ import (
 // hash under the cut seed ends in chunkCutBits zero bits, or after
 // maxChunkIDs ids), so the same ids in the same order cut the same way on
 // every page, and an id added or dropped anywhere changes only the chunk
-// around it. Each chunk is known by a 128-bit digest of its ids in order
-// (two hashes under random seeds that never leave the process: a bank
+// around it. Each chunk is known by a 128-bit digest of its ids in order,
+// each with its length (two hashes under random seeds that never leave
+// the process: a bank
 // cannot choose a list whose chunk passes for another, and two different
 // chunks share a digest with probability 2⁻¹²⁸). A page read with
 // [Session.TransactionsTolerantNewChunks] keeps the ids of the chunks not
@@ -29,6 +31,9 @@ type ListChunks struct {
 
 	mu    sync.Mutex
 	known map[ListChunk]struct{}
+	// bufs holds the buffers of the chunks being read (listChunker.buf),
+	// so a page does not grow one anew.
+	bufs sync.Pool
 }
 
 // ListChunk is the digest of one chunk of an inactivated list.
@@ -81,9 +86,11 @@ func (c *ListChunks) has(k ListChunk) bool {
 // listChunker cuts one list into chunks as its ids pass, and keeps the ids
 // of the chunks its ListChunks does not know.
 type listChunker struct {
-	set   *ListChunks
-	a, b  maphash.Hash
-	chunk IDList // the ids of the chunk being read
+	set *ListChunks
+	// buf holds the chunk being read: each id as its length (a uvarint)
+	// and its bytes, so that the digest of buf names the ids exactly.
+	buf []byte
+	n   int
 	// fresh holds the ids of the unknown chunks, in list order; chunks
 	// names those chunks.
 	fresh  IDList
@@ -92,22 +99,28 @@ type listChunker struct {
 
 func newListChunker(set *ListChunks) *listChunker {
 	r := &listChunker{set: set}
-	r.a.SetSeed(set.a)
-	r.b.SetSeed(set.b)
+	if b, ok := set.bufs.Get().(*[]byte); ok {
+		r.buf = (*b)[:0]
+	}
 	return r
+}
+
+// release gives the chunk buffer back once the list is read.
+func (r *listChunker) release() {
+	if r.buf != nil {
+		b := r.buf[:0]
+		r.set.bufs.Put(&b)
+		r.buf = nil
+	}
 }
 
 // add takes one id of the list. It reports false when the ids kept would
 // outgrow an IDList.
 func (r *listChunker) add(id []byte) bool {
-	if !r.chunk.appendID(id) {
-		return false
-	}
-	_, _ = r.a.Write(id)
-	_ = r.a.WriteByte(0)
-	_, _ = r.b.Write(id)
-	_ = r.b.WriteByte(0)
-	if r.set.cuts(id) || r.chunk.Len() >= maxChunkIDs {
+	r.buf = binary.AppendUvarint(r.buf, uint64(len(id)))
+	r.buf = append(r.buf, id...)
+	r.n++
+	if r.set.cuts(id) || r.n >= maxChunkIDs {
 		return r.end()
 	}
 	return true
@@ -115,25 +128,23 @@ func (r *listChunker) add(id []byte) bool {
 
 // end closes the chunk being read (none: nothing to do).
 func (r *listChunker) end() bool {
-	n := r.chunk.Len()
-	if n == 0 {
+	if r.n == 0 {
 		return true
 	}
-	k := ListChunk{r.a.Sum64(), r.b.Sum64() ^ uint64(n)}
-	r.a.Reset()
-	r.b.Reset()
+	k := ListChunk{maphash.Bytes(r.set.a, r.buf), maphash.Bytes(r.set.b, r.buf)}
 	ok := true
 	if !r.set.has(k) {
 		r.chunks = append(r.chunks, k)
-		var buf []byte
-		for i := range n {
-			buf = r.chunk.appendIDAt(buf[:0], i)
-			if !r.fresh.appendID(buf) {
+		for p := r.buf; len(p) > 0; {
+			l, w := binary.Uvarint(p)
+			id := p[w : w+int(l)]
+			p = p[w+int(l):]
+			if !r.fresh.appendID(id) {
 				ok = false
 				break
 			}
 		}
 	}
-	r.chunk.reset()
+	r.buf, r.n = r.buf[:0], 0
 	return ok
 }

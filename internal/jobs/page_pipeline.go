@@ -170,7 +170,7 @@ func (s *Syncer) mapPage(t accountTarget, page *consumerapi.TransactionPage, rej
 	// Only the ids of chunks no earlier page read are kept; the next
 	// page's copy of the list finds those chunks known.
 	p.removals = page.InactivatedNew
-	t.lists.chunks.Add(page.InactivatedChunks)
+	t.lists.read(page)
 	return p
 }
 

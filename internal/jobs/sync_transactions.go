@@ -330,13 +330,17 @@ func (s *Syncer) commitPage(ctx context.Context, t accountTarget, scope store.Fe
 		if err != nil {
 			return err
 		}
-		// Transactions listed as inactivated earlier in the sync are
-		// left out: the tombstone stands.
-		up, err := tx.UpsertTransactionsUnlisted(ctx, scope, t.lists.listing, page.inputs)
+		// Transactions listed as inactivated earlier in the sync (or by
+		// this page) are left out: the tombstone stands.
+		inputs, err := t.lists.leaveOutListed(ctx, tx, t.stored.ID, page.inputs)
 		if err != nil {
 			return err
 		}
-		if err := s.setAside(ctx, tx, t, scope, page.inputs, page.rejected, now); err != nil {
+		up, err := tx.UpsertTransactions(ctx, scope, inputs)
+		if err != nil {
+			return err
+		}
+		if err := s.setAside(ctx, tx, t, scope, inputs, page.rejected, now); err != nil {
 			return err
 		}
 		if page.last {

@@ -44,6 +44,7 @@ var erasureSteps = []erasureStep{
 	{"event_horizons", `DELETE FROM event_horizons WHERE app_user_ref = @ref`},
 	{"balance_snapshots", `DELETE FROM balance_snapshots WHERE account_id IN (` + userAccounts + `)`},
 	{"sync_state", `DELETE FROM sync_state WHERE account_id IN (` + userAccounts + `)`},
+	{"listed_inactivated_transactions", `DELETE FROM listed_inactivated_transactions WHERE account_id IN (` + userAccounts + `)`},
 	{"transactions", `DELETE FROM transactions WHERE account_id IN (` + userAccounts + `)`},
 	{"accounts", `DELETE FROM accounts WHERE link_id = ANY(@ids::uuid[])`},
 	{"sync_runs", `DELETE FROM sync_runs WHERE link_id = ANY(@ids::uuid[])`},

@@ -67,7 +67,7 @@ func TestUpsertParametersEncodeInTheirPreferredFormat(t *testing.T) {
 			RunningBalance: &running, Sequence: &sequence, ProviderUpdatedAt: &updated},
 		{ProviderID: "b", Amount: "2.00", SignedAmount: "2.00", PostedAt: updated, Raw: []byte(`{"id":"b"}`)},
 	}
-	args := store.UpsertTransactionsArgs(store.FeedScope{AppUserRef: "user", LinkID: "link", AccountID: "account"}, 5, in)
+	args := store.UpsertTransactionsArgs(store.FeedScope{AppUserRef: "user", LinkID: "link", AccountID: "account"}, in)
 	require.Len(t, args, len(sd.ParamOIDs))
 	m := conn.Conn().TypeMap()
 	store.UseRecordsCodec(m)

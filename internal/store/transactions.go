@@ -127,7 +127,7 @@ func releaseParams(n int) (string, []any) {
 // built once (pgx only reads a statement's arguments). A parameter added
 // to the upsert must be counted here too: with the raw JSON last,
 // TestPageWriteLeavesNoPageHeldByThePool fails otherwise.
-var upsertReleaseSQL, upsertReleaseArgs = releaseParams(22)
+var upsertReleaseSQL, upsertReleaseArgs = releaseParams(21)
 
 // liveTransactionIDsSQL is an array of the row ids of the live
 // transactions of account $1 among provider ids $2, each row locked (FOR
@@ -188,22 +188,6 @@ var errFeedNeedsTx = errors.New("change feed writes need a transaction")
 // A transaction reported again after a removal is live again. It must run
 // inside Transact.
 func (s *Store) UpsertTransactions(ctx context.Context, scope FeedScope, in []TransactionInput) (WriteCounts, error) {
-	return s.upsertTransactions(ctx, scope, 0, in)
-}
-
-// UpsertTransactionsUnlisted is UpsertTransactions for a page of a sync
-// whose inactivated lists are recorded under listing (see
-// RemoveListedTransactions): the transactions that listing names are left
-// out, neither written nor counted. It must run inside Transact, after
-// LockAccountSync.
-func (s *Store) UpsertTransactionsUnlisted(ctx context.Context, scope FeedScope, listing int64, in []TransactionInput) (WriteCounts, error) {
-	if listing == 0 {
-		return WriteCounts{}, errors.New("upsert transactions: a listing is never 0")
-	}
-	return s.upsertTransactions(ctx, scope, listing, in)
-}
-
-func (s *Store) upsertTransactions(ctx context.Context, scope FeedScope, listing int64, in []TransactionInput) (WriteCounts, error) {
 	in = dedupeTransactions(in)
 	if len(in) == 0 {
 		return WriteCounts{}, nil
@@ -218,7 +202,7 @@ func (s *Store) upsertTransactions(ctx context.Context, scope FeedScope, listing
 	batch := &pgx.Batch{}
 	s.queueFeedScope(batch, scope)
 	var c WriteCounts
-	batch.Queue(upsertTransactionsSQL, upsertTransactionsArgs(scope, listing, in)...).QueryRow(func(row pgx.Row) error {
+	batch.Queue(upsertTransactionsSQL, upsertTransactionsArgs(scope, in)...).QueryRow(func(row pgx.Row) error {
 		return row.Scan(&c.Added, &c.Modified)
 	})
 	batch.Queue(upsertReleaseSQL, upsertReleaseArgs...)
@@ -229,12 +213,7 @@ func (s *Store) upsertTransactions(ctx context.Context, scope FeedScope, listing
 }
 
 // upsertTransactionsSQL is UpsertTransactions' statement; its parameters
-// are upsertTransactionsArgs. Each row is looked up in
-// listed_inactivated_transactions by the table's key (the OFFSET 0 keeps
-// the lookup a per-row probe: made an anti-join, the planner read every
-// id the account's list holds for every row of the page, 2.9M
-// comparisons for a 500-row page at 5,862 listed ids, and the sync
-// became four times slower). The amounts come as text[] cast to
+// are upsertTransactionsArgs. The amounts come as text[] cast to
 // numeric[] in the statement: pgx has no binary encoding of Go strings as
 // numeric, and for a numeric[] parameter it found that out on every page,
 // building an error message that printed the whole array before sending
@@ -247,12 +226,7 @@ var upsertTransactionsSQL = `
 			SELECT $1, t.* FROM ROWS FROM (unnest($2::text[]), unnest($3::text[]::numeric[]), unnest($4::text[]::numeric[]), unnest($5::text[]),
 				unnest($6::timestamptz[]), unnest($7::bool[]), unnest($8::text[]), unnest($9::text[]), unnest($10::text[]),
 				unnest($11::text[]), unnest($12::text[]), unnest($13::text[]), unnest($14::text[]), unnest($15::text[]),
-				unnest($16::text[]::numeric[]), unnest($17::bigint[]), unnest($18::timestamptz[]), jsonb_array_elements($22::jsonb))
-				AS t(provider_id, amount, signed_amount, currency, posted_at, pending, pending_status, type, subtype, memo,
-					description, merchant_name, category, check_number, running_balance, sequence, provider_updated_at, raw)
-			WHERE NOT EXISTS (SELECT FROM listed_inactivated_transactions l
-				WHERE l.account_id = $1 AND l.provider_transaction_id = t.provider_id AND l.listing = $21
-				OFFSET 0)
+				unnest($16::text[]::numeric[]), unnest($17::bigint[]), unnest($18::timestamptz[]), jsonb_array_elements($21::jsonb)) AS t
 			ON CONFLICT (account_id, provider_transaction_id) DO UPDATE SET
 				amount = EXCLUDED.amount, signed_amount = EXCLUDED.signed_amount, currency = EXCLUDED.currency,
 				posted_at = EXCLUDED.posted_at, pending = EXCLUDED.pending, pending_status = EXCLUDED.pending_status,
@@ -271,7 +245,7 @@ var upsertTransactionsSQL = `
 
 // upsertTransactionsArgs are upsertTransactionsSQL's parameters for in
 // (deduplicated): one array per column, and the raw JSON.
-func upsertTransactionsArgs(scope FeedScope, listing int64, in []TransactionInput) []any {
+func upsertTransactionsArgs(scope FeedScope, in []TransactionInput) []any {
 	n := len(in)
 	var (
 		ids, amounts, signed, currencies        = make([]string, n), make([]string, n), make([]string, n), make([]string, n)
@@ -294,7 +268,7 @@ func upsertTransactionsArgs(scope FeedScope, listing int64, in []TransactionInpu
 		}
 	}
 	return []any{scope.AccountID, ids, amounts, signed, currencies, posted, pending, statuses, types, subtypes, memos, descs,
-		merchants, categories, checks, running, sequences, updated, scope.AppUserRef, scope.LinkID, listing,
+		merchants, categories, checks, running, sequences, updated, scope.AppUserRef, scope.LinkID,
 		// The raw JSON, the largest parameter, goes last: pgx appends the
 		// parameters to one buffer and keeps each one's slice of it until
 		// the statement is sent, so a buffer outgrown by a parameter after
@@ -328,9 +302,9 @@ func (s *Store) RemoveTransactions(ctx context.Context, scope FeedScope, provide
 // RemoveListedTransactions is RemoveTransactions for ids a sync read in
 // the bank's inactivatedTransactionIds lists: it also records them under
 // the sync's listing (a token of the sync of the account, never 0), so
-// that the sync's pages never write them live again
-// (UpsertTransactionsUnlisted), whichever commits first. It must run
-// inside Transact, after LockAccountSync.
+// that the sync can leave them out of the pages it writes after
+// (ListedTransactionIDs), whichever reader read them. It must run inside
+// Transact, after LockAccountSync.
 func (s *Store) RemoveListedTransactions(ctx context.Context, scope FeedScope, listing int64, providerIDs []string, at time.Time) (WriteCounts, error) {
 	if listing == 0 {
 		return WriteCounts{}, errors.New("tombstone listed transactions: a listing is never 0")
@@ -351,6 +325,28 @@ func (s *Store) LockAccountSync(ctx context.Context, accountID string) error {
 		return translate(err, "lock sync of account %s", accountID)
 	}
 	return nil
+}
+
+// ListedTransactionIDs returns those of ids that the account's sync
+// recorded under listing (RemoveListedTransactions): transactions the
+// sync has read as inactivated, which it leaves out of the pages it
+// writes. Inside Transact after LockAccountSync it sees every id the
+// sync's earlier pages recorded.
+func (s *Store) ListedTransactionIDs(ctx context.Context, accountID string, listing int64, ids []string) ([]string, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	rows, err := s.db.Query(ctx, `
+		SELECT provider_transaction_id FROM listed_inactivated_transactions
+		WHERE account_id = $1 AND provider_transaction_id = ANY($2::text[]) AND listing = $3`, accountID, ids, listing)
+	if err != nil {
+		return nil, translate(err, "look up listed transactions of account %s", accountID)
+	}
+	listed, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, translate(err, "look up listed transactions of account %s", accountID)
+	}
+	return listed, nil
 }
 
 // tombstone is RemoveTransactions recording why (nil: the row's reason
