@@ -87,8 +87,6 @@ func TestIDListHoldsUUIDsIn16Bytes(t *testing.T) {
 	}
 }
 
-const removalChunkForTest = 1000
-
 // TestFilteredBodyKeepsEveryByteAcrossBlocks streams a body several
 // kept blocks long in pieces of various sizes: what is kept is the body
 // with the list replaced by null, byte for byte, in one slice of its
