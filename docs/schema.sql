@@ -1627,15 +1627,16 @@ COMMENT ON COLUMN public.link_tokens.version IS 'Incremented on every write.';
 
 CREATE UNLOGGED TABLE public.listed_inactivated_transactions (
     account_id uuid NOT NULL,
-    provider_transaction_id text NOT NULL,
-    listing bigint NOT NULL
+    listing bigint NOT NULL,
+    ids text[] NOT NULL,
+    recorded_at timestamp with time zone DEFAULT now() NOT NULL
 );
 
 --
 -- Name: TABLE listed_inactivated_transactions; Type: COMMENT; Schema: public; Owner: -
 --
 
-COMMENT ON TABLE public.listed_inactivated_transactions IS 'Transaction ids the bank listed as inactivated, with the sync (listing) that listed each last: that sync never writes them live. Unlogged: rows matter only while their sync runs.';
+COMMENT ON TABLE public.listed_inactivated_transactions IS 'Transaction ids a running sync (listing) read as inactivated, a row per statement: that sync never writes them live. Unlogged: rows matter only while their sync runs.';
 
 --
 -- Name: quarantined_records; Type: TABLE; Schema: public; Owner: -
@@ -3080,13 +3081,6 @@ ALTER TABLE ONLY public.links
     ADD CONSTRAINT links_pkey PRIMARY KEY (id);
 
 --
--- Name: listed_inactivated_transactions listed_inactivated_transactions_pkey; Type: CONSTRAINT; Schema: public; Owner: -
---
-
-ALTER TABLE ONLY public.listed_inactivated_transactions
-    ADD CONSTRAINT listed_inactivated_transactions_pkey PRIMARY KEY (account_id, provider_transaction_id);
-
---
 -- Name: quarantined_records quarantined_records_account_id_record_key_key; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -3263,6 +3257,12 @@ CREATE INDEX links_due_idx ON public.links USING btree (next_sync_at) WHERE (sta
 --
 
 CREATE INDEX links_revoked_idx ON public.links USING btree (revoked_at) WHERE (status = 'revoked'::public.link_status);
+
+--
+-- Name: listed_inactivated_transactions_listing_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX listed_inactivated_transactions_listing_idx ON public.listed_inactivated_transactions USING btree (account_id, listing);
 
 --
 -- Name: quarantined_records_link_idx; Type: INDEX; Schema: public; Owner: -

@@ -8,16 +8,22 @@
 -- sync has read as inactivated are never written live again in that sync
 -- (the tombstone stands), whichever reader's page listed them.
 --
--- listing is the sync of the account that listed the id last (a random
--- token per sync); a later sync that no longer lists the id does not leave
--- it out. The rows matter only while that sync runs, so the table is
--- unlogged: it costs no WAL, and a crash that empties it also ends the
--- syncs that wrote it (they start again under a new listing).
+-- A row holds the ids one statement recorded (at most 1,000), under
+-- listing, a random token of the sync of the account: writing a list is a
+-- row per thousand ids, not an index entry per id, and a lookup (rare:
+-- only for a page row the filter holds) reads the sync's rows. The sync
+-- deletes its rows when it ends; rows a failed sync left are deleted by a
+-- later sync of the account once a day old. The rows matter only while
+-- their sync runs, so the table is unlogged: it costs no WAL, and a crash
+-- that empties it also ends the syncs that wrote it.
 CREATE UNLOGGED TABLE listed_inactivated_transactions (
-    account_id              uuid   NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
-    provider_transaction_id text   NOT NULL,
-    listing                 bigint NOT NULL,
-    PRIMARY KEY (account_id, provider_transaction_id)
+    account_id  uuid        NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+    listing     bigint      NOT NULL,
+    ids         text[]      NOT NULL,
+    recorded_at timestamptz NOT NULL DEFAULT now()
 );
 
-COMMENT ON TABLE listed_inactivated_transactions IS 'Transaction ids the bank listed as inactivated, with the sync (listing) that listed each last: that sync never writes them live. Unlogged: rows matter only while their sync runs.';
+CREATE INDEX listed_inactivated_transactions_listing_idx
+    ON listed_inactivated_transactions (account_id, listing);
+
+COMMENT ON TABLE listed_inactivated_transactions IS 'Transaction ids a running sync (listing) read as inactivated, a row per statement: that sync never writes them live. Unlogged: rows matter only while their sync runs.';

@@ -100,6 +100,15 @@ func (s *Syncer) syncTransactions(ctx context.Context, session *consumerapi.Sess
 	// The bank repeats inactivatedTransactionIds on every page; each id is
 	// tombstoned once per sync of the account.
 	t.lists = newInactivatedLists()
+	defer func() {
+		// The ids recorded serve only this sync's pages.
+		if t.lists.chunks.Len() == 0 {
+			return
+		}
+		if err := s.store.ForgetListedTransactions(context.WithoutCancel(ctx), t.stored.ID, t.lists.listing); err != nil {
+			s.logger.Warn("listed inactivated ids not forgotten (a later sync deletes them)", "account_id", t.stored.ID, "error", err)
+		}
+	}()
 	passStart := s.now()
 	ref := passStart
 	if t.input.BalanceAsOf != nil {
@@ -233,9 +242,6 @@ type pagePass struct {
 func (s *Syncer) readPages(ctx context.Context, session *consumerapi.Session, t accountTarget, scope store.FeedScope,
 	q *passQueue) (store.WriteCounts, error) {
 	var total store.WriteCounts
-	if t.lists == nil {
-		t.lists = newInactivatedLists()
-	}
 	ctx, stop := context.WithCancel(ctx)
 	pages := s.prefetchPages(ctx, session, t, q)
 	defer func() {

@@ -31,7 +31,7 @@ func upsertUnlisted(ctx context.Context, tx *store.Store, scope store.FeedScope,
 // found by ListedTransactionIDs for that listing only, so the sync's
 // pages (the one that lists them or any later one) leave them out;
 // another listing writes them as before; recording the same ids again
-// changes nothing.
+// tombstones nothing; a sync's record is forgotten when it ends.
 func TestListedTransactionsStayRemovedInTheirSync(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -119,17 +119,30 @@ func TestListedTransactionsStayRemovedInTheirSync(t *testing.T) {
 		return tx.RemoveListedTransactions(ctx, scope, nextSync, []string{"ahead"}, day)
 	})
 	require.Equal(t, store.WriteCounts{Removed: 1}, c)
-	require.Equal(t, []int64{nextSync, listing}, queryColumn[int64](t, s, `SELECT listing FROM listed_inactivated_transactions
-		WHERE account_id = $1 ORDER BY provider_transaction_id`, acct.ID), "ahead's listing moved; stored keeps the last that listed it")
-
-	for _, bad := range []func(tx *store.Store) error{
-		func(tx *store.Store) error {
-			_, err := tx.RemoveListedTransactions(ctx, scope, 0, []string{"x"}, day)
-			return err
-		},
-	} {
-		require.Error(t, s.Transact(ctx, bad), "a listing is never 0")
+	listings := func() []int64 {
+		t.Helper()
+		return queryColumn[int64](t, s, `SELECT listing FROM listed_inactivated_transactions WHERE account_id = $1 ORDER BY listing`, acct.ID)
 	}
+	require.Equal(t, []int64{listing, listing, nextSync}, listings(), "a row per statement")
+
+	// A sync forgets its own record when it ends; another sync's stays
+	// until it is a day old (a sync that failed before forgetting).
+	require.NoError(t, s.ForgetListedTransactions(ctx, acct.ID, nextSync))
+	require.Equal(t, []int64{listing, listing}, listings())
+	_, err := s.Pool().Exec(ctx, `UPDATE listed_inactivated_transactions SET recorded_at = now() - interval '25 hours'
+		WHERE account_id = $1`, acct.ID)
+	require.NoError(t, err)
+	require.NoError(t, s.ForgetListedTransactions(ctx, acct.ID, nextSync))
+	require.Empty(t, listings())
+	c = page(func(tx *store.Store) (store.WriteCounts, error) {
+		return upsertUnlisted(ctx, tx, scope, listing, []store.TransactionInput{txn("ahead", "3.00", day, false)})
+	})
+	require.Equal(t, store.WriteCounts{Modified: 1}, c, "forgotten: no longer left out")
+
+	require.Error(t, s.Transact(ctx, func(tx *store.Store) error {
+		_, err := tx.RemoveListedTransactions(ctx, scope, 0, []string{"x"}, day)
+		return err
+	}), "a listing is never 0")
 	require.Error(t, s.LockAccountSync(ctx, acct.ID), "the lock lasts a transaction")
 }
 

@@ -337,8 +337,8 @@ func (s *Store) ListedTransactionIDs(ctx context.Context, accountID string, list
 		return nil, nil
 	}
 	rows, err := s.db.Query(ctx, `
-		SELECT provider_transaction_id FROM listed_inactivated_transactions
-		WHERE account_id = $1 AND provider_transaction_id = ANY($2::text[]) AND listing = $3`, accountID, ids, listing)
+		SELECT DISTINCT id FROM listed_inactivated_transactions l CROSS JOIN LATERAL unnest(l.ids) AS id
+		WHERE l.account_id = $1 AND l.listing = $3 AND id = ANY($2::text[])`, accountID, ids, listing)
 	if err != nil {
 		return nil, translate(err, "look up listed transactions of account %s", accountID)
 	}
@@ -347,6 +347,18 @@ func (s *Store) ListedTransactionIDs(ctx context.Context, accountID string, list
 		return nil, translate(err, "look up listed transactions of account %s", accountID)
 	}
 	return listed, nil
+}
+
+// ForgetListedTransactions deletes what the account's sync recorded under
+// listing (RemoveListedTransactions) once the sync is done with it, and
+// what failed syncs of the account left a day or more ago.
+func (s *Store) ForgetListedTransactions(ctx context.Context, accountID string, listing int64) error {
+	if _, err := s.db.Exec(ctx, `
+		DELETE FROM listed_inactivated_transactions
+		WHERE account_id = $1 AND (listing = $2 OR recorded_at < now() - interval '1 day')`, accountID, listing); err != nil {
+		return translate(err, "forget listed transactions of account %s", accountID)
+	}
+	return nil
 }
 
 // tombstone is RemoveTransactions recording why (nil: the row's reason
@@ -361,11 +373,8 @@ func (s *Store) tombstone(ctx context.Context, scope FeedScope, providerIDs []st
 	batch := &pgx.Batch{}
 	s.queueFeedScope(batch, scope)
 	if listing != 0 {
-		batch.Queue(`
-			INSERT INTO listed_inactivated_transactions AS l (account_id, provider_transaction_id, listing)
-			SELECT DISTINCT $1::uuid, r.id, $3::bigint FROM unnest($2::text[]) AS r(id)
-			ON CONFLICT (account_id, provider_transaction_id) DO UPDATE SET listing = EXCLUDED.listing
-			WHERE l.listing <> EXCLUDED.listing`, scope.AccountID, providerIDs, listing)
+		batch.Queue(`INSERT INTO listed_inactivated_transactions (account_id, listing, ids) VALUES ($1, $2, $3)`,
+			scope.AccountID, listing, providerIDs)
 	}
 	var removed int
 	batch.Queue(`
