@@ -25,7 +25,8 @@ import (
 //     repeated on every page is applied once;
 //   - the ids themselves are recorded in the database under listing, a
 //     token of this sync of the account, in the transaction of the page
-//     that brought them (store.RemoveListedTransactions);
+//     that brought them (store.RemoveListedTransactions), and deleted
+//     when the sync of the account ends (store.ForgetListedTransactions);
 //   - filter, a Bloom filter of those ids (2.5 bytes an id), tells which
 //     of a page's transactions may have been listed: only those are
 //     looked up in the database (store.ListedTransactionIDs), and the ones

@@ -62,8 +62,9 @@ type fetchedPage struct {
 // chunks are marked known before the page is sent (a page that fails to
 // commit ends the sync of the account). A second reader of the account
 // (backfillHelpers) shares t.lists: a chunk both read as new is recorded
-// by both pages, the second time changing nothing (see inactivatedLists
-// for why the tombstones stand whichever page commits first).
+// and tombstoned by both pages, the second time tombstoning nothing (see
+// inactivatedLists for why the tombstones stand whichever page commits
+// first).
 func (s *Syncer) prefetchPages(ctx context.Context, session *consumerapi.Session, t accountTarget,
 	passes *passQueue) <-chan fetchedPage {
 	out := make(chan fetchedPage)
