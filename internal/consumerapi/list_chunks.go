@@ -18,9 +18,9 @@ import (
 // every page, and an id added or dropped anywhere changes only the chunk
 // around it. Each chunk is known by a 128-bit digest of its ids in order,
 // each with its length (two hashes under random seeds that never leave
-// the process: a bank
-// cannot choose a list whose chunk passes for another, and two different
-// chunks share a digest with probability 2⁻¹²⁸). A page read with
+// the process: a bank cannot choose a list whose chunk passes for
+// another, and two different chunks share a digest with probability
+// 2⁻¹²⁸). A page read with
 // [Session.TransactionsTolerantNewChunks] keeps the ids of the chunks not
 // yet known, and names those chunks; the reader marks them known with
 // [ListChunks.Add] once it has taken the page.
