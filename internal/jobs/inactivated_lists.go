@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"hash/maphash"
-	"iter"
 	"slices"
 	"sync"
 
@@ -23,10 +22,11 @@ import (
 //     brought (consumerapi.ListChunks: a few bytes per hundred ids), so a
 //     page keeps only the ids of parts no earlier page read, and a list
 //     repeated on every page is applied once;
-//   - the ids themselves are recorded in the database under listing, a
-//     token of this sync of the account, in the transaction of the page
-//     that brought them (store.RemoveListedTransactions), and deleted
-//     when the sync of the account ends (store.ForgetListedTransactions);
+//   - the ids themselves are recorded, in the transaction of the page
+//     that brought them (Syncer.tombstone), in the database under
+//     listing, a token of this sync of the account
+//     (store.RemoveListedTransactions, deleted when the sync of the
+//     account ends: store.ForgetListedTransactions), and in filter;
 //   - filter, a Bloom filter of those ids (2.5 bytes an id), tells which
 //     of a page's transactions may have been listed: only those are
 //     looked up in the database (store.ListedTransactionIDs), and the ones
@@ -36,8 +36,9 @@ import (
 // The account's pages commit one at a time (store.LockAccountSync), and a
 // page looks its transactions up after taking the lock. A page read
 // before another reader's page listed one of its transactions leaves it
-// out when it commits second (the other page's ids entered the filter
-// when that page was read, before it committed), and is tombstoned by the
+// out when it commits second (the other page's ids entered the filter in
+// that page's transaction, before it committed; a transaction that fails
+// leaves only false hits there), and is tombstoned by the
 // other page when it commits first: either way the tombstone stands.
 type inactivatedLists struct {
 	chunks  *consumerapi.ListChunks
@@ -58,13 +59,6 @@ func newListing() int64 {
 			return l
 		}
 	}
-}
-
-// read takes in what a page brought: the ids of the list's chunks no
-// earlier page read, and those chunks.
-func (l *inactivatedLists) read(page *consumerapi.TransactionPage) {
-	l.filter.add(page.InactivatedNew.Len(), page.InactivatedNew.Chunks(removalBatch))
-	l.chunks.Add(page.InactivatedChunks)
 }
 
 // leaveOutListed returns inputs, a page's transactions, without those the
@@ -116,31 +110,42 @@ func newListedFilter() *listedFilter {
 	return &listedFilter{a: maphash.MakeSeed(), b: maphash.MakeSeed()}
 }
 
-// add puts n ids, given in chunks, in the filter.
-func (f *listedFilter) add(n int, chunks iter.Seq[[]string]) {
-	if n == 0 {
+// reserve makes room for n more ids in the filter's last layer, so that
+// ids added in several calls share one layer.
+func (f *listedFilter) reserve(n int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.roomFor(n)
+}
+
+func (f *listedFilter) roomFor(n int) {
+	if n == 0 || len(f.layers) > 0 && f.layers[len(f.layers)-1].ids+n <= f.layers[len(f.layers)-1].cap {
+		return
+	}
+	total := 0
+	for _, ly := range f.layers {
+		total += ly.cap
+	}
+	c := max(n, total, filterMinIDs)
+	f.layers = append(f.layers, filterLayer{bits: make([]uint64, (c*filterBitsPerID+63)/64), cap: c})
+}
+
+// add puts ids in the filter.
+func (f *listedFilter) add(ids []string) {
+	if len(ids) == 0 {
 		return
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if len(f.layers) == 0 || f.layers[len(f.layers)-1].ids+n > f.layers[len(f.layers)-1].cap {
-		total := 0
-		for _, ly := range f.layers {
-			total += ly.cap
-		}
-		c := max(n, total, filterMinIDs)
-		f.layers = append(f.layers, filterLayer{bits: make([]uint64, (c*filterBitsPerID+63)/64), cap: c})
-	}
+	f.roomFor(len(ids))
 	ly := &f.layers[len(f.layers)-1]
-	ly.ids += n
+	ly.ids += len(ids)
 	m := uint64(len(ly.bits)) * 64
-	for chunk := range chunks {
-		for _, id := range chunk {
-			h1, h2 := f.sums(id)
-			for i := range uint64(filterHashes) {
-				p := (h1 + i*h2) % m
-				ly.bits[p/64] |= 1 << (p % 64)
-			}
+	for _, id := range ids {
+		h1, h2 := f.sums(id)
+		for i := range uint64(filterHashes) {
+			p := (h1 + i*h2) % m
+			ly.bits[p/64] |= 1 << (p % 64)
 		}
 	}
 }

@@ -2,7 +2,6 @@ package jobs
 
 import (
 	"fmt"
-	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -25,13 +24,15 @@ func TestListedFilterHoldsEveryIDItWasGiven(t *testing.T) {
 	require.False(t, f.mayHold("anything"), "an empty filter holds nothing")
 
 	first := ids("first", 30_000) // a first page's whole list
-	f.add(len(first), slices.Values([][]string{first[:1000], first[1000:]}))
+	f.reserve(len(first))
+	f.add(first[:1000])
+	f.add(first[1000:])
 	require.Len(t, f.layers, 1)
 	var added []string
 	added = append(added, first...)
 	for round := range 12 { // later pages: a changed chunk now and then
 		more := ids(fmt.Sprintf("later%d", round), 128)
-		f.add(len(more), slices.Values([][]string{more}))
+		f.add(more)
 		added = append(added, more...)
 	}
 	for _, id := range added {

@@ -171,7 +171,7 @@ func (s *Syncer) mapPage(t accountTarget, page *consumerapi.TransactionPage, rej
 	// Only the ids of chunks no earlier page read are kept; the next
 	// page's copy of the list finds those chunks known.
 	p.removals = page.InactivatedNew
-	t.lists.read(page)
+	t.lists.chunks.Add(page.InactivatedChunks)
 	return p
 }
 

@@ -327,12 +327,8 @@ func (s *Syncer) commitPage(ctx context.Context, t accountTarget, scope store.Fe
 		// The listed ids no earlier page of the sync listed come first:
 		// recorded as listed, so the upsert below (this page's or a
 		// later one's, whichever reader read it) leaves them out, and
-		// tombstoned where stored. A first sync can meet tens of
-		// thousands at once: they are applied in bounded statements, so
-		// the statement (and the connection buffer that keeps its size)
-		// does not grow with the account's history. The ids are held
-		// compactly; each statement's strings are made for it alone.
-		rm, err := s.tombstone(ctx, tx, scope, t.lists.listing, page.removals.Chunks(removalBatch), now)
+		// tombstoned where stored.
+		rm, err := s.tombstone(ctx, tx, scope, t.lists, page.removals, now)
 		if err != nil {
 			return err
 		}
@@ -367,13 +363,19 @@ func (s *Syncer) commitPage(ctx context.Context, t accountTarget, scope store.Fe
 	return page.last, nil
 }
 
-// tombstone records the ids of chunks as listed inactivated under
-// listing, marks the transactions they name as removed, and tells the app
-// how many were, in tx.
-func (s *Syncer) tombstone(ctx context.Context, tx *store.Store, scope store.FeedScope, listing int64, chunks iter.Seq[[]string], now time.Time) (store.WriteCounts, error) {
+// tombstone records ids, listed inactivated, in lists' filter and in the
+// database under lists' listing, marks the transactions they name as
+// removed, and tells the app how many were, in tx. A first sync can meet
+// tens of thousands at once: they are applied in bounded statements, so
+// the statement (and the connection buffer that keeps its size) does not
+// grow with the account's history. The ids are held compactly; each
+// statement's strings are made for it alone, and serve the filter too.
+func (s *Syncer) tombstone(ctx context.Context, tx *store.Store, scope store.FeedScope, lists *inactivatedLists, ids *consumerapi.IDList, now time.Time) (store.WriteCounts, error) {
 	var rm store.WriteCounts
-	for chunk := range chunks {
-		c, err := tx.RemoveListedTransactions(ctx, scope, listing, chunk, now)
+	lists.filter.reserve(ids.Len())
+	for chunk := range ids.Chunks(removalBatch) {
+		lists.filter.add(chunk)
+		c, err := tx.RemoveListedTransactions(ctx, scope, lists.listing, chunk, now)
 		if err != nil {
 			return rm, err
 		}
