@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -34,6 +35,9 @@ type listingBank struct {
 	ahead   string
 	late    string
 	pages   int
+	// windowed, when set, is listed too, on pages of posted-date queries
+	// only (a reconciliation's, not an incremental pass's).
+	windowed string
 }
 
 func (l *listingBank) serve(t *testing.T, inst *consumerapi.Institution) {
@@ -123,6 +127,9 @@ func (l *listingBank) rewrite(t *testing.T, resp *http.Response) error {
 		if l.pages >= 3 {
 			list = append(list, l.late)
 		}
+		if l.windowed != "" && req.URL.Query().Get("updatedSince") == "" {
+			list = append(list, l.windowed)
+		}
 		raw, err := json.Marshal(list)
 		if err != nil {
 			return err
@@ -180,4 +187,72 @@ func TestInactivatedIDsAreAppliedOnceAndNeverWrittenAgain(t *testing.T) {
 	require.Equal(t, removed, runs[0].Removed)
 	require.Equal(t, b.count(t, `SELECT count(*) FROM transaction_changes WHERE link_id = $1 AND change = 'added'`, link.ID), runs[0].Added)
 	require.Equal(t, removed, b.count(t, `SELECT count(DISTINCT provider_transaction_id) FROM transaction_changes WHERE link_id = $1 AND change = 'removed'`, link.ID))
+}
+
+// TestReconciliationKeepsListedTransactionsRemoved runs a reconciling
+// sync after the first one, against the bank of
+// TestInactivatedIDsAreAppliedOnceAndNeverWrittenAgain, which still serves
+// both listed transactions live and lists them on every page: the
+// reconciliation re-reads them, and neither is written live again. The
+// bank also lists a third transaction, stored live, on the pages of
+// posted-date queries only: the incremental pass never reads that list,
+// and the reconciliation tombstones it and tells the app.
+func TestReconciliationKeepsListedTransactionsRemoved(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	bank := &listingBank{}
+	b := setup(t, setupOptions{
+		sandbox: func(o *sandbox.Options) { o.Bank.Users, o.Bank.Density = 1, 4 },
+		inst:    func(inst *consumerapi.Institution) { bank.serve(t, inst) },
+	})
+	link := b.consent(t, 1)
+	first := b.syncer(t, jobs.SyncConfig{PageSize: 20, PageOverlap: 5}, 4)
+	require.NoError(t, first.Sync(ctx, jobs.SyncArgs{LinkID: link.ID, Trigger: jobs.TriggerLink}, 1, 1))
+	bank.mu.Lock()
+	ahead, late := bank.ahead, bank.late
+	bank.mu.Unlock()
+	require.NotEmpty(t, ahead, "the first query has two full pages")
+
+	var windowed string
+	require.NoError(t, b.Pool.QueryRow(ctx, `
+		SELECT t.provider_transaction_id FROM transactions t JOIN accounts a ON a.id = t.account_id
+		WHERE a.link_id = $1 AND a.provider_account_id = $2 AND t.removed_at IS NULL
+		ORDER BY t.posted_at DESC LIMIT 1`, link.ID, accountOfPath(bank.account)).Scan(&windowed))
+	bank.mu.Lock()
+	bank.windowed = windowed
+	bank.mu.Unlock()
+	changes := func(id string) int {
+		return b.count(t, `SELECT count(*) FROM transaction_changes WHERE link_id = $1 AND provider_transaction_id = $2`, link.ID, id)
+	}
+	removedEvents := func() int {
+		return b.count(t, `SELECT count(*) FROM events WHERE link_id = $1 AND type = 'transactions.removed'`, link.ID)
+	}
+	eventsBefore := removedEvents()
+
+	// The window reaches back over the whole history, so the listed
+	// transactions (on the first window's first pages) are re-read.
+	// A worker (River client) runs it, so its events are stored.
+	worker := b.startWorker(t, jobs.SyncConfig{PageSize: 20, PageOverlap: 5, ReconcileEvery: time.Nanosecond, ReconcileWindow: 3 * 365 * 24 * time.Hour}, jobs.ClientConfig{})
+	require.Equal(t, "completed", b.waitJob(t, b.enqueue(t, worker, link.ID, jobs.TriggerScheduled), time.Minute))
+	runs, err := b.Store.SyncRuns(ctx, link.ID, 1)
+	require.NoError(t, err)
+	require.True(t, runs[0].Reconcile.Ran, "the second sync reconciles")
+
+	require.Zero(t, b.count(t, `SELECT count(*) FROM transactions WHERE provider_transaction_id = $1`, ahead))
+	require.Equal(t, 1, b.count(t, `SELECT count(*) FROM transactions WHERE provider_transaction_id = $1 AND removed_at IS NOT NULL`, late))
+	require.Zero(t, changes(ahead))
+	require.Equal(t, 2, changes(late), "added and removed by the first sync, nothing since")
+	require.Zero(t, runs[0].Reconcile.Added+runs[0].Reconcile.Modified, "the reconciliation wrote no listed transaction live")
+
+	require.Equal(t, 1, b.count(t, `SELECT count(*) FROM transactions WHERE provider_transaction_id = $1 AND removed_at IS NOT NULL`, windowed))
+	require.Equal(t, 1, b.count(t, `SELECT count(*) FROM transaction_changes WHERE link_id = $1 AND provider_transaction_id = $2 AND change = 'removed'`, link.ID, windowed))
+	require.Equal(t, 1, runs[0].Reconcile.Removed)
+	require.Equal(t, eventsBefore+1, removedEvents(), "the app is told")
+}
+
+// accountOfPath returns the account id of a transactions path
+// (.../accounts/{id}/transactions).
+func accountOfPath(path string) string {
+	parts := strings.Split(strings.TrimSuffix(path, "/transactions"), "/")
+	return parts[len(parts)-1]
 }

@@ -109,7 +109,7 @@ func (s *Syncer) prefetchPages(ctx context.Context, session *consumerapi.Session
 				}
 				release := sync.OnceFunc(place.release)
 				q.Offset, q.Limit = offset, s.cfg.PageSize
-				page, rejected, err := s.fetchPageNewChunks(ctx, session, t.stored.ProviderID, q, t.lists.chunks)
+				page, rejected, err := s.fetchPage(ctx, session, t.stored.ProviderID, q, t.lists.chunks)
 				if err != nil {
 					send(fetchedPage{pass: pass, offset: offset, err: err, release: release})
 					return

@@ -65,20 +65,13 @@ func (s *Syncer) setAside(ctx context.Context, tx *store.Store, t accountTarget,
 	return nil
 }
 
-// fetchPage reads one page; a page with a rejected record is read once
-// more, so a record garbled in transit is not quarantined (a bank that
-// always serves it bad serves it bad again).
-func (s *Syncer) fetchPage(ctx context.Context, session *consumerapi.Session, accountID string, q consumerapi.TransactionQuery) (*consumerapi.TransactionPage, []consumerapi.RejectedTransaction, error) {
-	return readAgainIfRejected(func() (*consumerapi.TransactionPage, []consumerapi.RejectedTransaction, error) {
-		return session.TransactionsTolerant(ctx, accountID, q)
-	})
-}
-
-// fetchPageNewChunks is fetchPage for a sync that remembers the chunks of
+// fetchPage reads one page for a reader that remembers the chunks of
 // inactivated lists it has read (see
 // consumerapi.Session.TransactionsTolerantNewChunks: the page holds only
-// the ids of the others).
-func (s *Syncer) fetchPageNewChunks(ctx context.Context, session *consumerapi.Session, accountID string, q consumerapi.TransactionQuery, chunks *consumerapi.ListChunks) (*consumerapi.TransactionPage, []consumerapi.RejectedTransaction, error) {
+// the ids of the others). A page with a rejected record is read once
+// more, so a record garbled in transit is not quarantined (a bank that
+// always serves it bad serves it bad again).
+func (s *Syncer) fetchPage(ctx context.Context, session *consumerapi.Session, accountID string, q consumerapi.TransactionQuery, chunks *consumerapi.ListChunks) (*consumerapi.TransactionPage, []consumerapi.RejectedTransaction, error) {
 	return readAgainIfRejected(func() (*consumerapi.TransactionPage, []consumerapi.RejectedTransaction, error) {
 		return session.TransactionsTolerantNewChunks(ctx, accountID, q, chunks)
 	})

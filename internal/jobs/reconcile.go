@@ -127,8 +127,10 @@ func mergeReconcile(dst *store.ReconcileResult, r store.ReconcileResult) {
 // after posting it, and a change made while no pass ran (a link that did
 // not sync for weeks) must not fall outside the window. Within it,
 // rows the bank returns changed are corrected, rows it returns that were
-// never stored are added, and live rows it no longer returns are
-// tombstoned (reason reconciled). The window is read with since/until
+// never stored are added, live rows it lists inactivated are removed, and
+// live rows it no longer returns are tombstoned (reason reconciled); a
+// row it lists inactivated is never written live, though it serves it.
+// The window is read with since/until
 // only, never relying on offset or order: a full page is split in two
 // until every request returns less than a full page.
 func (s *Syncer) reconcile(ctx context.Context, session *consumerapi.Session, t accountTarget, scope store.FeedScope, ref time.Time) (store.ReconcileResult, error) {
@@ -138,16 +140,30 @@ func (s *Syncer) reconcile(ctx context.Context, session *consumerapi.Session, t 
 		return res, err
 	}
 	from := reconcileFrom(ref, st.ReconciledThrough, s.cfg)
-	var rows []consumerapi.Transaction
-	var rejected []consumerapi.RejectedTransaction
-	if err := s.readSpan(ctx, session, t.stored.ProviderID, from.Add(-reconcileLead), ref, &rows, &rejected, &res.Requests); err != nil {
+	read := spanRead{chunks: consumerapi.NewListChunks()}
+	if err := s.readSpan(ctx, session, t.stored.ProviderID, from.Add(-reconcileLead), ref, &read); err != nil {
 		return res, err
+	}
+	res.Requests = read.requests
+	rows, rejected := read.rows, read.rejected
+	// A transaction the bank lists inactivated is not written live again,
+	// though a page serves it too (as the sync's pages leave it out), and
+	// one still live in the window is tombstoned: the incremental pass
+	// applied the lists its own pages brought, which may not name it.
+	listed := map[string]struct{}{}
+	for _, l := range read.listed {
+		for i := range l.Len() {
+			listed[l.At(i)] = struct{}{}
+		}
 	}
 	accountType := t.accountType()
 	seen := make(map[string]struct{}, len(rows)+len(rejected))
 	inputs := make([]store.TransactionInput, 0, len(rows))
 	for _, tx := range rows {
 		seen[tx.ID] = struct{}{}
+		if _, ok := listed[tx.ID]; ok {
+			continue
+		}
 		in, err := transactionInput(tx, accountType)
 		if err != nil {
 			rejected = append(rejected, unmappable(tx, err))
@@ -183,12 +199,13 @@ func (s *Syncer) reconcile(ctx context.Context, session *consumerapi.Session, t 
 		return res, err
 	}
 	res.RowsRead = len(live)
-	var gone []string
+	var gone, relisted []string
 	for _, id := range live {
-		if anonymous && undated {
-			break
+		if _, ok := listed[id]; ok {
+			relisted = append(relisted, id)
+			continue
 		}
-		if _, ok := seen[id]; !ok {
+		if _, ok := seen[id]; !ok && !(anonymous && undated) {
 			gone = append(gone, id)
 		}
 	}
@@ -209,6 +226,14 @@ func (s *Syncer) reconcile(ctx context.Context, session *consumerapi.Session, t 
 					return err
 				}
 				res.Removed += rm.Removed
+				rm, err = tx.RemoveTransactions(ctx, scope, relisted, now)
+				if err != nil {
+					return err
+				}
+				res.Removed += rm.Removed
+				if err := s.tellRemoved(ctx, tx, scope, rm.Removed); err != nil {
+					return err
+				}
 				if err := s.setAside(ctx, tx, t, scope, chunk, rejected, now); err != nil {
 					return err
 				}
@@ -235,12 +260,23 @@ func reconcileFrom(ref time.Time, through *time.Time, cfg SyncConfig) time.Time 
 	return later(from, ref.Add(-cfg.BackfillDepth))
 }
 
-// readSpan reads every transaction posted in [from, to] with requests that
-// each return less than a full page, halving the span when a page is full.
-func (s *Syncer) readSpan(ctx context.Context, session *consumerapi.Session, accountID string, from, to time.Time,
-	rows *[]consumerapi.Transaction, rejected *[]consumerapi.RejectedTransaction, requests *int) error {
-	page, rej, err := s.fetchPage(ctx, session, accountID, consumerapi.TransactionQuery{Since: from, Until: to, Limit: s.cfg.PageSize})
-	*requests++
+// spanRead is what readSpan has read of a reconciliation's window.
+type spanRead struct {
+	rows     []consumerapi.Transaction
+	rejected []consumerapi.RejectedTransaction
+	// listed holds the inactivated ids the pages listed, each chunk of the
+	// bank's list once (chunks): the list repeats on every page.
+	listed   []*consumerapi.IDList
+	chunks   *consumerapi.ListChunks
+	requests int
+}
+
+// readSpan reads every transaction posted in [from, to] into read, with
+// requests that each return less than a full page, halving the span when
+// a page is full.
+func (s *Syncer) readSpan(ctx context.Context, session *consumerapi.Session, accountID string, from, to time.Time, read *spanRead) error {
+	page, rej, err := s.fetchPage(ctx, session, accountID, consumerapi.TransactionQuery{Since: from, Until: to, Limit: s.cfg.PageSize}, read.chunks)
+	read.requests++
 	if err != nil {
 		return err
 	}
@@ -249,8 +285,12 @@ func (s *Syncer) readSpan(ctx context.Context, session *consumerapi.Session, acc
 		limit = page.Limit
 	}
 	if len(page.Transactions)+len(rej) < limit {
-		*rows = append(*rows, page.Transactions...)
-		*rejected = append(*rejected, rej...)
+		read.rows = append(read.rows, page.Transactions...)
+		read.rejected = append(read.rejected, rej...)
+		if page.InactivatedNew != nil && page.InactivatedNew.Len() > 0 {
+			read.listed = append(read.listed, page.InactivatedNew)
+		}
+		read.chunks.Add(page.InactivatedChunks)
 		return nil
 	}
 	if to.Sub(from) < 2*time.Millisecond {
@@ -258,10 +298,10 @@ func (s *Syncer) readSpan(ctx context.Context, session *consumerapi.Session, acc
 			errMalformed, limit, from.Format(time.RFC3339Nano), to.Format(time.RFC3339Nano))
 	}
 	mid := from.Add(to.Sub(from) / 2).Truncate(time.Millisecond)
-	if err := s.readSpan(ctx, session, accountID, from, mid, rows, rejected, requests); err != nil {
+	if err := s.readSpan(ctx, session, accountID, from, mid, read); err != nil {
 		return err
 	}
-	return s.readSpan(ctx, session, accountID, mid.Add(time.Millisecond), to, rows, rejected, requests)
+	return s.readSpan(ctx, session, accountID, mid.Add(time.Millisecond), to, read)
 }
 
 // postedAtOf reads the posted instant of a record the sync could not

@@ -381,13 +381,17 @@ func (s *Syncer) tombstone(ctx context.Context, tx *store.Store, scope store.Fee
 		}
 		rm.Add(c)
 	}
-	if rm.Removed > 0 {
-		if err := s.events.Emit(ctx, tx, events.Event{Type: events.TransactionsRemoved, AppUserRef: scope.AppUserRef, LinkID: scope.LinkID,
-			Data: events.TransactionsRemovedData{AccountID: scope.AccountID, Removed: rm.Removed}}); err != nil {
-			return rm, err
-		}
+	return rm, s.tellRemoved(ctx, tx, scope, rm.Removed)
+}
+
+// tellRemoved tells the app, in tx, that the bank removed (inactivated)
+// n of the account's transactions, if it removed any.
+func (s *Syncer) tellRemoved(ctx context.Context, tx *store.Store, scope store.FeedScope, n int) error {
+	if n == 0 {
+		return nil
 	}
-	return rm, nil
+	return s.events.Emit(ctx, tx, events.Event{Type: events.TransactionsRemoved, AppUserRef: scope.AppUserRef, LinkID: scope.LinkID,
+		Data: events.TransactionsRemovedData{AccountID: scope.AccountID, Removed: n}})
 }
 
 func later(a, b time.Time) time.Time {
