@@ -145,6 +145,16 @@ func (l *listingBank) rewrite(t *testing.T, resp *http.Response) error {
 	return nil
 }
 
+// setupListingBank is a test bundle whose institution is a listingBank
+// in front of one sandbox user with a small history.
+func setupListingBank(t *testing.T) (*listingBank, *testBundle) {
+	bank := &listingBank{}
+	return bank, setup(t, setupOptions{
+		sandbox: func(o *sandbox.Options) { o.Bank.Users, o.Bank.Density = 1, 4 },
+		inst:    func(inst *consumerapi.Institution) { bank.serve(t, inst) },
+	})
+}
+
 // TestInactivatedIDsAreAppliedOnceAndNeverWrittenAgain syncs an account
 // whose inactivated list names, from the first page on, a transaction the
 // second page serves live, and from the third page on also one the first
@@ -154,11 +164,7 @@ func (l *listingBank) rewrite(t *testing.T, resp *http.Response) error {
 func TestInactivatedIDsAreAppliedOnceAndNeverWrittenAgain(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	bank := &listingBank{}
-	b := setup(t, setupOptions{
-		sandbox: func(o *sandbox.Options) { o.Bank.Users, o.Bank.Density = 1, 4 },
-		inst:    func(inst *consumerapi.Institution) { bank.serve(t, inst) },
-	})
+	bank, b := setupListingBank(t)
 	syncer := b.syncer(t, jobs.SyncConfig{PageSize: 20, PageOverlap: 5}, 4)
 	link := b.consent(t, 1)
 	require.NoError(t, syncer.Sync(ctx, jobs.SyncArgs{LinkID: link.ID, Trigger: jobs.TriggerLink}, 1, 1))
@@ -200,11 +206,7 @@ func TestInactivatedIDsAreAppliedOnceAndNeverWrittenAgain(t *testing.T) {
 func TestReconciliationKeepsListedTransactionsRemoved(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	bank := &listingBank{}
-	b := setup(t, setupOptions{
-		sandbox: func(o *sandbox.Options) { o.Bank.Users, o.Bank.Density = 1, 4 },
-		inst:    func(inst *consumerapi.Institution) { bank.serve(t, inst) },
-	})
+	bank, b := setupListingBank(t)
 	link := b.consent(t, 1)
 	first := b.syncer(t, jobs.SyncConfig{PageSize: 20, PageOverlap: 5}, 4)
 	require.NoError(t, first.Sync(ctx, jobs.SyncArgs{LinkID: link.ID, Trigger: jobs.TriggerLink}, 1, 1))
