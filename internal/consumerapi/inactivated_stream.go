@@ -273,7 +273,7 @@ func (v *valueSkipper) skip(p []byte) (n int, done bool) {
 		}
 		if v.inStr {
 			// Jump to the next quote or backslash.
-			j := bytes.IndexAny(p[i:], `"\`)
+			j := quoteOrBackslash(p[i:])
 			if v.esc {
 				v.esc, j = false, 0
 			} else if j < 0 {
@@ -411,7 +411,7 @@ func (l *listScanner) scan(p []byte) (int, bool) {
 			}
 		case lsString:
 			// Copy up to the next quote or backslash at once.
-			j := bytes.IndexAny(p[i:], `"\`)
+			j := quoteOrBackslash(p[i:])
 			if l.esc {
 				l.esc, j = false, 0
 			} else if j < 0 {
@@ -482,6 +482,22 @@ func (l *listScanner) addString() {
 		return
 	}
 	l.add([]byte(s))
+}
+
+// quoteOrBackslash returns the index of the first '"' or '\\' in p, or -1
+// if there is none: the end of a JSON string's run of plain bytes. Two
+// IndexByte calls, which are vectorised, read an id's 36 bytes several
+// times faster than IndexAny, which tests each byte against a set.
+func quoteOrBackslash(p []byte) int {
+	q := bytes.IndexByte(p, '"')
+	before := p
+	if q >= 0 {
+		before = p[:q]
+	}
+	if e := bytes.IndexByte(before, '\\'); e >= 0 {
+		return e
+	}
+	return q
 }
 
 // plainASCII reports whether b needs no decoding as a JSON string body.

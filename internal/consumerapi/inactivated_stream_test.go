@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"strings"
 	"testing"
@@ -208,4 +209,23 @@ func FuzzStreamedInactivatedList(f *testing.F) {
 		}
 		requireNewChunksSameAsWholeBody(t, body, prevIDs)
 	})
+}
+
+// TestQuoteOrBackslashIsIndexAny compares quoteOrBackslash with
+// bytes.IndexAny on inputs with quotes and backslashes in every order
+// and position, none, and at the ends.
+func TestQuoteOrBackslashIsIndexAny(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	alphabet := []byte(`ab-0"\`)
+	for range 20_000 {
+		p := make([]byte, rng.IntN(80))
+		for i := range p {
+			p[i] = alphabet[rng.IntN(len(alphabet))]
+			if rng.IntN(4) > 0 && p[i] != 'a' { // mostly plain bytes
+				p[i] = 'a'
+			}
+		}
+		require.Equal(t, bytes.IndexAny(p, `"\`), quoteOrBackslash(p), "%q", p)
+	}
+	require.Equal(t, -1, quoteOrBackslash(nil))
 }
