@@ -49,6 +49,15 @@ if PGPASSWORD="$(cat "$state/dashboard-password")" psql "$reader" -XAtc "SELECT 
 fi
 echo "reader role: reads the views, not the tables"
 
+# The link API example makes its token with `bin/demo api-token`: the API
+# answers with the first user's links, and no bearer token is printed.
+api=$(sed -n 's/^  \(curl -s -H "Authorization: Bearer $(bin\/demo .* api-token demo-user-1)" http[^ ]*\/api\/links\)$/\1/p' "$log" | head -1)
+[ -n "$api" ] || { echo "no link API example in the demo's output"; exit 1; }
+links=$(bash -c "$api") || { echo "the link API example failed: $api"; exit 1; }
+grep -q '"status":"active"' <<<"$links" || { echo "the link API example returned no active link: ${links:0:300}"; exit 1; }
+if grep -q 'Bearer ey' "$log"; then echo "the demo printed a bearer token"; exit 1; fi
+echo "link API: the printed example lists the first user's links"
+
 # The reference dashboard serves each demo user's page from those views.
 dashboard=$(sed -n 's/^  dashboard: *\(http[^ ]*\).*/\1/p' "$log" | head -1)
 [ -n "$dashboard" ] || { echo "no dashboard URL in the demo's output"; exit 1; }

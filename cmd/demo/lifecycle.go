@@ -129,20 +129,47 @@ func connectURL(appKey []byte, linkURL, appUser string) (string, error) {
 // printConnectURL is the connect-url subcommand: a fresh connect URL signed
 // with the running demo's app key.
 func printConnectURL(stdout io.Writer, o options) error {
-	path := filepath.Join(o.state, appKeyFile)
-	key, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("no app key at %s: start the demo first (`make run`)", path)
-	}
+	key, err := readAppKey(o)
 	if err != nil {
-		return fmt.Errorf("read the app key: %w", err)
+		return err
 	}
-	u, err := connectURL([]byte(strings.TrimSpace(string(key))), "http://"+o.linkAddr, o.connectUser)
+	u, err := connectURL(key, "http://"+o.linkAddr, o.user)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintln(stdout, u)
 	return nil
+}
+
+// printAPIToken is the api-token subcommand: a link API token for the app
+// user, signed with the running demo's app key and valid for as long as
+// the link server accepts (an hour). The demo prints a curl example that
+// makes one per call, so no token is printed where it could be copied
+// into logs.
+func printAPIToken(stdout io.Writer, o options) error {
+	key, err := readAppKey(o)
+	if err != nil {
+		return err
+	}
+	token, err := linkserver.SignLinkToken(key, linkserver.LinkClaims{Audience: linkserver.AudienceAPI, AppUser: o.user, Expiry: time.Now().Add(linkserver.MaxTokenLifetime)})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, token)
+	return nil
+}
+
+// readAppKey reads the running demo's app key from its state folder.
+func readAppKey(o options) ([]byte, error) {
+	path := filepath.Join(o.state, appKeyFile)
+	key, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("no app key at %s: start the demo first (`make run`)", path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read the app key: %w", err)
+	}
+	return []byte(strings.TrimSpace(string(key))), nil
 }
 
 // shellQuote quotes s for a POSIX shell when it needs it.

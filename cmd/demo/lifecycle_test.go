@@ -2,15 +2,21 @@ package main
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
 	"io"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/pfmsync/pfmsync/internal/linkserver"
 	"github.com/pfmsync/pfmsync/internal/testdb"
 )
 
@@ -18,8 +24,9 @@ func TestConnectURLSubcommand(t *testing.T) {
 	t.Parallel()
 	o, err := parseFlags([]string{"-link-addr", "127.0.0.1:18081", "connect-url", "demo-user-9"}, io.Discard)
 	require.NoError(t, err)
-	require.Equal(t, "demo-user-9", o.connectUser)
-	for _, bad := range [][]string{{"connect-url"}, {"connect-url", "a", "b"}, {"connect-url", " "}} {
+	require.Equal(t, "connect-url", o.command)
+	require.Equal(t, "demo-user-9", o.user)
+	for _, bad := range [][]string{{"connect-url"}, {"connect-url", "a", "b"}, {"connect-url", " "}, {"api-token"}, {"api-token", "a", "b"}} {
 		_, err := parseFlags(bad, io.Discard)
 		require.Error(t, err, "%v", bad)
 	}
@@ -31,6 +38,42 @@ func TestConnectURLSubcommand(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, printConnectURL(&out, o))
 	require.Regexp(t, `^http://127\.0\.0\.1:18081/link\?token=[\w.-]+\n$`, out.String())
+}
+
+// TestAPITokenSubcommand makes a link API token for an app user with the
+// demo's app key: audience api, the user as subject, an expiry the link
+// server accepts (at most MaxTokenLifetime ahead), and a MAC the key
+// checks. The run command's check (scripts/test-run.sh) calls the link
+// API with it.
+func TestAPITokenSubcommand(t *testing.T) {
+	t.Parallel()
+	o, err := parseFlags([]string{"api-token", "demo-user-1"}, io.Discard)
+	require.NoError(t, err)
+	require.Equal(t, "api-token", o.command)
+	o.state = t.TempDir()
+	var out strings.Builder
+	require.ErrorContains(t, printAPIToken(&out, o), "start the demo first")
+	_, appKey, err := demoSecrets(o.state)
+	require.NoError(t, err)
+	require.NoError(t, printAPIToken(&out, o))
+
+	token := strings.TrimSuffix(out.String(), "\n")
+	body, mac, ok := strings.Cut(token, ".")
+	require.True(t, ok, "body.mac")
+	payload, err := base64.RawURLEncoding.DecodeString(body)
+	require.NoError(t, err)
+	var claims struct {
+		Aud, Sub string
+		Exp      int64
+	}
+	require.NoError(t, json.Unmarshal(payload, &claims))
+	require.Equal(t, linkserver.AudienceAPI, claims.Aud)
+	require.Equal(t, "demo-user-1", claims.Sub)
+	require.LessOrEqual(t, time.Until(time.Unix(claims.Exp, 0)), linkserver.MaxTokenLifetime)
+	require.Greater(t, time.Until(time.Unix(claims.Exp, 0)), linkserver.MaxTokenLifetime-time.Minute)
+	h := hmac.New(sha256.New, appKey)
+	h.Write([]byte(body))
+	require.Equal(t, base64.RawURLEncoding.EncodeToString(h.Sum(nil)), mac)
 }
 
 func TestCheckPortsNamesTheTakenPort(t *testing.T) {

@@ -19,7 +19,6 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/pfmsync/pfmsync/internal/linkserver"
 	"github.com/pfmsync/pfmsync/internal/store"
 	"github.com/pfmsync/pfmsync/internal/tokenseal"
 )
@@ -44,12 +43,14 @@ type options struct {
 	dashboardAddr                             string
 	syncTimeout                               time.Duration
 	build, reset                              bool
-	// connectUser is set by the connect-url subcommand.
-	connectUser string
+	// command is a subcommand (connect-url, api-token) and user the app
+	// user it names; empty to run the demo.
+	command, user string
 }
 
 const usage = `usage: demo [flags]              run the demo until Ctrl-C
-       demo [flags] connect-url USER  print a fresh connect URL for app user USER`
+       demo [flags] connect-url USER  print a fresh connect URL for app user USER
+       demo [flags] api-token USER    print a link API token for app user USER (valid 1 h)`
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
 	var o options
@@ -74,10 +75,10 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	}
 	switch rest := fs.Args(); {
 	case len(rest) == 0:
-	case rest[0] == "connect-url" && len(rest) == 2 && strings.TrimSpace(rest[1]) != "":
-		o.connectUser = rest[1]
-	case rest[0] == "connect-url":
-		return o, errors.New("connect-url takes one app user, e.g. `demo connect-url demo-user-9`")
+	case (rest[0] == "connect-url" || rest[0] == "api-token") && len(rest) == 2 && strings.TrimSpace(rest[1]) != "":
+		o.command, o.user = rest[0], rest[1]
+	case rest[0] == "connect-url" || rest[0] == "api-token":
+		return o, fmt.Errorf("%s takes one app user, e.g. `demo %s demo-user-9`", rest[0], rest[0])
 	default:
 		return o, fmt.Errorf("unexpected arguments: %v\n%s", rest, usage)
 	}
@@ -92,8 +93,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	if o.connectUser != "" {
+	switch o.command {
+	case "connect-url":
 		return printConnectURL(stdout, o)
+	case "api-token":
+		return printAPIToken(stdout, o)
 	}
 	adminURL := firstSet(getenv("PFMSYNC_DATABASE_URL"), getenv("DATABASE_URL"), "postgres://postgres@127.0.0.1:5432/postgres")
 	dbURL, err := withDatabase(adminURL, o.database)
@@ -259,10 +263,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err := printSummary(ctx, stdout, pool, users, clock); err != nil {
 		return err
 	}
-	apiToken, err := linkserver.SignLinkToken(appKey, linkserver.LinkClaims{Audience: linkserver.AudienceAPI, AppUser: users[0], Expiry: time.Now().Add(24 * time.Hour)})
-	if err != nil {
-		return err
-	}
 	visitor, err := connectURL(appKey, linkURL, "demo-visitor")
 	if err != nil {
 		return err
@@ -282,8 +282,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fmt.Fprintf(stdout, "\nCopy and paste:\n")
 	fmt.Fprintf(stdout, "  # SQL as the dashboard role %s (reads the reporting views only; docs/sql.md)\n", dashboardRole)
 	fmt.Fprintf(stdout, "  PGPASSWORD=\"$(cat %s)\" psql '%s' -c 'SELECT * FROM reporting.accounts'\n", shellQuote(passwordPath), readerURL)
-	fmt.Fprintf(stdout, "  # the link API as %s (token valid 24 h; docs/linkserver.md)\n", users[0])
-	fmt.Fprintf(stdout, "  curl -s -H 'Authorization: Bearer %s' %s/api/links\n", apiToken, linkURL)
+	fmt.Fprintf(stdout, "  # the link API as %s, with a token made for the call (docs/linkserver.md)\n", users[0])
+	fmt.Fprintf(stdout, "  curl -s -H \"Authorization: Bearer $(bin/demo -state %s api-token %s)\" %s/api/links\n", shellQuote(o.state), users[0], linkURL)
 	fmt.Fprintf(stdout, "  # a fresh connect URL for another app user\n")
 	fmt.Fprintf(stdout, "  bin/demo -state %s -link-addr %s connect-url demo-user-9\n\n", shellQuote(o.state), o.linkAddr)
 	fmt.Fprintln(stdout, readyLine)
