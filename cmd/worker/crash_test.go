@@ -23,12 +23,17 @@ import (
 	"github.com/pfmsync/pfmsync/internal/testsupport"
 )
 
+// workerBinDir is the folder buildWorker built the worker in, removed
+// when the tests end (TestMain).
+var workerBinDir string
+
 // buildWorker compiles this command once per test binary.
 var buildWorker = sync.OnceValues(func() (string, error) {
 	dir, err := os.MkdirTemp("", "pfmsync-worker-bin")
 	if err != nil {
 		return "", err
 	}
+	workerBinDir = dir
 	bin := filepath.Join(dir, "worker")
 	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
 	if err != nil {
@@ -36,6 +41,15 @@ var buildWorker = sync.OnceValues(func() (string, error) {
 	}
 	return bin, nil
 })
+
+// TestMain removes the worker binary the tests and benchmarks built.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if workerBinDir != "" {
+		_ = os.RemoveAll(workerBinDir)
+	}
+	os.Exit(code)
+}
 
 // workerEnv is the configuration of a worker process against env.
 func workerEnv(env *synctest.Env) []string {
