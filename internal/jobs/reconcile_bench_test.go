@@ -22,8 +22,9 @@ import (
 // requests (the reconciling sync's calls beyond the plain one's) and the
 // stored rows of its window (summed over the link's accounts), both
 // syncs' API calls, and the time of the reconciling sync as a ratio to the
-// plain one. Before the loop, a reconciling re-sync with
-// nothing changed must write no transaction row.
+// plain one. The tables are analyzed after the first sync. Before the
+// loop, a reconciling re-sync with nothing changed must write no
+// transaction row.
 func BenchmarkReconcilePass100k(b *testing.B) {
 	ctx := context.Background()
 	env := synctest.NewTB(b, synctest.Options{
@@ -57,6 +58,11 @@ func BenchmarkReconcilePass100k(b *testing.B) {
 	largest := env.Count(b, `SELECT max(n) FROM (SELECT count(*) AS n FROM transactions GROUP BY account_id) c`)
 	b.Logf("first sync: %d transactions (largest account %d) in %s", stored, largest, time.Since(start).Round(time.Millisecond))
 	require.Greater(b, largest, 90_000)
+	// Autovacuum analyzes the tables within a minute of a first sync this
+	// size; until it does, statements planned on the empty tables scan
+	// them (the plain sync took 230–250 ms instead of 171 ms).
+	_, err := env.Pool.Exec(ctx, `ANALYZE`)
+	require.NoError(b, err)
 
 	// Nothing changed: the reconciling re-sync writes no transaction row.
 	feed := env.Count(b, `SELECT count(*) FROM transaction_changes`)
