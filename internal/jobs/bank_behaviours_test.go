@@ -41,8 +41,12 @@ func TestAccountClosedAtLinkIsStoredWithItsHistory(t *testing.T) {
 	b.requireMatchesTruth(t, link, n)
 }
 
-func TestSilentPendingDriftIsRepairedByOneReconciliation(t *testing.T) {
-	t.Parallel()
+// driftBySilentPending links sandbox user 1 of a bank that drops pending
+// transactions silently (profile silent-pending) and syncs it with no
+// repair: a first sync, which matches the bank, and one 20 bank days
+// later, after which pendings the bank dropped are still live.
+func driftBySilentPending(t *testing.T) (*testBundle, pfm.Link) {
+	t.Helper()
 	b := setup(t, withProfile(t, "silent-pending"))
 	link := b.consent(t, 1)
 	ctx := context.Background()
@@ -53,6 +57,13 @@ func TestSilentPendingDriftIsRepairedByOneReconciliation(t *testing.T) {
 	_, err := b.Sandbox.Clock().Advance(20 * 24 * time.Hour)
 	require.NoError(t, err)
 	require.NoError(t, noRepair.Sync(ctx, jobs.SyncArgs{LinkID: link.ID, Trigger: jobs.TriggerScheduled}, 0, 1))
+	return b, link
+}
+
+func TestSilentPendingDriftIsRepairedByOneReconciliation(t *testing.T) {
+	t.Parallel()
+	b, link := driftBySilentPending(t)
+	ctx := context.Background()
 	truth, ok := b.Sandbox.Bank().Truth(b.Sandbox.Bank().UserID(1), b.Sandbox.Clock().Now())
 	require.True(t, ok)
 	want := 0

@@ -91,3 +91,38 @@ func TestSyncsEmitEvents(t *testing.T) {
 		decode[events.LinkStatusChangedData](t, status))
 	require.Equal(t, 1, b.count(t, `SELECT count(*) FROM events WHERE type = 'link.status_changed'`))
 }
+
+// TestRepairsAreToldAsRemovals lets a bank drop pending transactions
+// silently (profile silent-pending) while no repair runs, then runs a
+// sync that reconciles, through a worker: every row its reconciliation
+// and the stale-pending rule tombstone is told in transactions.removed,
+// as many as the change feed's removed entries and the run's count.
+func TestRepairsAreToldAsRemovals(t *testing.T) {
+	t.Parallel()
+	b, link := driftBySilentPending(t)
+	ctx := context.Background()
+	removedChanges := func() int {
+		return b.count(t, `SELECT count(*) FROM transaction_changes WHERE link_id = $1 AND change = 'removed'`, link.ID)
+	}
+	changesBefore := removedChanges()
+	var after int64
+	if evs := eventsOf(t, b, link.AppUserRef); len(evs) > 0 {
+		after = evs[len(evs)-1].Seq
+	}
+
+	worker := b.startWorker(t, jobs.SyncConfig{ReconcileEvery: time.Nanosecond}, jobs.ClientConfig{})
+	require.Equal(t, "completed", b.waitJob(t, b.enqueue(t, worker, link.ID, jobs.TriggerScheduled), time.Minute))
+	runs, err := b.Store.SyncRuns(ctx, link.ID, 1)
+	require.NoError(t, err)
+	require.True(t, runs[0].Reconcile.Ran)
+	require.Positive(t, runs[0].Reconcile.Removed, "the reconciliation repaired the drift")
+
+	told := 0
+	for _, ev := range eventsOf(t, b, link.AppUserRef) {
+		if ev.Seq > after && ev.Type == string(events.TransactionsRemoved) {
+			told += decode[events.TransactionsRemovedData](t, ev).Removed
+		}
+	}
+	require.Equal(t, removedChanges()-changesBefore, told)
+	require.Equal(t, runs[0].Removed, told)
+}

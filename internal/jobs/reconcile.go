@@ -64,7 +64,10 @@ func (s *Syncer) repairAccount(ctx context.Context, session *consumerapi.Session
 			err := s.store.Transact(ctx, func(tx *store.Store) error {
 				var err error
 				n, err = tx.TombstoneTransactions(ctx, scope, ids, s.now(), store.RemovalStalePending)
-				return err
+				if err != nil {
+					return err
+				}
+				return s.tellRemoved(ctx, tx, scope, n.Removed)
 			})
 			if err != nil {
 				return err
@@ -146,30 +149,9 @@ func (s *Syncer) reconcile(ctx context.Context, session *consumerapi.Session, t 
 	}
 	res.Requests = read.requests
 	rows, rejected := read.rows, read.rejected
-	// A transaction the bank lists inactivated is not written live again,
-	// though a page serves it too (as the sync's pages leave it out), and
-	// one still live in the window is tombstoned: the incremental pass
-	// applied the lists its own pages brought, which may not name it.
-	listed := map[string]struct{}{}
-	for _, l := range read.listed {
-		for i := range l.Len() {
-			listed[l.At(i)] = struct{}{}
-		}
-	}
-	accountType := t.accountType()
 	seen := make(map[string]struct{}, len(rows)+len(rejected))
-	inputs := make([]store.TransactionInput, 0, len(rows))
 	for _, tx := range rows {
 		seen[tx.ID] = struct{}{}
-		if _, ok := listed[tx.ID]; ok {
-			continue
-		}
-		in, err := transactionInput(tx, accountType)
-		if err != nil {
-			rejected = append(rejected, unmappable(tx, err))
-			continue
-		}
-		inputs = append(inputs, in)
 	}
 	anonymous, undated := false, false
 	for _, r := range rejected {
@@ -199,6 +181,26 @@ func (s *Syncer) reconcile(ctx context.Context, session *consumerapi.Session, t 
 		return res, err
 	}
 	res.RowsRead = len(live)
+	// A transaction the bank lists inactivated is not written live again,
+	// though a page serves it too (as the sync's pages leave it out), and
+	// one still live in the window is tombstoned: the incremental pass
+	// applied the lists its own pages brought, which may not name it.
+	// Only the listed ids the window holds are kept, not the whole list.
+	isLive := make(map[string]struct{}, len(live))
+	for _, id := range live {
+		isLive[id] = struct{}{}
+	}
+	listed := map[string]struct{}{}
+	for _, l := range read.listed {
+		for i := range l.Len() {
+			id := l.At(i)
+			_, served := seen[id]
+			_, stored := isLive[id]
+			if served || stored {
+				listed[id] = struct{}{}
+			}
+		}
+	}
 	var gone, relisted []string
 	for _, id := range live {
 		if _, ok := listed[id]; ok {
@@ -208,6 +210,19 @@ func (s *Syncer) reconcile(ctx context.Context, session *consumerapi.Session, t 
 		if _, ok := seen[id]; !ok && !(anonymous && undated) {
 			gone = append(gone, id)
 		}
+	}
+	accountType := t.accountType()
+	inputs := make([]store.TransactionInput, 0, len(rows))
+	for _, tx := range rows {
+		if _, ok := listed[tx.ID]; ok {
+			continue
+		}
+		in, err := transactionInput(tx, accountType)
+		if err != nil {
+			rejected = append(rejected, unmappable(tx, err))
+			continue
+		}
+		inputs = append(inputs, in)
 	}
 	now := s.now()
 	for start := 0; start < len(inputs) || start == 0; start += s.cfg.PageSize {
@@ -221,17 +236,16 @@ func (s *Syncer) reconcile(ctx context.Context, session *consumerapi.Session, t 
 			res.Added += up.Added
 			res.Modified += up.Modified
 			if first {
-				rm, err := tx.TombstoneTransactions(ctx, scope, gone, now, store.RemovalReconciled)
+				reconciled, err := tx.TombstoneTransactions(ctx, scope, gone, now, store.RemovalReconciled)
 				if err != nil {
 					return err
 				}
-				res.Removed += rm.Removed
-				rm, err = tx.RemoveTransactions(ctx, scope, relisted, now)
+				inactivated, err := tx.RemoveTransactions(ctx, scope, relisted, now)
 				if err != nil {
 					return err
 				}
-				res.Removed += rm.Removed
-				if err := s.tellRemoved(ctx, tx, scope, rm.Removed); err != nil {
+				res.Removed += reconciled.Removed + inactivated.Removed
+				if err := s.tellRemoved(ctx, tx, scope, reconciled.Removed+inactivated.Removed); err != nil {
 					return err
 				}
 				if err := s.setAside(ctx, tx, t, scope, chunk, rejected, now); err != nil {
@@ -284,13 +298,15 @@ func (s *Syncer) readSpan(ctx context.Context, session *consumerapi.Session, acc
 	if page.Limit > 0 && page.Limit < limit {
 		limit = page.Limit
 	}
+	// A full page's list is as valid as any page's: its chunks are taken
+	// too, so each is decoded once in the pass.
+	if page.InactivatedNew != nil && page.InactivatedNew.Len() > 0 {
+		read.listed = append(read.listed, page.InactivatedNew)
+	}
+	read.chunks.Add(page.InactivatedChunks)
 	if len(page.Transactions)+len(rej) < limit {
 		read.rows = append(read.rows, page.Transactions...)
 		read.rejected = append(read.rejected, rej...)
-		if page.InactivatedNew != nil && page.InactivatedNew.Len() > 0 {
-			read.listed = append(read.listed, page.InactivatedNew)
-		}
-		read.chunks.Add(page.InactivatedChunks)
 		return nil
 	}
 	if to.Sub(from) < 2*time.Millisecond {

@@ -384,8 +384,9 @@ func (s *Syncer) tombstone(ctx context.Context, tx *store.Store, scope store.Fee
 	return rm, s.tellRemoved(ctx, tx, scope, rm.Removed)
 }
 
-// tellRemoved tells the app, in tx, that the bank removed (inactivated)
-// n of the account's transactions, if it removed any.
+// tellRemoved tells the app, in tx, that n of the account's transactions
+// were removed, if any were: the bank listed them inactivated, or a
+// reconciliation or the stale-pending rule tombstoned them.
 func (s *Syncer) tellRemoved(ctx context.Context, tx *store.Store, scope store.FeedScope, n int) error {
 	if n == 0 {
 		return nil

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -44,18 +45,25 @@ func TestTombstoneWaitsForARowBeingWritten(t *testing.T) {
 		}))
 
 		wrote, release := make(chan struct{}), make(chan struct{})
+		// The writer is let go however the case ends, so a failed case
+		// fails instead of leaving a transaction open.
+		let := sync.OnceFunc(func() { close(release) })
+		t.Cleanup(let)
 		writer := make(chan error, 1)
 		go func() {
+			defer close(wrote)
 			writer <- s.Transact(ctx, func(tx *store.Store) error {
 				if err := c.write(tx, scope); err != nil {
 					return err
 				}
-				close(wrote)
+				wrote <- struct{}{}
 				<-release
 				return nil
 			})
 		}()
-		<-wrote
+		if _, ok := <-wrote; !ok { // closed without a write: it failed
+			require.NoError(t, <-writer, "%s: the writer", c.name)
+		}
 		var removed store.WriteCounts
 		tombstone := make(chan error, 1)
 		go func() {
@@ -71,7 +79,7 @@ func TestTombstoneWaitsForARowBeingWritten(t *testing.T) {
 				WHERE wait_event_type = 'Lock' AND wait_event = 'transactionid' AND datname = current_database()`).Scan(&waiting)
 			return err == nil && waiting == 1
 		}, 30*time.Second, 10*time.Millisecond, "%s: the tombstone waits for the writer", c.name)
-		close(release)
+		let()
 		require.NoError(t, <-writer)
 		require.NoError(t, <-tombstone)
 
