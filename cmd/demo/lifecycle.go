@@ -117,9 +117,10 @@ func checkKeysMatchDatabase(ctx context.Context, o options, dbURL string) error 
 	return nil
 }
 
-// connectURL returns a connect-page URL for appUser, valid for an hour.
+// connectURL returns a connect-page URL for appUser, valid for as long as
+// the link server accepts (an hour).
 func connectURL(appKey []byte, linkURL, appUser string) (string, error) {
-	token, err := linkserver.SignLinkToken(appKey, linkserver.LinkClaims{Audience: linkserver.AudienceLink, AppUser: appUser, Expiry: time.Now().Add(time.Hour)})
+	token, err := linkserver.SignLinkToken(appKey, linkserver.LinkClaims{Audience: linkserver.AudienceLink, AppUser: appUser, Expiry: time.Now().Add(linkserver.MaxTokenLifetime)})
 	if err != nil {
 		return "", err
 	}

@@ -196,12 +196,7 @@ func TestListedTransactionsStandWhicheverPageCommitsFirst(t *testing.T) {
 				return second(tx)
 			})
 		}()
-		require.Eventually(t, func() bool {
-			var waiting int
-			err := s.Pool().QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
-				WHERE wait_event_type = 'Lock' AND wait_event = 'advisory' AND datname = current_database()`).Scan(&waiting)
-			return err == nil && waiting == 1
-		}, 30*time.Second, 10*time.Millisecond, "the second page waits for the first")
+		requireOneWaitingOn(t, s, "advisory", "the second page waits for the first")
 		close(release)
 		require.NoError(t, <-done)
 		require.NoError(t, <-secondDone)

@@ -73,12 +73,7 @@ func TestTombstoneWaitsForARowBeingWritten(t *testing.T) {
 				return err
 			})
 		}()
-		require.Eventually(t, func() bool {
-			var waiting int
-			err := s.Pool().QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
-				WHERE wait_event_type = 'Lock' AND wait_event = 'transactionid' AND datname = current_database()`).Scan(&waiting)
-			return err == nil && waiting == 1
-		}, 30*time.Second, 10*time.Millisecond, "%s: the tombstone waits for the writer", c.name)
+		requireOneWaitingOn(t, s, "transactionid", c.name+": the tombstone waits for the writer")
 		let()
 		require.NoError(t, <-writer)
 		require.NoError(t, <-tombstone)
@@ -88,4 +83,17 @@ func TestTombstoneWaitsForARowBeingWritten(t *testing.T) {
 		require.Equal(t, []int{1}, queryColumn[int](t, s, `
 			SELECT count(*)::int FROM transaction_changes WHERE account_id = $1 AND change = 'removed'`, acct.ID), c.name)
 	}
+}
+
+// requireOneWaitingOn waits until exactly one session of the test's
+// database waits for a lock of this kind (pg_stat_activity's wait_event:
+// advisory, transactionid, ...).
+func requireOneWaitingOn(t *testing.T, s *store.Store, waitEvent, msg string) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		var waiting int
+		err := s.Pool().QueryRow(context.Background(), `SELECT count(*) FROM pg_stat_activity
+			WHERE wait_event_type = 'Lock' AND wait_event = $1 AND datname = current_database()`, waitEvent).Scan(&waiting)
+		return err == nil && waiting == 1
+	}, 30*time.Second, 10*time.Millisecond, msg)
 }
